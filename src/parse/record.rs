@@ -1,0 +1,308 @@
+//! The CloudTrail record schema: the serde model of one record and the owned, sanitized
+//! [`Event`] that the rest of trailtop works with.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::lenient::{Object, Text};
+use super::sanitize::clean;
+use super::time::parse_event_time;
+
+/// One record as it is on the wire. Every field is optional and type-tolerant; required-ness
+/// is decided in [`Event::from_wire`]. Lower-case aliases cover data-lake exports.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub(super) struct WireRecord<'a> {
+    #[serde(borrow, alias = "eventtime")]
+    event_time: Text<'a>,
+    /// Logstash exports drop `eventTime` and keep only their own timestamp.
+    #[serde(borrow, rename = "@timestamp")]
+    at_timestamp: Text<'a>,
+    #[serde(borrow, rename = "eventID", alias = "eventid")]
+    event_id: Text<'a>,
+    #[serde(borrow, alias = "eventsource")]
+    event_source: Text<'a>,
+    #[serde(borrow, alias = "eventname")]
+    event_name: Text<'a>,
+    #[serde(borrow, alias = "awsregion")]
+    aws_region: Text<'a>,
+    #[serde(borrow, rename = "sourceIPAddress", alias = "sourceipaddress")]
+    source_ip_address: Text<'a>,
+    #[serde(borrow, alias = "useragent")]
+    user_agent: Text<'a>,
+    #[serde(borrow, alias = "errorcode")]
+    error_code: Text<'a>,
+    #[serde(borrow, alias = "errormessage")]
+    error_message: Text<'a>,
+    #[serde(borrow, alias = "readonly")]
+    read_only: Text<'a>,
+    #[serde(borrow, alias = "eventtype")]
+    event_type: Text<'a>,
+    #[serde(borrow, alias = "eventcategory")]
+    event_category: Text<'a>,
+    #[serde(borrow, alias = "recipientaccountid")]
+    recipient_account_id: Text<'a>,
+    #[serde(borrow, alias = "useridentity")]
+    user_identity: Object<'a>,
+    #[serde(borrow, alias = "requestparameters")]
+    request_parameters: Object<'a>,
+    #[serde(borrow, alias = "responseelements")]
+    response_elements: Object<'a>,
+    #[serde(borrow, alias = "additionaleventdata")]
+    additional_event_data: Object<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct WireIdentity<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    arn: Text<'a>,
+    #[serde(borrow)]
+    principal_id: Text<'a>,
+    #[serde(borrow)]
+    account_id: Text<'a>,
+    #[serde(borrow)]
+    access_key_id: Text<'a>,
+    #[serde(borrow)]
+    user_name: Text<'a>,
+    #[serde(borrow)]
+    invoked_by: Text<'a>,
+    #[serde(borrow)]
+    session_context: Object<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct WireSession<'a> {
+    #[serde(borrow)]
+    attributes: Object<'a>,
+    #[serde(borrow)]
+    session_issuer: Object<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct WireAttributes<'a> {
+    #[serde(borrow)]
+    mfa_authenticated: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WireIssuer<'a> {
+    #[serde(borrow)]
+    arn: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WireLoginData<'a> {
+    #[serde(borrow, rename = "MFAUsed")]
+    mfa_used: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WireLoginResult<'a> {
+    #[serde(borrow, rename = "ConsoleLogin")]
+    console_login: Text<'a>,
+}
+
+/// What kind of CloudTrail record this is; Insight records describe rates, not calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Management,
+    Data,
+    Insight,
+    Other,
+}
+
+/// One CloudTrail record, typed and with every display string sanitized.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: Box<str>,
+    /// `eventTime` as Unix seconds.
+    pub time: i64,
+    pub source: Box<str>,
+    pub name: Box<str>,
+    pub region: Box<str>,
+    pub ip: Box<str>,
+    pub user_agent: Box<str>,
+    pub error_code: Option<Box<str>>,
+    pub error_message: Option<Box<str>>,
+    pub read_only: Option<bool>,
+    pub category: Category,
+    pub account: Box<str>,
+    /// `userIdentity.type` (IAMUser, AssumedRole, Root, AWSService, ...).
+    pub identity_type: Box<str>,
+    /// Who acted; see [`principal_of`] for the fallbacks when there is no ARN.
+    pub principal: Box<str>,
+    pub access_key: Option<Box<str>>,
+    pub user_name: Option<Box<str>>,
+    /// MFA: `MFAUsed` of a console login, else the session's `mfaAuthenticated`.
+    pub mfa: Option<bool>,
+    /// For `ConsoleLogin`: whether `responseElements.ConsoleLogin` said Success.
+    pub login_ok: Option<bool>,
+    /// `requestParameters` as raw JSON, kept only for the calls whose rules read it.
+    pub params: Option<Box<str>>,
+    /// The record exactly as it came, for drill-down and export.
+    pub raw: Option<Arc<str>>,
+}
+
+/// Calls whose `requestParameters` a detection rule inspects.
+const PARAM_CALLS: &[&str] = &[
+    "CreateAccessKey",
+    "CreateLoginProfile",
+    "UpdateLoginProfile",
+    "AttachUserPolicy",
+    "AttachRolePolicy",
+    "AttachGroupPolicy",
+    "PutUserPolicy",
+    "PutRolePolicy",
+    "PutBucketPolicy",
+    "PutBucketAcl",
+    "ModifySnapshotAttribute",
+    "ModifyImageAttribute",
+    "ModifyDBSnapshotAttribute",
+    "RunInstances",
+    "PutEventSelectors",
+];
+
+/// Why a record could not become an [`Event`].
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("record has no usable eventTime")]
+    NoTime,
+    #[error("record has no eventName")]
+    NoName,
+}
+
+fn boxed(t: &Text) -> Box<str> {
+    t.as_str().map(|s| clean(s).into()).unwrap_or_default()
+}
+
+fn boxed_opt(t: &Text) -> Option<Box<str>> {
+    t.as_str().map(|s| clean(s).into())
+}
+
+fn truthy(t: &Text) -> Option<bool> {
+    match t.as_str()?.to_ascii_lowercase().as_str() {
+        "true" | "yes" => Some(true),
+        "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// The principal of a record: `userIdentity.arn` when present. Otherwise, in order:
+/// `root:<account>` for Root, `service:<invokedBy>` for AWSService, the session issuer's ARN
+/// for an assumed role, `account:<id>` for a cross-account AWSAccount caller, `anonymous`,
+/// `principal-id:<id>`, `user:<name>`, and finally `unknown`.
+fn principal_of(id: &WireIdentity, issuer_arn: Option<&str>) -> String {
+    if let Some(arn) = id.arn.as_str() {
+        return clean(arn).into_owned();
+    }
+    let kind = id.kind.as_str().unwrap_or("");
+    let fallback = match kind {
+        "Root" => id.account_id.as_str().map(|a| format!("root:{a}")),
+        "AWSService" => id.invoked_by.as_str().map(|s| format!("service:{s}")),
+        "AssumedRole" => issuer_arn.map(str::to_owned),
+        "AWSAccount" => id.account_id.as_str().map(|a| format!("account:{a}")),
+        "Anonymous" => Some("anonymous".to_owned()),
+        _ => None,
+    };
+    let fallback = fallback
+        .or_else(|| id.principal_id.as_str().map(|p| format!("principal-id:{p}")))
+        .or_else(|| id.user_name.as_str().map(|u| format!("user:{u}")))
+        .unwrap_or_else(|| if kind.is_empty() { "unknown".into() } else { kind.to_lowercase() });
+    clean(&fallback).into_owned()
+}
+
+impl Event {
+    pub(super) fn from_wire(w: &WireRecord, raw: &str, keep_raw: bool) -> Result<Event, RecordError> {
+        let time = w
+            .event_time
+            .as_str()
+            .or(w.at_timestamp.as_str())
+            .and_then(parse_event_time)
+            .ok_or(RecordError::NoTime)?;
+        let name = w.event_name.as_str().ok_or(RecordError::NoName)?;
+        let id: WireIdentity = w.user_identity.parse();
+        let session: WireSession = id.session_context.parse();
+        let issuer: WireIssuer = session.session_issuer.parse();
+        let attributes: WireAttributes = session.attributes.parse();
+        let mut mfa = truthy(&attributes.mfa_authenticated);
+        let mut login_ok = None;
+        if name == "ConsoleLogin" {
+            let data: WireLoginData = w.additional_event_data.parse();
+            mfa = truthy(&data.mfa_used).or(mfa);
+            let result: WireLoginResult = w.response_elements.parse();
+            login_ok = result.console_login.as_str().map(|r| r == "Success");
+        }
+        let category = match (w.event_category.as_str(), w.event_type.as_str()) {
+            (Some("Insight"), _) | (_, Some("AwsCloudTrailInsight")) => Category::Insight,
+            (Some("Data"), _) => Category::Data,
+            (Some("Management"), _) | (None, _) => Category::Management,
+            _ => Category::Other,
+        };
+        let event_id = match w.event_id.as_str() {
+            Some(e) => clean(e).into(),
+            // Without an id, identical records still de-duplicate through their content.
+            None => format!("content-{:016x}", fnv1a(raw.as_bytes())).into(),
+        };
+        Ok(Event {
+            id: event_id,
+            time,
+            source: boxed(&w.event_source),
+            name: clean(name).into(),
+            region: boxed(&w.aws_region),
+            ip: boxed(&w.source_ip_address),
+            user_agent: boxed(&w.user_agent),
+            error_code: boxed_opt(&w.error_code),
+            error_message: boxed_opt(&w.error_message),
+            read_only: truthy(&w.read_only),
+            category,
+            account: w
+                .recipient_account_id
+                .as_str()
+                .or(id.account_id.as_str())
+                .map(|s| clean(s).into())
+                .unwrap_or_default(),
+            identity_type: boxed(&id.kind),
+            principal: principal_of(&id, issuer.arn.as_str()).into(),
+            access_key: boxed_opt(&id.access_key_id),
+            user_name: boxed_opt(&id.user_name),
+            mfa,
+            login_ok,
+            params: PARAM_CALLS
+                .contains(&name)
+                .then(|| w.request_parameters.text().map(Into::into))
+                .flatten(),
+            raw: keep_raw.then(|| Arc::from(raw)),
+        })
+    }
+
+    /// True for `AccessDenied`-family error codes (the spellings differ by service).
+    pub fn is_access_denied(&self) -> bool {
+        self.error_code.as_deref().is_some_and(|c| {
+            c.contains("AccessDenied") || c.contains("UnauthorizedOperation") || c == "Client.UnauthorizedOperation"
+        })
+    }
+
+    /// Service short name: `iam` for `iam.amazonaws.com`.
+    pub fn service(&self) -> &str {
+        self.source.split('.').next().unwrap_or(&self.source)
+    }
+}
+
+/// FNV-1a: a stable content hash for records without an id.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}

@@ -1,0 +1,140 @@
+//! Reading one CloudTrail file: gzip or plain, with a cap on the decompressed size.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::parse::{Event, ParseOptions, ParseStats, parse_document};
+
+/// A gzip file may not inflate beyond this: a bomb is an error for that file, not an outage.
+pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// True for files trailtop should read. Temporary names (`aws s3 sync` writes to a suffixed
+/// name and renames) and hidden files are ignored until they get their final name.
+pub fn is_candidate(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name.starts_with('.') {
+        return false;
+    }
+    [".json", ".json.gz", ".gz", ".jsonl", ".ndjson", ".log"].iter().any(|ext| name.ends_with(ext))
+}
+
+/// CloudTrail's digest files sit beside the logs (`CloudTrail-Digest/` folders and file names);
+/// they hold hashes, not events.
+pub fn is_digest(path: &Path) -> bool {
+    path.to_string_lossy().contains("CloudTrail-Digest")
+}
+
+/// What one file gave.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    pub events: Vec<Event>,
+    pub stats: ParseStats,
+    /// An I/O or decompression problem; any events decoded before it are still in `events`.
+    pub error: Option<String>,
+}
+
+/// Reads, decompresses and parses one file. Never panics on content; problems are reported in
+/// the outcome and whatever could be decoded is kept.
+pub fn load_file(path: &Path, opts: &ParseOptions) -> FileOutcome {
+    let mut out = FileOutcome::default();
+    if is_digest(path) {
+        out.stats.digests += 1;
+        return out;
+    }
+    let (bytes, error) = read_bytes(path, MAX_DECOMPRESSED);
+    out.error = error.map(|e| format!("{}: {e}", path.display()));
+    parse_document(&bytes, opts, &mut out.events, &mut out.stats);
+    if let Some(e) = &out.error {
+        out.stats.last_error = Some(e.clone());
+    }
+    out
+}
+
+/// The decompressed bytes of a file plus the error that stopped reading, if any. A truncated
+/// gzip yields what inflated before the cut.
+pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<String>) {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => return (Vec::new(), Some(format!("cannot open: {e}"))),
+    };
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut file, &mut magic);
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let chained = head.chain(file);
+    let mut buf = Vec::new();
+    let gz = n == 2 && magic == [0x1f, 0x8b];
+    let result = if gz {
+        MultiGzDecoder::new(chained).take(max + 1).read_to_end(&mut buf)
+    } else {
+        chained.take(max + 1).read_to_end(&mut buf)
+    };
+    if buf.len() as u64 > max {
+        return (Vec::new(), Some(format!("larger than {} MiB once decompressed; skipped", max >> 20)));
+    }
+    let error = result.err().map(|e| if gz { format!("gzip stream damaged ({e}); kept what was readable") } else { e.to_string() });
+    (buf, error)
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+
+    fn record(id: usize) -> String {
+        format!(r#"{{"eventTime":"2024-03-01T10:00:00Z","eventName":"E{id}","eventID":"id{id}","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}"#)
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_the_readable_records() {
+        let doc = format!(r#"{{"Records":[{}]}}"#, (0..2000).map(record).collect::<Vec<_>>().join(","));
+        let packed = gz(doc.as_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json.gz");
+        std::fs::write(&path, &packed[..packed.len() / 2]).unwrap();
+        let out = load_file(&path, &ParseOptions::default());
+        assert!(out.error.as_deref().unwrap().contains("gzip stream damaged"));
+        assert!(out.events.len() > 100 && out.events.len() < 2000, "{}", out.events.len());
+        assert_eq!(out.stats.truncated, 1);
+    }
+
+    #[test]
+    fn gzip_bomb_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bomb.json.gz");
+        std::fs::write(&path, gz(&vec![b' '; 4 << 20])).unwrap();
+        let (bytes, err) = read_bytes(&path, 1 << 20);
+        assert!(bytes.is_empty());
+        assert!(err.unwrap().contains("larger than 1 MiB"));
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_candidate(Path::new("a/1_CloudTrail_us-east-1_20240301T1000Z_x.json.gz")));
+        assert!(!is_candidate(Path::new("a/x.json.gz.5fA3b1")));
+        assert!(!is_candidate(Path::new("a/.x.json")));
+        assert!(is_digest(Path::new("AWSLogs/1/CloudTrail-Digest/us-east-1/x.json.gz")));
+    }
+}

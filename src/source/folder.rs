@@ -1,0 +1,200 @@
+//! The local folder source: back-fill every CloudTrail file below a path, then watch it with
+//! `notify` and read each new file once, after it has been quiet for a moment (writers such as
+//! `aws s3 sync` create, fill and rename files in several steps).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use notify::{EventKind, RecursiveMode, Watcher};
+use rayon::prelude::*;
+
+use super::file::{is_candidate, load_file};
+use super::{SourceMsg, SourceStatus};
+use crate::parse::ParseOptions;
+
+/// How long a new file must go unchanged before it is read.
+const QUIET_PERIOD: Duration = Duration::from_millis(400);
+const POLL_PERIOD: Duration = Duration::from_millis(100);
+
+/// Every file below `root` that may hold CloudTrail records (digests included, so they are
+/// counted), in a stable order.
+pub fn list_files(root: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && is_candidate(e.path()))
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    files.sort();
+    files
+}
+
+pub struct FolderSource {
+    pub id: usize,
+    pub root: PathBuf,
+    pub opts: ParseOptions,
+    /// Keep watching after the back-fill.
+    pub follow: bool,
+}
+
+impl FolderSource {
+    /// Runs until the receiver hangs up (or, without `follow`, until the back-fill is done).
+    pub fn run(self, tx: Sender<SourceMsg>) {
+        let status = |s| SourceMsg::Status { source: self.id, status: s };
+        // Watch before listing, so a file that lands during the back-fill is not missed.
+        let (wtx, wrx) = mpsc::channel();
+        let watcher = if self.follow && self.root.is_dir() {
+            match notify::recommended_watcher(wtx).and_then(|mut w| w.watch(&self.root, RecursiveMode::Recursive).map(|()| w)) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    let _ = tx.send(status(SourceStatus::Degraded(format!("cannot watch {}: {e}", self.root.display()))));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let files = list_files(&self.root);
+        let total = files.len() as u64;
+        if tx.send(status(SourceStatus::Backfilling { done: 0, total })).is_err() {
+            return;
+        }
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let ok = files.par_iter().try_for_each(|path| {
+            self.send_file(path, &tx)?;
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if d % 64 == 0 {
+                tx.send(status(SourceStatus::Backfilling { done: d, total })).map_err(drop)?;
+            }
+            Ok::<(), ()>(())
+        });
+        if ok.is_err() {
+            return;
+        }
+        let Some(_watcher) = watcher else {
+            let _ = tx.send(status(SourceStatus::Finished));
+            return;
+        };
+        if tx.send(status(SourceStatus::Live)).is_err() {
+            return;
+        }
+        self.follow_changes(files.into_iter().collect(), &wrx, &tx);
+    }
+
+    fn send_file(&self, path: &Path, tx: &Sender<SourceMsg>) -> Result<(), ()> {
+        let out = load_file(path, &self.opts);
+        if let Some(e) = &out.error {
+            tracing::warn!(source = self.id, "{e}");
+        }
+        tx.send(SourceMsg::Events { source: self.id, events: out.events, stats: out.stats, error: out.error }).map_err(drop)
+    }
+
+    fn follow_changes(&self, mut seen: HashSet<PathBuf>, wrx: &mpsc::Receiver<notify::Result<notify::Event>>, tx: &Sender<SourceMsg>) {
+        let mut pending: HashMap<PathBuf, Instant> = HashMap::new();
+        loop {
+            match wrx.recv_timeout(POLL_PERIOD) {
+                Ok(Ok(event)) => {
+                    for path in event.paths {
+                        if matches!(event.kind, EventKind::Create(_)) && path.is_dir() {
+                            // Files can land in a new day folder before its watch exists.
+                            for f in list_files(&path) {
+                                pending.insert(f, Instant::now());
+                            }
+                        } else if is_candidate(&path) && !seen.contains(&path) {
+                            pending.insert(path, Instant::now());
+                        }
+                    }
+                }
+                Ok(Err(e)) => {
+                    let msg = SourceStatus::Degraded(format!("watch error: {e}"));
+                    if tx.send(SourceMsg::Status { source: self.id, status: msg }).is_err() {
+                        return;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+            let now = Instant::now();
+            let ready: Vec<PathBuf> = pending
+                .iter()
+                .filter(|(_, t)| now.duration_since(**t) >= QUIET_PERIOD)
+                .map(|(p, _)| p.clone())
+                .collect();
+            for path in ready {
+                pending.remove(&path);
+                if seen.contains(&path) || !path.is_file() {
+                    continue;
+                }
+                seen.insert(path.clone());
+                if self.send_file(&path, tx).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossbeam_channel::{Receiver, bounded};
+
+    fn record(id: &str) -> String {
+        format!(r#"{{"Records":[{{"eventTime":"2024-03-01T10:00:00Z","eventName":"E","eventID":"{id}","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}]}}"#)
+    }
+
+    /// Waits for the next batch of events, skipping status messages.
+    fn next_ids(rx: &Receiver<SourceMsg>) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Ok(msg) = rx.recv_deadline(deadline) {
+            if let SourceMsg::Events { events, .. } = msg {
+                return events.iter().map(|e| e.id.to_string()).collect();
+            }
+        }
+        panic!("no events within 10 s");
+    }
+
+    fn wait_live(rx: &Receiver<SourceMsg>) -> Vec<String> {
+        let mut ids = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)).expect("source went quiet") {
+                SourceMsg::Status { status: SourceStatus::Live, .. } => return ids,
+                SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
+                SourceMsg::Status { .. } => {}
+            }
+        }
+    }
+
+    #[test]
+    fn backfills_then_follows_renames_and_new_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("AWSLogs/111/CloudTrail/us-east-1/2024/03/01");
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::write(day.join("a.json"), record("old")).unwrap();
+        std::fs::write(day.join("notes.txt"), "not a log").unwrap();
+        let (tx, rx) = bounded(16);
+        let src = FolderSource { id: 0, root: dir.path().to_path_buf(), opts: ParseOptions::default(), follow: true };
+        let handle = std::thread::spawn(move || src.run(tx));
+        assert_eq!(wait_live(&rx), ["old"]);
+
+        // Written under a temporary name, then renamed: read once, under the final name.
+        let tmp = day.join("b.json.gz.tmp1234");
+        std::fs::write(&tmp, record("renamed")).unwrap();
+        std::fs::rename(&tmp, day.join("b.json")).unwrap();
+        assert_eq!(next_ids(&rx), ["renamed"]);
+
+        let next_day = dir.path().join("AWSLogs/111/CloudTrail/us-east-1/2024/03/02");
+        std::fs::create_dir_all(&next_day).unwrap();
+        std::fs::write(next_day.join("c.json"), record("new-day")).unwrap();
+        assert_eq!(next_ids(&rx), ["new-day"]);
+
+        // Nothing is read twice.
+        assert!(rx.recv_timeout(QUIET_PERIOD * 3).is_err());
+        // The watcher thread ends at its next send after the receiver is gone; not joined here.
+        drop((rx, handle));
+    }
+}
