@@ -2,5 +2,10 @@
 //!
 //! The data path is one-way: source → parse → features → model → app state → view.
 
+pub mod cli;
+pub mod features;
+pub mod headless;
 pub mod parse;
 pub mod source;
+pub mod sys;
+pub mod text;

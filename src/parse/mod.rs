@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-pub use record::{Category, Event, RecordError, fnv1a};
 use record::WireRecord;
+pub use record::{Category, Event, RecordError, fnv1a};
 use split::{ArrayElements, skip_ws, value_end};
 
 /// CloudTrail caps an event at 256 KB; anything far above that is not a record but an attack

@@ -19,6 +19,12 @@ pub(super) struct WireRecord<'a> {
     /// Logstash exports drop `eventTime` and keep only their own timestamp.
     #[serde(borrow, rename = "@timestamp")]
     at_timestamp: Text<'a>,
+    /// Panther's normalised copy of the event time.
+    #[serde(borrow, rename = "p_event_time")]
+    p_event_time: Text<'a>,
+    /// Insight records name the call they are about here, not in `eventName`.
+    #[serde(borrow)]
+    insight_details: Object<'a>,
     #[serde(borrow, rename = "eventID", alias = "eventid")]
     event_id: Text<'a>,
     #[serde(borrow, alias = "eventsource")]
@@ -88,6 +94,13 @@ struct WireSession<'a> {
 struct WireAttributes<'a> {
     #[serde(borrow)]
     mfa_authenticated: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct WireInsight<'a> {
+    #[serde(borrow)]
+    event_name: Text<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -226,9 +239,11 @@ impl Event {
             .event_time
             .as_str()
             .or(w.at_timestamp.as_str())
+            .or(w.p_event_time.as_str())
             .and_then(parse_event_time)
             .ok_or(RecordError::NoTime)?;
-        let name = w.event_name.as_str().ok_or(RecordError::NoName)?;
+        let insight: WireInsight = w.insight_details.parse();
+        let name = w.event_name.as_str().or(insight.event_name.as_str()).ok_or(RecordError::NoName)?;
         let id: WireIdentity = w.user_identity.parse();
         let session: WireSession = id.session_context.parse();
         let issuer: WireIssuer = session.session_issuer.parse();
@@ -276,10 +291,7 @@ impl Event {
             user_name: boxed_opt(&id.user_name),
             mfa,
             login_ok,
-            params: PARAM_CALLS
-                .contains(&name)
-                .then(|| w.request_parameters.text().map(Into::into))
-                .flatten(),
+            params: PARAM_CALLS.contains(&name).then(|| w.request_parameters.text().map(Into::into)).flatten(),
             raw: keep_raw.then(|| Arc::from(raw)),
         })
     }

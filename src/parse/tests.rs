@@ -125,7 +125,10 @@ fn principal_fallbacks() {
         (r#"{"type":"Root","accountId":"111"}"#, "root:111"),
         (r#"{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}"#, "service:lambda.amazonaws.com"),
         (r#"{"type":"AWSAccount","accountId":"222","principalId":"X"}"#, "account:222"),
-        (r#"{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r"}}}"#, "arn:aws:iam::1:role/r"),
+        (
+            r#"{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r"}}}"#,
+            "arn:aws:iam::1:role/r",
+        ),
         (r#"null"#, "unknown"),
     ];
     for (identity, want) in cases {

@@ -2,12 +2,18 @@
 //! offsets, LookupEvents uses epoch seconds. The common form is parsed by hand because it is on
 //! the hot path of every record.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
 /// Unix seconds for any of the forms above, or `None`.
 pub fn parse_event_time(s: &str) -> Option<i64> {
     fast_utc(s.as_bytes())
         .or_else(|| DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp()))
+        // Data lakes store `2024-06-03 15:23:22.000000000`, in UTC.
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(s.trim_end_matches(" UTC").trim_end_matches('Z'), "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc().timestamp())
+        })
         .or_else(|| {
             let n: f64 = s.parse().ok()?;
             // Values this large are milliseconds (Java and Go exporters use them).
@@ -16,7 +22,8 @@ pub fn parse_event_time(s: &str) -> Option<i64> {
 }
 
 fn fast_utc(b: &[u8]) -> Option<i64> {
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
@@ -45,6 +52,8 @@ mod tests {
         assert_eq!(parse_event_time("2023-07-10T11:42:13.250Z"), Some(1_688_989_333));
         assert_eq!(parse_event_time("2023-07-10T04:42:13-07:00"), Some(1_688_989_333));
         assert_eq!(parse_event_time("1688989333"), Some(1_688_989_333));
+        assert_eq!(parse_event_time("2023-07-10 11:42:13.000000000"), Some(1_688_989_333));
+        assert_eq!(parse_event_time("2023-07-10 11:42:13"), Some(1_688_989_333));
         assert_eq!(parse_event_time("1688989333000"), Some(1_688_989_333));
         assert_eq!(parse_event_time("2023-13-10T11:42:13Z"), None);
         assert_eq!(parse_event_time("yesterday"), None);

@@ -76,7 +76,9 @@ pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<String>) {
     if buf.len() as u64 > max {
         return (Vec::new(), Some(format!("larger than {} MiB once decompressed; skipped", max >> 20)));
     }
-    let error = result.err().map(|e| if gz { format!("gzip stream damaged ({e}); kept what was readable") } else { e.to_string() });
+    let error = result
+        .err()
+        .map(|e| if gz { format!("gzip stream damaged ({e}); kept what was readable") } else { e.to_string() });
     (buf, error)
 }
 
@@ -98,7 +100,9 @@ mod tests {
     use std::io::Write;
 
     fn record(id: usize) -> String {
-        format!(r#"{{"eventTime":"2024-03-01T10:00:00Z","eventName":"E{id}","eventID":"id{id}","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}"#)
+        format!(
+            r#"{{"eventTime":"2024-03-01T10:00:00Z","eventName":"E{id}","eventID":"id{id}","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}"#
+        )
     }
 
     fn gz(data: &[u8]) -> Vec<u8> {

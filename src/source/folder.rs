@@ -48,10 +48,13 @@ impl FolderSource {
         // Watch before listing, so a file that lands during the back-fill is not missed.
         let (wtx, wrx) = mpsc::channel();
         let watcher = if self.follow && self.root.is_dir() {
-            match notify::recommended_watcher(wtx).and_then(|mut w| w.watch(&self.root, RecursiveMode::Recursive).map(|()| w)) {
+            match notify::recommended_watcher(wtx)
+                .and_then(|mut w| w.watch(&self.root, RecursiveMode::Recursive).map(|()| w))
+            {
                 Ok(w) => Some(w),
                 Err(e) => {
-                    let _ = tx.send(status(SourceStatus::Degraded(format!("cannot watch {}: {e}", self.root.display()))));
+                    let _ =
+                        tx.send(status(SourceStatus::Degraded(format!("cannot watch {}: {e}", self.root.display()))));
                     None
                 }
             }
@@ -90,10 +93,16 @@ impl FolderSource {
         if let Some(e) = &out.error {
             tracing::warn!(source = self.id, "{e}");
         }
-        tx.send(SourceMsg::Events { source: self.id, events: out.events, stats: out.stats, error: out.error }).map_err(drop)
+        tx.send(SourceMsg::Events { source: self.id, events: out.events, stats: out.stats, error: out.error })
+            .map_err(drop)
     }
 
-    fn follow_changes(&self, mut seen: HashSet<PathBuf>, wrx: &mpsc::Receiver<notify::Result<notify::Event>>, tx: &Sender<SourceMsg>) {
+    fn follow_changes(
+        &self,
+        mut seen: HashSet<PathBuf>,
+        wrx: &mpsc::Receiver<notify::Result<notify::Event>>,
+        tx: &Sender<SourceMsg>,
+    ) {
         let mut pending: HashMap<PathBuf, Instant> = HashMap::new();
         loop {
             match wrx.recv_timeout(POLL_PERIOD) {
@@ -144,7 +153,9 @@ mod tests {
     use crossbeam_channel::{Receiver, bounded};
 
     fn record(id: &str) -> String {
-        format!(r#"{{"Records":[{{"eventTime":"2024-03-01T10:00:00Z","eventName":"E","eventID":"{id}","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}]}}"#)
+        format!(
+            r#"{{"Records":[{{"eventTime":"2024-03-01T10:00:00Z","eventName":"E","eventID":"{id}","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}]}}"#
+        )
     }
 
     /// Waits for the next batch of events, skipping status messages.

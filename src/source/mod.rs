@@ -24,7 +24,9 @@ impl SourceSpec {
             return Ok(SourceSpec::Demo);
         }
         if let Some((scheme, _)) = s.split_once("://") {
-            anyhow::bail!("'{s}': {scheme}:// sources are not available in this build; give a local file or folder, or 'demo'");
+            anyhow::bail!(
+                "'{s}': {scheme}:// sources are not available in this build; give a local file or folder, or 'demo'"
+            );
         }
         let path = PathBuf::from(s);
         anyhow::ensure!(path.exists(), "'{s}': no such file or folder");
@@ -44,7 +46,10 @@ impl fmt::Display for SourceSpec {
 /// Where a source is in its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceStatus {
-    Backfilling { done: u64, total: u64 },
+    Backfilling {
+        done: u64,
+        total: u64,
+    },
     /// Back-fill done; following new data.
     Live,
     /// Back-fill done and nothing more will come (`scan`, or a single file).

@@ -1,0 +1,126 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::features::EntityBy;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trailtop",
+    version,
+    about = "top for AWS CloudTrail: live event rates, per-entity behaviour and ranked anomalies"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConsoleArgs {
+    /// Sources: a CloudTrail file or folder (watched for new files), or `demo` (the default).
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    /// Demo source: how many times faster than real time the live traffic runs.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Theme name (a file in themes/) or path to a theme TOML file.
+    #[arg(long, default_value = "dark")]
+    pub theme: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FeatureArgs {
+    /// Window length for per-entity features, e.g. 1h, 15m, 1d.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub window: i64,
+    /// What an entity is.
+    #[arg(long, default_value = "principal+ip", value_parser = |s: &str| s.parse::<EntityBy>())]
+    pub by: EntityBy,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read what the sources hold now and print one row per entity-window.
+    Scan(ScanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// CloudTrail files or folders, or `demo` for a generated day.
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    /// Only events at or after this time: RFC 3339, or an age such as 24h or 7d.
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<i64>,
+    /// Only events before this time: RFC 3339, or an age such as 1h.
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<i64>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print ingest statistics and peak memory on stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+    /// Write the output here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+/// `90s`, `15m`, `1h`, `7d`, `2w` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 15m, 1h or 7d"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use s, m, h, d or w)")),
+    };
+    if n <= 0 {
+        return Err(format!("'{s}' must be longer than zero"));
+    }
+    Ok(n * mult)
+}
+
+/// RFC 3339 or an age before now.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    if let Some(t) = crate::parse::time::parse_event_time(s).filter(|_| s.contains('-')) {
+        return Ok(t);
+    }
+    let age = parse_duration(s).map_err(|_| format!("'{s}' is neither an RFC 3339 time nor an age like 24h"))?;
+    Ok(chrono::Utc::now().timestamp() - age)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h"), Ok(3600));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("2d"), Ok(172_800));
+        assert!(parse_duration("0m").is_err());
+        assert!(parse_duration("1y").is_err());
+        assert_eq!(parse_time("2024-03-01T00:00:00Z"), Ok(1_709_251_200));
+        assert!(parse_time("24h").unwrap() < chrono::Utc::now().timestamp());
+    }
+}

@@ -1,0 +1,292 @@
+//! Stage 3: events to per-entity features over tumbling windows.
+//!
+//! Windows are aligned to multiples of their length since the Unix epoch and reported as
+//! `[start, end)`. The store accepts events in any order (files are read in parallel) and
+//! computes features when asked, so first-seen flags mean "not seen for this principal in any
+//! earlier window of the data", whatever order the files were read in.
+
+mod entity;
+pub mod sensitive;
+
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+
+use crate::parse::{Category, Event};
+pub use entity::{EntityBy, entity_text};
+use sensitive::{is_read, is_sensitive};
+
+/// Feature names, in column order. Adding one bumps [`SCHEMA_VERSION`].
+pub const FEATURE_NAMES: [&str; 19] = [
+    "events",
+    "rate_per_min",
+    "distinct_sources",
+    "distinct_events",
+    "distinct_user_agents",
+    "distinct_regions",
+    "distinct_ips",
+    "failure_ratio",
+    "access_denied",
+    "write_ratio",
+    "sensitive_apis",
+    "console_login_no_mfa",
+    "console_login_failures",
+    "hour_sin",
+    "hour_cos",
+    "new_ips",
+    "new_regions",
+    "new_user_agents",
+    "new_principal",
+];
+pub const N_FEATURES: usize = FEATURE_NAMES.len();
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub fn feature_index(name: &str) -> Option<usize> {
+    FEATURE_NAMES.iter().position(|n| *n == name)
+}
+
+fn hash(s: &str) -> u64 {
+    let mut h = FxHasher::default();
+    s.hash(&mut h);
+    h.finish()
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureConfig {
+    pub window_secs: i64,
+    pub by: EntityBy,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        Self { window_secs: 3600, by: EntityBy::default() }
+    }
+}
+
+/// Running totals of one entity in one window.
+#[derive(Debug, Default)]
+struct Agg {
+    entity: Box<str>,
+    principal: Box<str>,
+    ip: Box<str>,
+    events: u32,
+    failures: u32,
+    access_denied: u32,
+    writes: u32,
+    sensitive: u32,
+    console_no_mfa: u32,
+    console_failures: u32,
+    hour_sin: f64,
+    hour_cos: f64,
+    sources: FxHashSet<u64>,
+    names: FxHashSet<u64>,
+    agents: FxHashSet<u64>,
+    regions: FxHashSet<u64>,
+    ips: FxHashSet<u64>,
+}
+
+/// When a principal first used each IP, region and user agent, and when it first appeared.
+#[derive(Debug, Default)]
+struct History {
+    first: i64,
+    ips: FxHashMap<u64, i64>,
+    regions: FxHashMap<u64, i64>,
+    agents: FxHashMap<u64, i64>,
+}
+
+fn note_first(map: &mut FxHashMap<u64, i64>, key: u64, t: i64) {
+    map.entry(key).and_modify(|v| *v = (*v).min(t)).or_insert(t);
+}
+
+/// One row of the feature table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureRow {
+    /// The grouping key (see [`entity_text`]).
+    pub entity: String,
+    /// The principal of the entity's first event in the window.
+    pub principal: String,
+    /// The source IP of the entity's first event in the window.
+    pub source_ip: String,
+    pub window_start: i64,
+    pub window_end: i64,
+    pub events: u64,
+    pub features: [f64; N_FEATURES],
+}
+
+impl FeatureRow {
+    pub fn get(&self, name: &str) -> f64 {
+        feature_index(name).map_or(f64::NAN, |i| self.features[i])
+    }
+}
+
+/// The pipeline's feature state. Owned by one task; not shared.
+#[derive(Debug, Default)]
+pub struct FeatureStore {
+    cfg: FeatureConfig,
+    aggs: FxHashMap<(i64, u64), Agg>,
+    history: FxHashMap<u64, History>,
+    data_start: Option<i64>,
+    insights: u64,
+}
+
+impl FeatureStore {
+    pub fn new(cfg: FeatureConfig) -> Self {
+        Self { cfg, ..Default::default() }
+    }
+
+    pub fn config(&self) -> FeatureConfig {
+        self.cfg
+    }
+
+    pub fn window_of(&self, t: i64) -> i64 {
+        t.div_euclid(self.cfg.window_secs) * self.cfg.window_secs
+    }
+
+    /// The window and entity key an event falls in.
+    pub fn key_of(&self, ev: &Event) -> (i64, u64) {
+        (self.window_of(ev.time), hash(&entity_text(self.cfg.by, ev)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.aggs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.aggs.is_empty()
+    }
+
+    /// Insight records seen; they describe rates, not calls, so they do not feed features.
+    pub fn insights(&self) -> u64 {
+        self.insights
+    }
+
+    pub fn add(&mut self, ev: &Event) {
+        if ev.category == Category::Insight {
+            self.insights += 1;
+            return;
+        }
+        let start = self.window_of(ev.time);
+        let entity = entity_text(self.cfg.by, ev);
+        let agg = self.aggs.entry((start, hash(&entity))).or_insert_with(|| Agg {
+            entity: entity.as_str().into(),
+            principal: ev.principal.clone(),
+            ip: ev.ip.clone(),
+            ..Default::default()
+        });
+        agg.events += 1;
+        if ev.error_code.is_some() {
+            agg.failures += 1;
+        }
+        if ev.is_access_denied() {
+            agg.access_denied += 1;
+        }
+        if !is_read(ev.read_only, &ev.name) {
+            agg.writes += 1;
+        }
+        if is_sensitive(ev.service(), &ev.name) {
+            agg.sensitive += 1;
+        }
+        if &*ev.name == "ConsoleLogin" {
+            if ev.mfa == Some(false) && ev.login_ok != Some(false) {
+                agg.console_no_mfa += 1;
+            }
+            if ev.login_ok == Some(false) {
+                agg.console_failures += 1;
+            }
+        }
+        let angle = (ev.time.rem_euclid(86_400) as f64 / 86_400.0) * std::f64::consts::TAU;
+        agg.hour_sin += angle.sin();
+        agg.hour_cos += angle.cos();
+        let (ip, region, agent) = (hash(&ev.ip), hash(&ev.region), hash(&ev.user_agent));
+        agg.sources.insert(hash(&ev.source));
+        agg.names.insert(hash(&ev.name));
+        agg.agents.insert(agent);
+        agg.regions.insert(region);
+        agg.ips.insert(ip);
+
+        let hist =
+            self.history.entry(hash(&ev.principal)).or_insert_with(|| History { first: ev.time, ..Default::default() });
+        hist.first = hist.first.min(ev.time);
+        note_first(&mut hist.ips, ip, ev.time);
+        note_first(&mut hist.regions, region, ev.time);
+        note_first(&mut hist.agents, agent, ev.time);
+        self.data_start = Some(self.data_start.map_or(ev.time, |d| d.min(ev.time)));
+    }
+
+    /// Every entity-window as a feature row, ordered by window then entity.
+    pub fn rows(&self) -> Vec<FeatureRow> {
+        let mut rows: Vec<FeatureRow> = self.aggs.iter().map(|(&(start, _), agg)| self.row(start, agg)).collect();
+        rows.sort_by(|a, b| (a.window_start, &a.entity).cmp(&(b.window_start, &b.entity)));
+        rows
+    }
+
+    fn row(&self, start: i64, a: &Agg) -> FeatureRow {
+        let w = self.cfg.window_secs;
+        let n = f64::from(a.events);
+        let hist = self.history.get(&hash(&a.principal));
+        // Novelty needs a past: in the data's first window, and for a principal's first
+        // window, nothing counts as newly seen (the principal itself is flagged instead).
+        let first_window = self.data_start.map_or(true, |d| self.window_of(d) == start);
+        let known_before = hist.is_some_and(|h| h.first < start);
+        let count_new = |set: &FxHashSet<u64>, pick: fn(&History) -> &FxHashMap<u64, i64>| -> f64 {
+            match hist {
+                Some(h) if known_before => {
+                    set.iter().filter(|k| pick(h).get(k).is_none_or(|&t| t >= start)).count() as f64
+                }
+                _ => 0.0,
+            }
+        };
+        let features = [
+            n,
+            n / (w as f64 / 60.0),
+            a.sources.len() as f64,
+            a.names.len() as f64,
+            a.agents.len() as f64,
+            a.regions.len() as f64,
+            a.ips.len() as f64,
+            f64::from(a.failures) / n,
+            f64::from(a.access_denied),
+            f64::from(a.writes) / n,
+            f64::from(a.sensitive),
+            f64::from(a.console_no_mfa),
+            f64::from(a.console_failures),
+            a.hour_sin / n,
+            a.hour_cos / n,
+            count_new(&a.ips, |h| &h.ips),
+            count_new(&a.regions, |h| &h.regions),
+            count_new(&a.agents, |h| &h.agents),
+            if !first_window && !known_before { 1.0 } else { 0.0 },
+        ];
+        FeatureRow {
+            entity: a.entity.to_string(),
+            principal: a.principal.to_string(),
+            source_ip: a.ip.to_string(),
+            window_start: start,
+            window_end: start + w,
+            events: u64::from(a.events),
+            features,
+        }
+    }
+}
+
+/// Remembers event ids so a record delivered twice (overlapping files, sources or polls) is
+/// counted once.
+#[derive(Debug, Default)]
+pub struct Dedup {
+    seen: FxHashSet<u64>,
+    pub duplicates: u64,
+}
+
+impl Dedup {
+    /// True the first time an id is offered.
+    pub fn first(&mut self, id: &str) -> bool {
+        let new = self.seen.insert(hash(id));
+        if !new {
+            self.duplicates += 1;
+        }
+        new
+    }
+}
+
+#[cfg(test)]
+mod tests;

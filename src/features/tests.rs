@@ -1,0 +1,111 @@
+use super::*;
+use crate::parse::{ParseOptions, parse_bytes};
+
+/// An event at `t` seconds after 2024-03-01T00:00Z; `extra` is a JSON object fragment
+/// (`"k":v,...` with a leading comma) whose keys override the defaults.
+fn ev(t: i64, user: &str, ip: &str, name: &str, extra: &str) -> Event {
+    let base = 1_709_251_200;
+    let mut v = serde_json::json!({
+        "eventTime": crate::parse::time::rfc3339(base + t),
+        "eventSource": "iam.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": ip, "userAgent": "cli", "eventID": format!("{t}{user}{name}"),
+        "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::1:user/{user}"), "accessKeyId": format!("AK{user}")},
+    });
+    let extra: serde_json::Value = serde_json::from_str(&format!("{{{}}}", extra.trim_start_matches(','))).unwrap();
+    for (k, val) in extra.as_object().unwrap() {
+        v[k] = val.clone();
+    }
+    let json = v.to_string();
+    let (mut evs, st) = parse_bytes(json.as_bytes(), &ParseOptions::default());
+    assert_eq!(st.records, 1, "{json}");
+    evs.remove(0)
+}
+
+fn store(events: &[Event], by: EntityBy) -> Vec<FeatureRow> {
+    let mut s = FeatureStore::new(FeatureConfig { window_secs: 3600, by });
+    for e in events {
+        s.add(e);
+    }
+    s.rows()
+}
+
+#[test]
+fn windows_are_epoch_aligned_half_open() {
+    let rows = store(
+        &[
+            ev(0, "a", "1.1.1.1", "ListUsers", ""),
+            ev(3599, "a", "1.1.1.1", "ListUsers", ""),
+            ev(3600, "a", "1.1.1.1", "ListUsers", ""),
+        ],
+        EntityBy::Principal,
+    );
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].window_start, rows[0].window_end, rows[0].events), (1_709_251_200, 1_709_254_800, 2));
+    assert_eq!(rows[1].events, 1);
+}
+
+#[test]
+fn counts_ratios_and_distincts() {
+    let denied = r#","errorCode":"AccessDenied","readOnly":false"#;
+    let events = [
+        ev(10, "a", "1.1.1.1", "ListUsers", r#","readOnly":true"#),
+        ev(20, "a", "1.1.1.1", "CreateAccessKey", denied),
+        ev(30, "a", "1.1.1.1", "CreateUser", r#","readOnly":false"#),
+        ev(40, "a", "1.1.1.1", "ListUsers", r#","readOnly":true,"userAgent":"boto3""#),
+    ];
+    let r = &store(&events, EntityBy::PrincipalIp)[0];
+    assert_eq!(r.entity, "arn:aws:iam::1:user/a|1.1.1.1");
+    assert_eq!(r.get("events"), 4.0);
+    assert_eq!(r.get("rate_per_min"), 4.0 / 60.0);
+    assert_eq!(r.get("distinct_events"), 3.0);
+    assert_eq!(r.get("failure_ratio"), 0.25);
+    assert_eq!(r.get("access_denied"), 1.0);
+    assert_eq!(r.get("write_ratio"), 0.5);
+    assert_eq!(r.get("sensitive_apis"), 2.0);
+}
+
+#[test]
+fn hour_is_cyclical() {
+    let r = &store(&[ev(6 * 3600, "a", "1.1.1.1", "ListUsers", "")], EntityBy::Principal)[0];
+    assert!((r.get("hour_sin") - 1.0).abs() < 1e-9 && r.get("hour_cos").abs() < 1e-9);
+}
+
+#[test]
+fn first_seen_flags_need_history_and_ignore_arrival_order() {
+    let mut events = vec![
+        ev(0, "a", "1.1.1.1", "ListUsers", ""),
+        ev(7200, "a", "1.1.1.1", "ListUsers", ""),
+        ev(7300, "a", "9.9.9.9", "ListUsers", r#","awsRegion":"ap-east-1""#),
+        ev(7400, "b", "2.2.2.2", "ListUsers", ""),
+    ];
+    events.reverse();
+    let rows = store(&events, EntityBy::Principal);
+    let later_a = rows.iter().find(|r| r.principal.ends_with("/a") && r.window_start > 1_709_251_200).unwrap();
+    assert_eq!((later_a.get("new_ips"), later_a.get("new_regions"), later_a.get("new_user_agents")), (1.0, 1.0, 0.0));
+    let first_a = rows.iter().find(|r| r.principal.ends_with("/a") && r.window_start == 1_709_251_200).unwrap();
+    assert_eq!(first_a.get("new_ips"), 0.0);
+    assert_eq!(first_a.get("new_principal"), 0.0, "the data's first window is the baseline");
+    let b = rows.iter().find(|r| r.principal.ends_with("/b")).unwrap();
+    assert_eq!((b.get("new_principal"), b.get("new_ips")), (1.0, 0.0));
+}
+
+#[test]
+fn console_login_without_mfa_and_failures() {
+    let ok_no_mfa = r#","eventName":"ConsoleLogin","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"}"#;
+    let failed = r#","eventName":"ConsoleLogin","responseElements":{"ConsoleLogin":"Failure"},"additionalEventData":{"MFAUsed":"No"}"#;
+    let mk = |t, extra| ev(t, "a", "1.1.1.1", "X", extra);
+    let r = &store(&[mk(1, ok_no_mfa), mk(2, failed), mk(3, failed)], EntityBy::Principal)[0];
+    assert_eq!((r.get("console_login_no_mfa"), r.get("console_login_failures")), (1.0, 2.0));
+}
+
+#[test]
+fn access_key_mode_and_dedup() {
+    let rows =
+        store(&[ev(0, "a", "1.1.1.1", "ListUsers", ""), ev(1, "a", "2.2.2.2", "ListUsers", "")], EntityBy::AccessKey);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].entity, "AKa");
+    assert_eq!(rows[0].get("distinct_ips"), 2.0);
+    let mut d = Dedup::default();
+    assert!(d.first("x") && !d.first("x") && d.first("y"));
+    assert_eq!(d.duplicates, 1);
+}

@@ -1,0 +1,123 @@
+//! Runs sources to completion and feeds their events through de-duplication into a
+//! [`FeatureStore`]. Progress goes to stderr when it is a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::bounded;
+
+use crate::features::{Dedup, FeatureConfig, FeatureStore};
+use crate::parse::{Event, ParseOptions, ParseStats};
+use crate::source::folder::FolderSource;
+use crate::source::{SourceMsg, SourceSpec, SourceStatus};
+
+/// What a headless read found, besides the features.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub stats: ParseStats,
+    pub files: u64,
+    pub file_errors: u64,
+    pub duplicates: u64,
+    pub out_of_range: u64,
+    pub events: u64,
+}
+
+/// Time bounds on events, `[since, until)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeRange {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl TimeRange {
+    pub fn contains(&self, t: i64) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
+    }
+}
+
+/// Reads every source to the end. `visit` sees each accepted event after de-duplication
+/// (eval uses it to map events to windows).
+pub fn collect(
+    specs: &[SourceSpec],
+    cfg: FeatureConfig,
+    range: TimeRange,
+    mut visit: impl FnMut(&Event, &FeatureStore),
+) -> anyhow::Result<(FeatureStore, Totals)> {
+    let (tx, rx) = bounded::<SourceMsg>(64);
+    for (id, spec) in specs.iter().enumerate() {
+        let tx = tx.clone();
+        match spec {
+            SourceSpec::Path(root) => {
+                let src = FolderSource { id, root: root.clone(), opts: ParseOptions::default(), follow: false };
+                std::thread::spawn(move || src.run(tx));
+            }
+            SourceSpec::Demo => anyhow::bail!("the demo source is not available to scan yet"),
+        }
+    }
+    drop(tx);
+    let mut store = FeatureStore::new(cfg);
+    let mut dedup = Dedup::default();
+    let mut totals = Totals::default();
+    let mut progress = Progress::new(specs.len());
+    for msg in rx {
+        match msg {
+            SourceMsg::Events { events, stats, error, .. } => {
+                totals.files += 1;
+                totals.file_errors += u64::from(error.is_some());
+                totals.stats.merge(&stats);
+                for ev in &events {
+                    if !range.contains(ev.time) {
+                        totals.out_of_range += 1;
+                    } else if dedup.first(&ev.id) {
+                        store.add(ev);
+                        visit(ev, &store);
+                        totals.events += 1;
+                    }
+                }
+                progress.tick(&totals);
+            }
+            SourceMsg::Status { source, status } => {
+                if let SourceStatus::Backfilling { total, .. } = status {
+                    progress.totals[source] = total;
+                }
+                if let SourceStatus::Degraded(e) = status {
+                    progress.clear();
+                    eprintln!("trailtop: source {}: {e}", specs[source]);
+                }
+            }
+        }
+    }
+    totals.duplicates = dedup.duplicates;
+    progress.clear();
+    Ok((store, totals))
+}
+
+struct Progress {
+    enabled: bool,
+    totals: Vec<u64>,
+    last: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(sources: usize) -> Self {
+        Self { enabled: std::io::stderr().is_terminal(), totals: vec![0; sources], last: Instant::now(), shown: false }
+    }
+
+    fn tick(&mut self, t: &Totals) {
+        if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last = Instant::now();
+        self.shown = true;
+        let total: u64 = self.totals.iter().sum();
+        let _ = write!(std::io::stderr(), "\r\x1b[Kscanning: {}/{} files, {} events", t.files, total, t.events);
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+            self.shown = false;
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! `scan` (and later `eval`): the same stages as the console, without a terminal.
+
+pub mod collect;
+pub mod scan;

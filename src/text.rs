@@ -1,0 +1,44 @@
+//! Small text helpers shared by the headless output and the console.
+
+use std::borrow::Cow;
+
+/// The readable tail of an ARN: `user/alice` for `arn:aws:iam::1:user/alice`,
+/// `assumed-role/ci/run-42` for an assumed role. Non-ARNs are returned as they are.
+pub fn short_principal(p: &str) -> &str {
+    if !p.starts_with("arn:") {
+        return p;
+    }
+    p.splitn(6, ':').nth(5).filter(|s| !s.is_empty()).unwrap_or(p)
+}
+
+/// Cuts `s` to at most `max` characters, marking the cut with `…`.
+pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
+    if s.chars().count() <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+    t.push('…');
+    Cow::Owned(t)
+}
+
+/// Spreadsheets run cells that start with `=`, `+`, `-` or `@` as formulas; a leading quote
+/// keeps them text.
+pub fn neutralize_csv(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(short_principal("arn:aws:iam::1:user/alice"), "user/alice");
+        assert_eq!(short_principal("arn:aws:sts::1:assumed-role/ci/run"), "assumed-role/ci/run");
+        assert_eq!(short_principal("root:1"), "root:1");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(neutralize_csv("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(neutralize_csv("1.2.3.4"), "1.2.3.4");
+    }
+}
