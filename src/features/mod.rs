@@ -226,7 +226,7 @@ impl FeatureStore {
         let hist = self.history.get(&hash(&a.principal));
         // Novelty needs a past: in the data's first window, and for a principal's first
         // window, nothing counts as newly seen (the principal itself is flagged instead).
-        let first_window = self.data_start.map_or(true, |d| self.window_of(d) == start);
+        let first_window = self.data_start.is_none_or(|d| self.window_of(d) == start);
         let known_before = hist.is_some_and(|h| h.first < start);
         let count_new = |set: &FxHashSet<u64>, pick: fn(&History) -> &FxHashMap<u64, i64>| -> f64 {
             match hist {

@@ -70,7 +70,7 @@ impl FolderSource {
         let ok = files.par_iter().try_for_each(|path| {
             self.send_file(path, &tx)?;
             let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if d % 64 == 0 {
+            if d.is_multiple_of(64) {
                 tx.send(status(SourceStatus::Backfilling { done: d, total })).map_err(drop)?;
             }
             Ok::<(), ()>(())
