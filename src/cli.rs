@@ -48,6 +48,35 @@ pub struct FeatureArgs {
 pub enum Command {
     /// Read what the sources hold now and print one row per entity-window.
     Scan(ScanArgs),
+    /// Write realistic synthetic CloudTrail with labelled attacks.
+    Gen(GenArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenArgs {
+    /// Folder to write into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of events in total, attacks included.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: u64,
+    /// Length of the period in days.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Start of the period: RFC 3339 or an age such as 7d. Fixed by default so that a seed
+    /// always gives the same bytes.
+    #[arg(long, default_value = "2024-03-04T00:00:00Z", value_parser = parse_time)]
+    pub start: i64,
+    /// Attack scenarios: a comma-separated list of ids, `all` or `none`.
+    #[arg(long, default_value = "all", value_parser = |s: &str| crate::generate::Scenario::parse_list(s).map(Scenarios))]
+    pub attacks: Scenarios,
+    #[arg(long, default_value = "s3", value_parser = |s: &str| s.parse::<crate::generate::write::Layout>())]
+    pub layout: crate::generate::write::Layout,
+    /// Write ground truth as CSV: event_id,scenario,principal,source_ip,malicious.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -72,6 +101,10 @@ pub struct ScanArgs {
     #[arg(long, short)]
     pub output: Option<PathBuf>,
 }
+
+/// A list of attack scenarios given as one argument.
+#[derive(Debug, Clone)]
+pub struct Scenarios(pub Vec<crate::generate::Scenario>);
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

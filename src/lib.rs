@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod features;
+pub mod generate;
 pub mod headless;
 pub mod parse;
 pub mod source;

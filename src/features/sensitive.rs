@@ -87,15 +87,27 @@ const SENSITIVE: &[&str] = &[
     "route53resolver:DeleteResolverQueryLogConfig",
 ];
 
+/// The list indexed by service, built once: the check runs for every event.
+fn by_service() -> &'static rustc_hash::FxHashMap<&'static str, Vec<&'static str>> {
+    static MAP: std::sync::OnceLock<rustc_hash::FxHashMap<&'static str, Vec<&'static str>>> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut m: rustc_hash::FxHashMap<&'static str, Vec<&'static str>> = Default::default();
+        for p in SENSITIVE {
+            if let Some((svc, pat)) = p.split_once(':') {
+                m.entry(svc).or_default().push(pat);
+            }
+        }
+        m
+    })
+}
+
 /// True when `service:name` (service as in `iam`, from `iam.amazonaws.com`) is on the list.
 pub fn is_sensitive(service: &str, name: &str) -> bool {
-    SENSITIVE.iter().any(|p| {
-        let Some((svc, pat)) = p.split_once(':') else { return false };
-        svc == service
-            && match pat.strip_suffix('*') {
-                Some(prefix) => name.starts_with(prefix),
-                None => name == pat,
-            }
+    by_service().get(service).is_some_and(|pats| {
+        pats.iter().any(|pat| match pat.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *pat,
+        })
     })
 }
 

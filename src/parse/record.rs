@@ -305,7 +305,8 @@ impl Event {
 
     /// Service short name: `iam` for `iam.amazonaws.com`.
     pub fn service(&self) -> &str {
-        self.source.split('.').next().unwrap_or(&self.source)
+        let end = self.source.bytes().position(|b| b == b'.').unwrap_or(self.source.len());
+        &self.source[..end]
     }
 }
 

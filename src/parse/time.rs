@@ -38,7 +38,7 @@ fn fast_utc(b: &[u8]) -> Option<i64> {
 /// RFC 3339 in UTC with a `Z`, the form trailtop prints.
 pub fn rfc3339(secs: i64) -> String {
     DateTime::from_timestamp(secs, 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_else(|| secs.to_string())
 }
 

@@ -66,8 +66,11 @@ pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<String>) {
     let n = read_up_to(&mut file, &mut magic);
     let head = std::io::Cursor::new(magic[..n].to_vec());
     let chained = head.chain(file);
-    let mut buf = Vec::new();
     let gz = n == 2 && magic == [0x1f, 0x8b];
+    // Sized up front: growing a multi-megabyte buffer by doubling copies it several times.
+    let on_disk = std::fs::metadata(path).map_or(0, |m| m.len());
+    let guess = if gz { on_disk.saturating_mul(8) } else { on_disk + 1 };
+    let mut buf = Vec::with_capacity(guess.min(max) as usize);
     let result = if gz {
         MultiGzDecoder::new(chained).take(max + 1).read_to_end(&mut buf)
     } else {
