@@ -105,3 +105,49 @@ fn invictus_stream_has_every_record_and_known_actors() {
     assert!(events.iter().any(|e| &*e.name == "StopLogging"));
     assert!(events.iter().all(|e| !e.principal.is_empty() && e.time > 1_688_900_000));
 }
+
+/// Generated records use only keys that real CloudTrail records use, at the top level and in
+/// `userIdentity` / `sessionContext`.
+#[test]
+fn generated_records_have_the_shapes_of_real_ones() {
+    let Some(root) = datasets() else { return };
+    let mut real = std::collections::HashSet::new();
+    let collect = |prefix: &str, v: &Value, into: &mut std::collections::HashSet<String>| {
+        if let Some(o) = v.as_object() {
+            for k in o.keys() {
+                into.insert(format!("{prefix}{k}"));
+            }
+        }
+    };
+    for dir in ["invictus-sigma-aws", "stratus-red-team", "otrf-security-datasets"] {
+        for f in list_files(&root.join(dir)) {
+            let (bytes, _) = read_bytes(&f, MAX_DECOMPRESSED);
+            let text = String::from_utf8_lossy(&bytes);
+            let docs: Vec<Value> = match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(mut o)) if o.contains_key("Records") => {
+                    o.remove("Records").unwrap().as_array().cloned().unwrap()
+                }
+                Ok(Value::Array(a)) => a,
+                _ => text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect(),
+            };
+            for r in docs {
+                collect("", &r, &mut real);
+                collect("userIdentity.", &r["userIdentity"], &mut real);
+                collect("sessionContext.", &r["userIdentity"]["sessionContext"], &mut real);
+            }
+        }
+    }
+    let mut g = trailtop::generate::Generator::for_total(9, 1_709_510_400, 2, 3000, trailtop::generate::ALL_SCENARIOS);
+    let mut generated = std::collections::HashSet::new();
+    for _ in 0..48 {
+        for e in g.next_hour() {
+            let v = serde_json::to_value(&e.record).unwrap();
+            collect("", &v, &mut generated);
+            collect("userIdentity.", &v["userIdentity"], &mut generated);
+            collect("sessionContext.", &v["userIdentity"]["sessionContext"], &mut generated);
+        }
+    }
+    let unknown: Vec<_> = generated.difference(&real).collect();
+    assert!(unknown.is_empty(), "keys real records never use: {unknown:?}");
+    assert!(generated.len() > 30, "{generated:?}");
+}

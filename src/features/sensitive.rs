@@ -89,7 +89,8 @@ const SENSITIVE: &[&str] = &[
 
 /// The list indexed by service, built once: the check runs for every event.
 fn by_service() -> &'static rustc_hash::FxHashMap<&'static str, Vec<&'static str>> {
-    static MAP: std::sync::OnceLock<rustc_hash::FxHashMap<&'static str, Vec<&'static str>>> = std::sync::OnceLock::new();
+    static MAP: std::sync::OnceLock<rustc_hash::FxHashMap<&'static str, Vec<&'static str>>> =
+        std::sync::OnceLock::new();
     MAP.get_or_init(|| {
         let mut m: rustc_hash::FxHashMap<&'static str, Vec<&'static str>> = Default::default();
         for p in SENSITIVE {

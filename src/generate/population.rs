@@ -8,7 +8,7 @@
 //! - Lambda execution roles and AWS services around the clock, from AWS addresses.
 //! - A monitoring agent whose policy lags behind it: AccessDenied all day, every day.
 //! - A platform admin through SSO making IAM changes in office hours (benign sensitive calls).
-//! - A federated vendor integration every six hours; the root user about once a fortnight.
+//! - A federated vendor integration every six hours; the root user on Monday mornings.
 
 use std::sync::Arc;
 
@@ -137,11 +137,8 @@ impl Actor {
                 }
             }
             Kind::Root => {
-                if workday && h == 10 && unit_hash(day, 991) < 0.07 {
-                    self.weight
-                } else {
-                    0.0
-                }
+                // Billing on Monday mornings, and now and then on another day.
+                if workday && h == 10 && (weekday == 0 || unit_hash(day, 991) < 0.03) { self.weight } else { 0.0 }
             }
         }
     }

@@ -115,10 +115,9 @@ pub fn write_all(
 /// The S3 key of a file delivered for `region` at the end of the interval starting `slot`.
 pub fn s3_key(region: &str, slot: i64, suffix: &str) -> PathBuf {
     let delivered = DateTime::from_timestamp(slot + DELIVERY, 0).unwrap_or_default();
-    let day = DateTime::from_timestamp(slot, 0).unwrap_or_default();
     PathBuf::from(format!(
         "AWSLogs/{ACCOUNT}/CloudTrail/{region}/{}/{ACCOUNT}_CloudTrail_{region}_{}_{suffix}.json.gz",
-        day.format("%Y/%m/%d"),
+        delivered.format("%Y/%m/%d"),
         delivered.format("%Y%m%dT%H%MZ"),
     ))
 }
