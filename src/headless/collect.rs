@@ -51,7 +51,10 @@ pub fn collect(
                 let src = FolderSource { id, root: root.clone(), opts: ParseOptions::default(), follow: false };
                 std::thread::spawn(move || src.run(tx));
             }
-            SourceSpec::Demo => anyhow::bail!("the demo source is not available to scan yet"),
+            SourceSpec::Demo => {
+                let src = crate::source::demo::DemoSource::new(id, 1.0, false, ParseOptions::default());
+                std::thread::spawn(move || src.run(tx));
+            }
         }
     }
     drop(tx);

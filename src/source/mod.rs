@@ -1,6 +1,7 @@
 //! Stage 1: where records come from. Each source runs on its own thread and talks to its
 //! consumer over a bounded channel of [`SourceMsg`]; it never touches the terminal.
 
+pub mod demo;
 pub mod file;
 pub mod folder;
 
