@@ -17,7 +17,7 @@ pub use entity::{EntityBy, entity_text};
 use sensitive::{is_read, is_sensitive};
 
 /// Feature names, in column order. Adding one bumps [`SCHEMA_VERSION`].
-pub const FEATURE_NAMES: [&str; 19] = [
+pub const FEATURE_NAMES: [&str; 23] = [
     "events",
     "rate_per_min",
     "distinct_sources",
@@ -37,9 +37,13 @@ pub const FEATURE_NAMES: [&str; 19] = [
     "new_regions",
     "new_user_agents",
     "new_principal",
+    "ip_novelty",
+    "agent_novelty",
+    "region_novelty",
+    "hour_share",
 ];
 pub const N_FEATURES: usize = FEATURE_NAMES.len();
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub fn feature_index(name: &str) -> Option<usize> {
     FEATURE_NAMES.iter().position(|n| *n == name)
@@ -78,6 +82,7 @@ struct Agg {
     console_failures: u32,
     hour_sin: f64,
     hour_cos: f64,
+    hours: [u32; 24],
     sources: FxHashSet<u64>,
     names: FxHashSet<u64>,
     agents: FxHashSet<u64>,
@@ -85,13 +90,29 @@ struct Agg {
     ips: FxHashSet<u64>,
 }
 
-/// When a principal first used each IP, region and user agent, and when it first appeared.
+/// When a principal first used each IP, region and user agent, when it first appeared, the
+/// windows it was active in and its events by hour of day.
 #[derive(Debug, Default)]
 struct History {
     first: i64,
     ips: FxHashMap<u64, i64>,
     regions: FxHashMap<u64, i64>,
     agents: FxHashMap<u64, i64>,
+    windows: FxHashSet<i64>,
+    hours: [u32; 24],
+}
+
+/// The identity whose history novelty is judged against. A role session's ARN names the
+/// session (`assumed-role/ci-deploy/GitHubActions-81723`), which changes every run; the role
+/// is what has habits.
+pub fn identity_root(principal: &str) -> &str {
+    match principal.find(":assumed-role/") {
+        Some(i) => {
+            let rest = &principal[i + ":assumed-role/".len()..];
+            rest.find('/').map_or(principal, |j| &principal[..i + ":assumed-role/".len() + j])
+        }
+        None => principal,
+    }
 }
 
 fn note_first(map: &mut FxHashMap<u64, i64>, key: u64, t: i64) {
@@ -194,6 +215,8 @@ impl FeatureStore {
                 agg.console_failures += 1;
             }
         }
+        let hour = (ev.time.rem_euclid(86_400) / 3600) as usize;
+        agg.hours[hour] += 1;
         let angle = (ev.time.rem_euclid(86_400) as f64 / 86_400.0) * std::f64::consts::TAU;
         agg.hour_sin += angle.sin();
         agg.hour_cos += angle.cos();
@@ -204,9 +227,13 @@ impl FeatureStore {
         agg.regions.insert(region);
         agg.ips.insert(ip);
 
-        let hist =
-            self.history.entry(hash(&ev.principal)).or_insert_with(|| History { first: ev.time, ..Default::default() });
+        let hist = self
+            .history
+            .entry(hash(identity_root(&ev.principal)))
+            .or_insert_with(|| History { first: ev.time, ..Default::default() });
         hist.first = hist.first.min(ev.time);
+        hist.windows.insert(start);
+        hist.hours[hour] += 1;
         note_first(&mut hist.ips, ip, ev.time);
         note_first(&mut hist.regions, region, ev.time);
         note_first(&mut hist.agents, agent, ev.time);
@@ -223,7 +250,7 @@ impl FeatureStore {
     fn row(&self, start: i64, a: &Agg) -> FeatureRow {
         let w = self.cfg.window_secs;
         let n = f64::from(a.events);
-        let hist = self.history.get(&hash(&a.principal));
+        let hist = self.history.get(&hash(identity_root(&a.principal)));
         // Novelty needs a past: in the data's first window, and for a principal's first
         // window, nothing counts as newly seen (the principal itself is flagged instead).
         let first_window = self.data_start.is_none_or(|d| self.window_of(d) == start);
@@ -256,7 +283,24 @@ impl FeatureStore {
             count_new(&a.regions, |h| &h.regions),
             count_new(&a.agents, |h| &h.agents),
             if !first_window && !known_before { 1.0 } else { 0.0 },
+            0.0,
+            0.0,
+            0.0,
+            hour_share(hist, a),
         ];
+        let mut features = features;
+        if let Some(h) = hist.filter(|_| known_before) {
+            // A new address means little for a CI role that gets one every run, and much for
+            // a developer who has used two in a month: weigh by how rarely novelty happened.
+            let windows_before = h.windows.iter().filter(|&&w| w < start).count().max(1) as f64;
+            let surprise = |new: f64, map: &FxHashMap<u64, i64>| {
+                let seen_before = map.values().filter(|&&t| t < start).count() as f64;
+                new * (1.0 - (seen_before / windows_before).min(1.0))
+            };
+            features[19] = surprise(features[15], &h.ips);
+            features[20] = surprise(features[17], &h.agents);
+            features[21] = surprise(features[16], &h.regions);
+        }
         FeatureRow {
             entity: a.entity.to_string(),
             principal: a.principal.to_string(),
@@ -267,6 +311,23 @@ impl FeatureStore {
             features,
         }
     }
+}
+
+/// How usual this window's hours of day are for the principal: the share of its other events
+/// that fell in the same hours (weighted by this window's own spread). With no other events,
+/// the uniform 1/24.
+fn hour_share(hist: Option<&History>, a: &Agg) -> f64 {
+    let Some(h) = hist else { return 1.0 / 24.0 };
+    let total: u32 = h.hours.iter().sum::<u32>().saturating_sub(a.events);
+    if total == 0 {
+        return 1.0 / 24.0;
+    }
+    (0..24)
+        .map(|i| {
+            let others = h.hours[i].saturating_sub(a.hours[i]);
+            f64::from(a.hours[i]) / f64::from(a.events) * f64::from(others) / f64::from(total)
+        })
+        .sum()
 }
 
 /// Remembers event ids so a record delivered twice (overlapping files, sources or polls) is

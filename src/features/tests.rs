@@ -109,3 +109,36 @@ fn access_key_mode_and_dedup() {
     assert!(d.first("x") && !d.first("x") && d.first("y"));
     assert_eq!(d.duplicates, 1);
 }
+
+#[test]
+fn novelty_is_weighed_by_the_principals_habits() {
+    // A role that gets a new address every window, and a user with one address.
+    let mut events = Vec::new();
+    for w in 0..6 {
+        events.push(ev(w * 3600, "dev", "1.1.1.1", "ListUsers", ""));
+        let ci = format!(r#","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/ci/run-{w}"}}"#);
+        events.push(ev(w * 3600 + 5, "x", &format!("20.0.0.{w}"), "ListUsers", &ci));
+    }
+    events.push(ev(6 * 3600, "dev", "6.6.6.6", "ListUsers", ""));
+    let rows = store(&events, EntityBy::PrincipalIp);
+    let stolen = rows.iter().find(|r| r.source_ip == "6.6.6.6").unwrap();
+    assert_eq!(stolen.get("new_ips"), 1.0);
+    assert!(stolen.get("ip_novelty") > 0.7, "{}", stolen.get("ip_novelty"));
+    let ci_last = rows.iter().find(|r| r.source_ip == "20.0.0.5").unwrap();
+    assert_eq!(ci_last.get("new_ips"), 1.0);
+    assert_eq!(ci_last.get("new_principal"), 0.0, "a new session of a known role is not a new principal");
+    assert!(ci_last.get("ip_novelty") < 0.05, "{}", ci_last.get("ip_novelty"));
+    assert_eq!(identity_root("arn:aws:sts::1:assumed-role/ci/run-5"), "arn:aws:sts::1:assumed-role/ci");
+    assert_eq!(identity_root("arn:aws:iam::1:user/dev"), "arn:aws:iam::1:user/dev");
+}
+
+#[test]
+fn hour_share_is_low_at_an_unusual_hour() {
+    let mut events: Vec<Event> = (0..5).map(|d| ev(d * 86_400 + 10 * 3600, "a", "1.1.1.1", "ListUsers", "")).collect();
+    events.push(ev(5 * 86_400 + 3 * 3600, "a", "1.1.1.1", "ListUsers", ""));
+    let rows = store(&events, EntityBy::Principal);
+    let night = rows.iter().find(|r| r.window_start == 1_709_251_200 + 5 * 86_400 + 3 * 3600).unwrap();
+    let day = rows.iter().find(|r| r.window_start == 1_709_251_200 + 4 * 86_400 + 10 * 3600).unwrap();
+    assert_eq!(night.get("hour_share"), 0.0);
+    assert_eq!(day.get("hour_share"), 0.8);
+}
