@@ -6,6 +6,7 @@ pub mod cli;
 pub mod features;
 pub mod generate;
 pub mod headless;
+pub mod model;
 pub mod parse;
 pub mod source;
 pub mod sys;

@@ -6,6 +6,7 @@
 //! earlier window of the data", whatever order the files were read in.
 
 mod entity;
+pub mod rules;
 pub mod sensitive;
 
 use std::hash::{Hash, Hasher};
@@ -83,6 +84,7 @@ struct Agg {
     hour_sin: f64,
     hour_cos: f64,
     hours: [u32; 24],
+    rules: u16,
     sources: FxHashSet<u64>,
     names: FxHashSet<u64>,
     agents: FxHashSet<u64>,
@@ -132,6 +134,8 @@ pub struct FeatureRow {
     pub window_end: i64,
     pub events: u64,
     pub features: [f64; N_FEATURES],
+    /// Bits of [`rules::RULES`] that events of this window set.
+    pub rules: u16,
 }
 
 impl FeatureRow {
@@ -148,6 +152,8 @@ pub struct FeatureStore {
     history: FxHashMap<u64, History>,
     data_start: Option<i64>,
     insights: u64,
+    /// Failed console sign-ins per (window, source IP), for the brute-force rule.
+    login_failures: FxHashMap<(i64, u64), u32>,
 }
 
 impl FeatureStore {
@@ -207,12 +213,14 @@ impl FeatureStore {
         if is_sensitive(ev.service(), &ev.name) {
             agg.sensitive += 1;
         }
+        agg.rules |= rules::event_rules(ev);
         if &*ev.name == "ConsoleLogin" {
             if ev.mfa == Some(false) && ev.login_ok != Some(false) {
                 agg.console_no_mfa += 1;
             }
             if ev.login_ok == Some(false) {
                 agg.console_failures += 1;
+                *self.login_failures.entry((start, hash(&ev.ip))).or_default() += 1;
             }
         }
         let hour = (ev.time.rem_euclid(86_400) / 3600) as usize;
@@ -309,7 +317,17 @@ impl FeatureStore {
             window_end: start + w,
             events: u64::from(a.events),
             features,
+            rules: a.rules | self.brute_force(start, a),
         }
+    }
+}
+
+impl FeatureStore {
+    /// The brute-force bit for an entity-window whose addresses failed many sign-ins.
+    fn brute_force(&self, start: i64, a: &Agg) -> u16 {
+        let hit = a.console_failures > 0
+            && a.ips.iter().any(|ip| self.login_failures.get(&(start, *ip)).is_some_and(|&n| n >= rules::BRUTE_FORCE_FAILURES));
+        if hit { rules::CONSOLE_BRUTE_FORCE } else { 0 }
     }
 }
 

@@ -1,0 +1,140 @@
+//! Single-event detections that need no baseline. They ride along with the features as a
+//! bit set per entity-window and raise its rank (see `model::rank`).
+
+use crate::parse::Event;
+
+/// Rule ids with their weight in the rank formula, in bit order.
+pub const RULES: &[(&str, f64)] = &[
+    ("logging-tampering", 0.30),
+    ("iam-persistence", 0.25),
+    ("public-sharing", 0.25),
+    ("console-brute-force", 0.25),
+    ("offensive-agent", 0.20),
+    ("console-no-mfa", 0.20),
+    ("root-activity", 0.10),
+];
+
+pub const LOGGING_TAMPERING: u16 = 1 << 0;
+pub const IAM_PERSISTENCE: u16 = 1 << 1;
+pub const PUBLIC_SHARING: u16 = 1 << 2;
+pub const CONSOLE_BRUTE_FORCE: u16 = 1 << 3;
+pub const OFFENSIVE_AGENT: u16 = 1 << 4;
+pub const CONSOLE_NO_MFA: u16 = 1 << 5;
+pub const ROOT_ACTIVITY: u16 = 1 << 6;
+
+/// Failed console sign-ins from one address in one window that make a brute force.
+pub const BRUTE_FORCE_FAILURES: u32 = 5;
+
+/// Tools whose user agents GuardDuty and the community flag as offensive (PenTest findings,
+/// cloud exploitation frameworks, credential scanners).
+const OFFENSIVE_AGENTS: &[&str] = &[
+    "kali", "parrot", "pentoo", "pacu", "enumerate-iam", "cloudgoat", "weirdaal", "cloudfox", "scoutsuite", "prowler",
+    "trufflehog", "stratus-red-team", "cloudsploit", "nmap", "sqlmap",
+];
+
+const TAMPERING: &[&str] = &[
+    "StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors", "DeleteFlowLogs", "DeleteDetector",
+    "DisableOrganizationAdminAccount", "StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel",
+    "DisableSecurityHub", "DeleteLogGroup",
+];
+
+/// The rule bits one event sets.
+pub fn event_rules(ev: &Event) -> u16 {
+    let name = &*ev.name;
+    let mut bits = 0;
+    if TAMPERING.contains(&name) {
+        bits |= LOGGING_TAMPERING;
+    }
+    if &*ev.identity_type == "Root" && !name.starts_with("ConsoleLogin") {
+        bits |= ROOT_ACTIVITY;
+    }
+    if name == "ConsoleLogin"
+        && ev.login_ok != Some(false)
+        && ev.mfa == Some(false)
+        && matches!(&*ev.identity_type, "IAMUser" | "Root")
+    {
+        bits |= CONSOLE_NO_MFA;
+    }
+    if is_persistence(ev) {
+        bits |= IAM_PERSISTENCE;
+    }
+    if is_public_sharing(ev) {
+        bits |= PUBLIC_SHARING;
+    }
+    let agent = ev.user_agent.to_ascii_lowercase();
+    if OFFENSIVE_AGENTS.iter().any(|a| agent.contains(a)) {
+        bits |= OFFENSIVE_AGENT;
+    }
+    bits
+}
+
+fn param<'a>(params: &'a str, key: &str) -> Option<&'a str> {
+    let at = params.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = params[at..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    rest.split('"').next()
+}
+
+fn is_persistence(ev: &Event) -> bool {
+    let p = ev.params.as_deref().unwrap_or("");
+    match &*ev.name {
+        "CreateUser" | "CreateLoginProfile" | "UpdateAssumeRolePolicy" => true,
+        // A key or password for someone else is how a foothold is kept.
+        "CreateAccessKey" | "UpdateLoginProfile" => param(p, "userName").is_some_and(|u| Some(u) != ev.user_name.as_deref()),
+        "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" => p.contains("AdministratorAccess"),
+        "PutUserPolicy" | "PutRolePolicy" => p.contains("\\\"Action\\\":\\\"*\\\"") || p.contains("\"Action\":\"*\""),
+        _ => false,
+    }
+}
+
+fn is_public_sharing(ev: &Event) -> bool {
+    let p = ev.params.as_deref().unwrap_or("");
+    let compact: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+    match &*ev.name {
+        "PutBucketPolicy" => compact.contains("\"Principal\":\"*\"") || compact.contains("\"AWS\":\"*\""),
+        "PutBucketAcl" => compact.contains("AllUsers") || compact.contains("AuthenticatedUsers"),
+        "ModifySnapshotAttribute" | "ModifyImageAttribute" => compact.contains("\"group\":\"all\""),
+        "ModifyDBSnapshotAttribute" | "ModifyDBClusterSnapshotAttribute" => compact.contains("\"all\""),
+        _ => false,
+    }
+}
+
+/// The ids of the rules in a bit set.
+pub fn rule_ids(bits: u16) -> Vec<&'static str> {
+    RULES.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, (id, _))| *id).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{ParseOptions, parse_bytes};
+
+    fn ev(name: &str, extra: &str) -> Event {
+        let json = format!(
+            r#"{{"eventTime":"2024-03-01T10:00:00Z","eventName":"{name}","userAgent":"aws-cli/2","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","userName":"a"}}{extra}}}"#
+        );
+        parse_bytes(json.as_bytes(), &ParseOptions::default()).0.remove(0)
+    }
+
+    #[test]
+    fn rules_fire_on_what_they_describe_only() {
+        assert_eq!(event_rules(&ev("StopLogging", "")), LOGGING_TAMPERING);
+        assert_eq!(event_rules(&ev("DescribeTrails", "")), 0);
+        assert_eq!(event_rules(&ev("CreateAccessKey", r#","requestParameters":{"userName":"b"}"#)), IAM_PERSISTENCE);
+        assert_eq!(event_rules(&ev("CreateAccessKey", r#","requestParameters":{"userName":"a"}"#)), 0);
+        assert_eq!(event_rules(&ev("CreateAccessKey", r#","requestParameters":null"#)), 0);
+        let admin = r#","requestParameters":{"userName":"b","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}"#;
+        assert_eq!(event_rules(&ev("AttachUserPolicy", admin)), IAM_PERSISTENCE);
+        let public = r#","requestParameters":{"bucketPolicy":{"Statement":[{"Principal": "*"}]}}"#;
+        assert_eq!(event_rules(&ev("PutBucketPolicy", public)), PUBLIC_SHARING);
+        let snap = r#","requestParameters":{"createVolumePermission":{"add":{"items":[{"group":"all"}]}}}"#;
+        assert_eq!(event_rules(&ev("ModifySnapshotAttribute", snap)), PUBLIC_SHARING);
+        let mut pacu = ev("ListBuckets", "");
+        pacu.user_agent = "Boto3/1.26 Pacu/1.5".into();
+        assert_eq!(event_rules(&pacu), OFFENSIVE_AGENT);
+        let no_mfa = r#","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"}"#;
+        assert_eq!(event_rules(&ev("ConsoleLogin", no_mfa)), CONSOLE_NO_MFA);
+        let failed = r#","responseElements":{"ConsoleLogin":"Failure"},"additionalEventData":{"MFAUsed":"No"}"#;
+        assert_eq!(event_rules(&ev("ConsoleLogin", failed)), 0);
+        assert_eq!(rule_ids(LOGGING_TAMPERING | ROOT_ACTIVITY), ["logging-tampering", "root-activity"]);
+    }
+}

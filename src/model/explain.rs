@@ -1,0 +1,135 @@
+//! Why a row scored high: the forest's per-feature path contributions, set against where the
+//! value sits in the population and in the entity's own history, worded in GuardDuty's
+//! vocabulary where it fits (UNSEEN / RARE / INFREQUENT / FREQUENT).
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::features::{FEATURE_NAMES, FeatureRow, N_FEATURES};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reason {
+    pub feature: &'static str,
+    pub value: f64,
+    /// Share of the isolation this feature did, 0..1.
+    pub contribution: f64,
+    /// Fraction of the population at or below this value.
+    pub percentile: f64,
+    pub population_p99: f64,
+    /// Mean of the entity's other windows, when it has any.
+    pub entity_usual: Option<f64>,
+    pub label: &'static str,
+    pub text: String,
+}
+
+/// Population and per-entity statistics of one feature table.
+pub struct Context {
+    sorted: Vec<Vec<f64>>,
+    entity_sums: FxHashMap<String, ([f64; N_FEATURES], u32)>,
+}
+
+impl Context {
+    pub fn new(rows: &[FeatureRow]) -> Self {
+        let sorted = (0..N_FEATURES)
+            .map(|i| {
+                let mut col: Vec<f64> = rows.iter().map(|r| r.features[i]).filter(|v| v.is_finite()).collect();
+                col.sort_by(f64::total_cmp);
+                col
+            })
+            .collect();
+        let mut entity_sums: FxHashMap<String, ([f64; N_FEATURES], u32)> = FxHashMap::default();
+        for r in rows {
+            let e = entity_sums.entry(r.entity.clone()).or_insert(([0.0; N_FEATURES], 0));
+            for i in 0..N_FEATURES {
+                e.0[i] += r.features[i];
+            }
+            e.1 += 1;
+        }
+        Self { sorted, entity_sums }
+    }
+
+    pub fn percentile(&self, i: usize, v: f64) -> f64 {
+        let col = &self.sorted[i];
+        if col.is_empty() {
+            return 0.5;
+        }
+        col.partition_point(|x| *x <= v) as f64 / col.len() as f64
+    }
+
+    pub fn quantile(&self, i: usize, q: f64) -> f64 {
+        let col = &self.sorted[i];
+        if col.is_empty() {
+            return 0.0;
+        }
+        col[((col.len() - 1) as f64 * q).round() as usize]
+    }
+
+    fn entity_usual(&self, row: &FeatureRow, i: usize) -> Option<f64> {
+        let (sums, n) = self.entity_sums.get(&row.entity)?;
+        (*n > 1).then(|| (sums[i] - row.features[i]) / f64::from(n - 1))
+    }
+}
+
+/// Features where the unusual side is "low", not "high".
+fn low_is_unusual(name: &str) -> bool {
+    name == "hour_share"
+}
+
+fn is_novelty(name: &str) -> bool {
+    name.starts_with("new_") || name.ends_with("_novelty")
+}
+
+fn fmt(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e9 { format!("{v:.0}") } else if v.abs() >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") }
+}
+
+/// The reasons for one row, strongest first: features that did at least a tenth of the
+/// isolation and whose value is on the unusual side of the population.
+pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Reason> {
+    let mut out: Vec<Reason> = (0..N_FEATURES)
+        .filter(|&i| contributions[i] >= 0.1)
+        .filter_map(|i| {
+            let name = FEATURE_NAMES[i];
+            let v = row.features[i];
+            let pct = ctx.percentile(i, v);
+            let unusual = if low_is_unusual(name) { pct <= 0.1 } else { pct >= 0.9 && v > ctx.quantile(i, 0.5) };
+            if !unusual || name == "hour_sin" || name == "hour_cos" {
+                return None;
+            }
+            let usual = ctx.entity_usual(row, i);
+            let label = if is_novelty(name) && v > 0.0 {
+                "UNSEEN"
+            } else if (low_is_unusual(name) && pct <= 0.01) || pct >= 0.99 {
+                "RARE"
+            } else if (low_is_unusual(name) && pct <= 0.05) || pct >= 0.95 {
+                "INFREQUENT"
+            } else {
+                "FREQUENT"
+            };
+            let p99 = if low_is_unusual(name) { ctx.quantile(i, 0.01) } else { ctx.quantile(i, 0.99) };
+            let mut text = if is_novelty(name) && v > 0.0 {
+                format!("{name} {} ({label}: never before for this principal)", fmt(v))
+            } else if low_is_unusual(name) {
+                format!("{name} {} ({label}; p1 of population {})", fmt(v), fmt(p99))
+            } else {
+                format!("{name} {} ({label}; p99 of population {})", fmt(v), fmt(p99))
+            };
+            if let Some(u) = usual.filter(|_| !is_novelty(name)) {
+                text.push_str(&format!("; entity's usual {}", fmt(u)));
+            }
+            Some(Reason {
+                feature: name,
+                value: v,
+                contribution: contributions[i],
+                percentile: pct,
+                population_p99: p99,
+                entity_usual: usual,
+                label,
+                text,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+    out.truncate(4);
+    out
+}

@@ -1,0 +1,355 @@
+//! Isolation Forest (Liu, Ting & Zhou, 2008), behind linfa's traits.
+//!
+//! Each tree is grown on ψ rows drawn without replacement, to height limit ⌈log₂ ψ⌉: at every
+//! node a feature is drawn among those not constant in the node, and a split value uniformly
+//! in `[min, max)`. A point's path length is the depth of the leaf it reaches plus c(size) for
+//! the rows the leaf did not separate. The score is s(x) = 2^(−E[h(x)] / c(ψ)), in (0, 1].
+//! linfa has no Isolation Forest; implementing `ParamGuard`, `Fit` and `PredictInplace` lets
+//! this one sit in a linfa pipeline (e.g. after `linfa-preprocessing`).
+
+use linfa::dataset::{DatasetBase, Records};
+use linfa::traits::{Fit, PredictInplace};
+use linfa::{ParamGuard, error::Error as LinfaError};
+use ndarray::{Array1, ArrayBase, ArrayView1, ArrayView2, Data, Ix2};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Euler–Mascheroni constant, for the harmonic-number approximation in c(n).
+const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
+/// Average path length of an unsuccessful search in a binary search tree of n points: the
+/// normaliser of path lengths (paper, eq. 1).
+pub fn c(n: usize) -> f64 {
+    match n {
+        0 | 1 => 0.0,
+        2 => 1.0,
+        n => {
+            let n = n as f64;
+            2.0 * ((n - 1.0).ln() + EULER_GAMMA) - 2.0 * (n - 1.0) / n
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IsolationError {
+    #[error("n_trees must be at least 1")]
+    NoTrees,
+    #[error("sub-sample size must be at least 2, got {0}")]
+    SubSample(usize),
+    #[error("cannot fit on an empty dataset")]
+    Empty,
+    #[error("feature values must be finite")]
+    NotFinite,
+    #[error(transparent)]
+    Linfa(#[from] LinfaError),
+}
+
+/// Unchecked hyperparameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IsolationForestParams(IsolationForestValidParams);
+
+/// Checked hyperparameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsolationForestValidParams {
+    pub n_trees: usize,
+    pub sub_sample: usize,
+    pub seed: u64,
+}
+
+impl Default for IsolationForestParams {
+    fn default() -> Self {
+        Self(IsolationForestValidParams { n_trees: 100, sub_sample: 256, seed: 0 })
+    }
+}
+
+impl IsolationForestParams {
+    pub fn n_trees(mut self, n: usize) -> Self {
+        self.0.n_trees = n;
+        self
+    }
+    pub fn sub_sample(mut self, psi: usize) -> Self {
+        self.0.sub_sample = psi;
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+impl ParamGuard for IsolationForestParams {
+    type Checked = IsolationForestValidParams;
+    type Error = IsolationError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        if self.0.n_trees == 0 {
+            return Err(IsolationError::NoTrees);
+        }
+        if self.0.sub_sample < 2 {
+            return Err(IsolationError::SubSample(self.0.sub_sample));
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// A node of a flat tree. `feature == LEAF` marks a leaf.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Node {
+    feature: u32,
+    threshold: f64,
+    left: u32,
+    right: u32,
+    /// Training rows that reached this node.
+    size: u32,
+}
+
+const LEAF: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Tree {
+    nodes: Vec<Node>,
+}
+
+/// A fitted forest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IsolationForest {
+    trees: Vec<Tree>,
+    /// The sub-sample size actually used: min(ψ, rows).
+    psi: usize,
+    n_features: usize,
+    pub params: IsolationForestValidParams,
+}
+
+impl<D: Data<Elem = f64>, T> Fit<ArrayBase<D, Ix2>, T, IsolationError> for IsolationForestValidParams {
+    type Object = IsolationForest;
+
+    fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<IsolationForest, IsolationError> {
+        // A view is Sync whatever storage `D` is, so trees can grow on both cores.
+        let x = dataset.records().view();
+        let (n, d) = (x.nsamples(), x.nfeatures());
+        if n == 0 {
+            return Err(IsolationError::Empty);
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(IsolationError::NotFinite);
+        }
+        let psi = self.sub_sample.min(n);
+        let limit = (psi as f64).log2().ceil().max(1.0) as usize;
+        let trees = (0..self.n_trees)
+            .into_par_iter()
+            .map(|t| {
+                let mut rng = SmallRng::seed_from_u64(self.seed.wrapping_add((t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+                let rows: Vec<usize> = rand::seq::index::sample(&mut rng, n, psi).into_vec();
+                let mut nodes = Vec::with_capacity(2 * psi);
+                grow(&x, rows, 0, limit, d, &mut rng, &mut nodes);
+                Tree { nodes }
+            })
+            .collect();
+        Ok(IsolationForest { trees, psi, n_features: d, params: self.clone() })
+    }
+}
+
+/// Grows the subtree for `rows` and returns its root index in `nodes`.
+fn grow(
+    x: &ArrayView2<f64>,
+    rows: Vec<usize>,
+    depth: usize,
+    limit: usize,
+    d: usize,
+    rng: &mut SmallRng,
+    nodes: &mut Vec<Node>,
+) -> u32 {
+    let id = nodes.len() as u32;
+    let size = rows.len() as u32;
+    nodes.push(Node { feature: LEAF, threshold: 0.0, left: 0, right: 0, size });
+    if depth >= limit || rows.len() <= 1 {
+        return id;
+    }
+    // Only features that vary in this node can split it.
+    let ranges: Vec<(usize, f64, f64)> = (0..d)
+        .filter_map(|f| {
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &r in &rows {
+                let v = x[[r, f]];
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            (hi > lo).then_some((f, lo, hi))
+        })
+        .collect();
+    if ranges.is_empty() {
+        return id;
+    }
+    let (f, lo, hi) = ranges[rng.gen_range(0..ranges.len())];
+    let threshold = rng.gen_range(lo..hi);
+    let (left, right): (Vec<usize>, Vec<usize>) = rows.into_iter().partition(|&r| x[[r, f]] < threshold);
+    let l = grow(x, left, depth + 1, limit, d, rng, nodes);
+    let r = grow(x, right, depth + 1, limit, d, rng, nodes);
+    nodes[id as usize] = Node { feature: f as u32, threshold, left: l, right: r, size };
+    id
+}
+
+impl Tree {
+    /// h(x): edges to the leaf plus c(size) for what the leaf left unresolved. Calls `visit`
+    /// with (feature, parent size, child size) at every split on the way.
+    fn path_length(&self, x: ArrayView1<f64>, mut visit: impl FnMut(usize, u32, u32)) -> f64 {
+        let mut i = 0usize;
+        let mut depth = 0.0;
+        loop {
+            let node = &self.nodes[i];
+            if node.feature == LEAF {
+                return depth + c(node.size as usize);
+            }
+            let next = if x[node.feature as usize] < node.threshold { node.left } else { node.right } as usize;
+            visit(node.feature as usize, node.size, self.nodes[next].size);
+            i = next;
+            depth += 1.0;
+        }
+    }
+}
+
+impl IsolationForest {
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Mean path length E[h(x)] over the trees.
+    pub fn mean_path(&self, x: ArrayView1<f64>) -> f64 {
+        self.trees.iter().map(|t| t.path_length(x, |_, _, _| {})).sum::<f64>() / self.trees.len() as f64
+    }
+
+    /// The anomaly score s(x) = 2^(−E[h(x)] / c(ψ)).
+    pub fn score(&self, x: ArrayView1<f64>) -> f64 {
+        score_from_path(self.mean_path(x), self.psi)
+    }
+
+    /// How much each feature did to isolate `x`: for every split on the path, the log of how
+    /// much it shrank the point's cell (ln parent/child), summed over trees and normalised to
+    /// shares that add up to 1. Early, decisive splits weigh most.
+    pub fn contributions(&self, x: ArrayView1<f64>) -> Vec<f64> {
+        let mut acc = vec![0.0; self.n_features];
+        for t in &self.trees {
+            t.path_length(x, |f, parent, child| acc[f] += (f64::from(parent) / f64::from(child.max(1))).ln());
+        }
+        let total: f64 = acc.iter().sum();
+        if total > 0.0 {
+            acc.iter_mut().for_each(|v| *v /= total);
+        }
+        acc
+    }
+}
+
+pub fn score_from_path(mean_path: f64, psi: usize) -> f64 {
+    let cn = c(psi);
+    if cn == 0.0 { 0.5 } else { 2f64.powf(-mean_path / cn) }
+}
+
+impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for IsolationForest {
+    fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, y: &mut Array1<f64>) {
+        assert_eq!(x.ncols(), self.n_features, "feature count differs from the training data");
+        let x = x.view();
+        let scores: Vec<f64> = (0..x.nrows()).into_par_iter().map(|r| self.score(x.row(r))).collect();
+        y.assign(&Array1::from(scores));
+    }
+
+    fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<f64> {
+        Array1::zeros(x.nrows())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linfa::traits::Predict;
+    use ndarray::{Array2, array};
+    use rand_distr_free::normal;
+
+    /// Box–Muller, so the tests need no extra crate.
+    mod rand_distr_free {
+        use rand::Rng;
+        pub fn normal(rng: &mut impl Rng) -> f64 {
+            let (u, v): (f64, f64) = (rng.r#gen::<f64>().max(1e-12), rng.r#gen());
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        }
+    }
+
+    fn cloud(n: usize, seed: u64) -> Array2<f64> {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        Array2::from_shape_fn((n, 2), |_| normal(&mut rng))
+    }
+
+    fn fit(x: &Array2<f64>, seed: u64) -> IsolationForest {
+        IsolationForestParams::default().seed(seed).fit(&DatasetBase::from(x.clone())).unwrap()
+    }
+
+    #[test]
+    fn c_matches_the_paper() {
+        assert_eq!(c(1), 0.0);
+        assert_eq!(c(2), 1.0);
+        assert!((c(256) - 10.2448).abs() < 1e-3, "{}", c(256));
+    }
+
+    #[test]
+    fn outlier_scores_high_inliers_low() {
+        let x = cloud(2000, 1);
+        let m = fit(&x, 7);
+        let probe = array![[0.0, 0.0], [0.5, -0.5], [6.0, 6.0], [-8.0, 0.0]];
+        let s = m.predict(&probe);
+        assert!(s[0] < 0.5 && s[1] < 0.5, "{s}");
+        assert!(s[2] > 0.6 && s[3] > 0.6, "{s}");
+        let mean = m.predict(&x).mean().unwrap();
+        assert!((0.4..0.5).contains(&mean), "{mean}");
+    }
+
+    #[test]
+    fn same_seed_same_scores() {
+        let x = cloud(500, 2);
+        assert_eq!(fit(&x, 3).predict(&x), fit(&x, 3).predict(&x));
+        assert_ne!(fit(&x, 3).predict(&x), fit(&x, 4).predict(&x));
+    }
+
+    #[test]
+    fn score_is_monotone_in_isolation_depth() {
+        let mut prev = f64::INFINITY;
+        for h in [0.0, 1.0, 2.5, 5.0, 8.0, 12.0] {
+            let s = score_from_path(h, 256);
+            assert!(s < prev && s > 0.0 && s <= 1.0);
+            prev = s;
+        }
+        assert_eq!(score_from_path(0.0, 256), 1.0);
+        assert!((score_from_path(c(256), 256) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn degenerate_inputs_do_not_crash() {
+        let same = Array2::from_elem((50, 3), 1.0);
+        let m = fit(&same, 1);
+        assert!(m.predict(&same).iter().all(|s| s.is_finite()));
+        let one = array![[1.0, 2.0]];
+        let m = fit(&one, 1);
+        assert!(m.predict(&one)[0].is_finite());
+        let mut x = cloud(300, 5);
+        x.column_mut(1).fill(4.0);
+        let m = fit(&x, 1);
+        let contrib = m.contributions(array![9.0, 4.0].view());
+        assert!(contrib[1] == 0.0 && (contrib[0] - 1.0).abs() < 1e-9, "{contrib:?}");
+        let empty = Array2::<f64>::zeros((0, 2));
+        assert!(IsolationForestParams::default().fit(&DatasetBase::from(empty)).is_err());
+        assert!(IsolationForestParams::default().n_trees(0).fit(&DatasetBase::from(cloud(10, 1))).is_err());
+    }
+
+    #[test]
+    fn contributions_name_the_feature_that_isolates() {
+        let x = cloud(1000, 9);
+        let m = fit(&x, 2);
+        let c = m.contributions(array![0.0, 9.0].view());
+        assert!(c[1] > 0.7, "{c:?}");
+    }
+}
