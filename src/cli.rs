@@ -50,6 +50,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Write realistic synthetic CloudTrail with labelled attacks.
     Gen(GenArgs),
+    /// Measure detection quality against ground-truth labels.
+    Eval(EvalArgs),
 }
 
 #[derive(Args, Debug)]
@@ -94,12 +96,78 @@ pub struct ScanArgs {
     pub until: Option<i64>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// How many rows to print, highest rank first.
+    #[arg(long, default_value_t = 20, conflicts_with = "all")]
+    pub top: usize,
+    /// Print every entity-window.
+    #[arg(long)]
+    pub all: bool,
     /// Print ingest statistics and peak memory on stderr at the end.
     #[arg(long)]
     pub stats: bool,
     /// Write the output here instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Flag this fraction of entity-windows, highest rank first.
+    #[arg(long, default_value_t = 0.01, value_parser = parse_fraction)]
+    pub contamination: f64,
+    /// Flag entity-windows whose rank score is at least this (instead of --contamination).
+    #[arg(long, conflicts_with = "contamination")]
+    pub threshold: Option<f64>,
+    /// Trees in the Isolation Forest.
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    /// Rows each tree is grown on (ψ).
+    #[arg(long, default_value_t = 256)]
+    pub sub_sample: usize,
+    /// Seed of the forest: the same seed and data give the same scores.
+    #[arg(long, default_value_t = 0x7e41_1709)]
+    pub model_seed: u64,
+}
+
+impl ModelArgs {
+    pub fn config(&self) -> crate::model::ModelConfig {
+        use crate::model::Threshold;
+        crate::model::ModelConfig {
+            n_trees: self.trees,
+            sub_sample: self.sub_sample,
+            seed: self.model_seed,
+            threshold: self.threshold.map_or(Threshold::Contamination(self.contamination), Threshold::Score),
+        }
+    }
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if v > 0.0 && v <= 0.5 { Ok(v) } else { Err(format!("'{s}' must be in (0, 0.5]")) }
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// CloudTrail files or folders (as written by `trailtop gen`).
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// Ground truth CSV: event_id,scenario,principal,source_ip,malicious.
+    #[arg(long)]
+    pub labels: PathBuf,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+    pub format: EvalFormat,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalFormat {
+    Table,
+    Json,
 }
 
 /// A list of attack scenarios given as one argument.

@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use anyhow::Context;
 use clap::Parser;
 
-use trailtop::cli::{Cli, Command, Format, GenArgs, ScanArgs};
+use trailtop::cli::{Cli, Command, EvalArgs, EvalFormat, Format, GenArgs, ScanArgs};
 use trailtop::features::FeatureConfig;
 use trailtop::headless::collect::{TimeRange, collect};
 use trailtop::headless::scan;
@@ -17,6 +17,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Scan(args)) => run_scan(args),
         Some(Command::Gen(args)) => run_gen(args),
+        Some(Command::Eval(args)) => run_eval(args),
         None => anyhow::bail!("the console is not built yet; use `trailtop scan SOURCE...`"),
     }
 }
@@ -26,21 +27,24 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let range = TimeRange { since: args.since, until: args.until };
     let (store, totals) = collect(&specs, cfg, range, |_, _| {})?;
-    let rows = store.rows();
+    let model_cfg = args.model.config();
+    let scored = trailtop::model::score_rows(store.rows(), &model_cfg)?;
+    let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let written = match args.format {
-        Format::Table => scan::write_table(&mut out, &rows).map_err(Into::into),
-        Format::Jsonl => scan::write_jsonl(&mut out, &rows).map_err(Into::into),
-        Format::Csv => scan::write_csv(&mut out, &rows),
+        Format::Table => scan::write_table(&mut out, shown).map_err(Into::into),
+        Format::Jsonl => scan::write_jsonl(&mut out, shown).map_err(Into::into),
+        Format::Csv => scan::write_csv(&mut out, shown),
     };
     match written.and_then(|()| out.flush().map_err(Into::into)) {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
         other => other?,
     }
+    eprintln!("trailtop: {}", scan::threshold_line(&scored, model_cfg.threshold));
     let s = &totals.stats;
     if args.stats || s.skipped() > 0 || totals.file_errors > 0 {
         eprintln!(
@@ -62,7 +66,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         }
     }
     if args.stats {
-        eprintln!("trailtop: {} entity-windows; peak RSS {} MiB", rows.len(), trailtop::sys::peak_rss_kib() / 1024);
+        eprintln!("trailtop: {} entity-windows; peak RSS {} MiB", scored.rows.len(), trailtop::sys::peak_rss_kib() / 1024);
     }
     Ok(())
 }
@@ -91,3 +95,24 @@ fn run_gen(args: GenArgs) -> anyhow::Result<()> {
 // markedly faster than glibc's allocator across threads.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    use rustc_hash::{FxHashMap, FxHashSet};
+    let labels = trailtop::headless::eval::read_labels(&args.labels)?;
+    let specs = args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<Vec<_>>>()?;
+    let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
+    let mut positives: FxHashMap<(i64, String), FxHashSet<String>> = FxHashMap::default();
+    let (store, _) = collect(&specs, cfg, TimeRange::default(), |ev, store| {
+        if let Some(scenario) = labels.get(&*ev.id) {
+            let key = (store.window_of(ev.time), trailtop::features::entity_text(cfg.by, ev));
+            positives.entry(key).or_default().insert(scenario.clone());
+        }
+    })?;
+    let scored = trailtop::model::score_rows(store.rows(), &args.model.config())?;
+    let report = trailtop::headless::eval::evaluate(&scored.rows, &positives);
+    match args.format {
+        EvalFormat::Table => trailtop::headless::eval::print_table(&report),
+        EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(())
+}

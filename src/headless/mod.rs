@@ -1,4 +1,5 @@
 //! `scan` (and later `eval`): the same stages as the console, without a terminal.
 
 pub mod collect;
+pub mod eval;
 pub mod scan;

@@ -1,16 +1,23 @@
-//! Printing entity-window rows as a table, JSON lines or CSV.
+//! Printing ranked entity-windows as a table, JSON lines or CSV.
 
 use std::io::Write;
 
 use serde::Serialize;
 
-use crate::features::{FEATURE_NAMES, FeatureRow};
+use crate::features::FEATURE_NAMES;
+use crate::model::{Reason, Scored, ScoredRow, Threshold};
 use crate::parse::time::rfc3339;
 use crate::text::{neutralize_csv, short_principal, truncate};
 
 /// One output row. Field names are a stable interface for scripts and SIEMs.
 #[derive(Serialize)]
 pub struct RowOut<'a> {
+    pub rank: usize,
+    pub score: f64,
+    pub rank_score: f64,
+    pub flagged: bool,
+    pub rules: &'a [&'static str],
+    pub reasons: &'a [Reason],
     pub entity: &'a str,
     pub principal: &'a str,
     pub source_ip: &'a str,
@@ -21,15 +28,20 @@ pub struct RowOut<'a> {
 }
 
 impl<'a> RowOut<'a> {
-    pub fn new(r: &'a FeatureRow) -> Self {
+    pub fn new(s: &'a ScoredRow) -> Self {
+        let r = &s.row;
         let features = FEATURE_NAMES
             .iter()
             .zip(r.features)
-            .map(|(n, v)| {
-                (n.to_string(), serde_json::Number::from_f64(round(v)).map_or(serde_json::Value::Null, Into::into))
-            })
+            .map(|(n, v)| (n.to_string(), serde_json::Number::from_f64(round(v)).map_or(serde_json::Value::Null, Into::into)))
             .collect();
         Self {
+            rank: s.rank,
+            score: round(s.score),
+            rank_score: round(s.rank_score),
+            flagged: s.flagged,
+            rules: &s.rules,
+            reasons: &s.reasons,
             entity: &r.entity,
             principal: &r.principal,
             source_ip: &r.source_ip,
@@ -46,7 +58,7 @@ fn round(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-pub fn write_jsonl(out: &mut dyn Write, rows: &[FeatureRow]) -> std::io::Result<()> {
+pub fn write_jsonl(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<()> {
     for r in rows {
         serde_json::to_writer(&mut *out, &RowOut::new(r))?;
         out.write_all(b"\n")?;
@@ -54,13 +66,19 @@ pub fn write_jsonl(out: &mut dyn Write, rows: &[FeatureRow]) -> std::io::Result<
     Ok(())
 }
 
-pub fn write_csv(out: &mut dyn Write, rows: &[FeatureRow]) -> anyhow::Result<()> {
+pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let mut header = vec!["principal", "source_ip", "window_start", "window_end", "events"];
+    let mut header = vec!["rank", "score", "flagged", "rules", "principal", "source_ip", "window_start", "window_end", "events"];
     header.extend(FEATURE_NAMES);
+    header.push("top_reason");
     w.write_record(&header)?;
-    for r in rows {
+    for s in rows {
+        let r = &s.row;
         let mut rec = vec![
+            s.rank.to_string(),
+            format!("{:.4}", s.score),
+            s.flagged.to_string(),
+            s.rules.join(" "),
             neutralize_csv(&r.principal),
             neutralize_csv(&r.source_ip),
             rfc3339(r.window_start),
@@ -68,33 +86,44 @@ pub fn write_csv(out: &mut dyn Write, rows: &[FeatureRow]) -> anyhow::Result<()>
             r.events.to_string(),
         ];
         rec.extend(r.features.iter().map(|v| round(*v).to_string()));
+        rec.push(neutralize_csv(s.reasons.first().map_or("", |x| x.text.as_str())));
         w.write_record(&rec)?;
     }
     w.flush()?;
     Ok(())
 }
 
+/// The line that says what is flagged and why, for humans.
+pub fn threshold_line(scored: &Scored, threshold: Threshold) -> String {
+    let flagged = scored.rows.iter().filter(|r| r.flagged).count();
+    let how = match threshold {
+        Threshold::Contamination(f) => format!("top {:.2}% by rank score", f * 100.0),
+        Threshold::Score(t) => format!("rank score >= {t}"),
+    };
+    format!("{flagged} of {} entity-windows flagged ({how}; cut-off {:.3})", scored.rows.len(), scored.cutoff)
+}
+
 /// A table for a 100-column terminal.
-pub fn write_table(out: &mut dyn Write, rows: &[FeatureRow]) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:<17} {:<30} {:<15} {:>6} {:>4} {:>5} {:>5} {:>4} {:>3}",
-        "WINDOW (UTC)", "PRINCIPAL", "SOURCE IP", "EVENTS", "SVC", "CALLS", "FAIL%", "SENS", "NEW"
-    )?;
-    for r in rows {
-        let new = r.get("new_ips") + r.get("new_regions") + r.get("new_user_agents") + r.get("new_principal");
+pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<()> {
+    writeln!(out, "{:>4} {:>5} {:1} {:<16} {:<24} {:<15} {:>6} WHY", "RANK", "SCORE", "!", "WINDOW (UTC)", "PRINCIPAL", "SOURCE IP", "EVENTS")?;
+    for s in rows {
+        let r = &s.row;
+        let why = if s.rules.is_empty() {
+            s.reasons.first().map_or(String::new(), |x| x.text.clone())
+        } else {
+            format!("[{}] {}", s.rules.join(","), s.reasons.first().map_or("", |x| x.feature))
+        };
         writeln!(
             out,
-            "{:<17} {:<30} {:<15} {:>6} {:>4} {:>5} {:>5.0} {:>4} {:>3}",
+            "{:>4} {:>5.3} {:1} {:<16} {:<24} {:<15} {:>6} {}",
+            s.rank,
+            s.score,
+            if s.flagged { "!" } else { " " },
             &rfc3339(r.window_start)[..16],
-            truncate(short_principal(&r.principal), 30),
+            truncate(short_principal(&r.principal), 24),
             truncate(&r.source_ip, 15),
             r.events,
-            r.get("distinct_sources"),
-            r.get("distinct_events"),
-            r.get("failure_ratio") * 100.0,
-            r.get("sensitive_apis"),
-            new,
+            truncate(&why, 22),
         )?;
     }
     Ok(())
