@@ -39,11 +39,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         Format::Jsonl => scan::write_jsonl(&mut out, shown).map_err(Into::into),
         Format::Csv => scan::write_csv(&mut out, shown),
     };
-    match written.and_then(|()| out.flush().map_err(Into::into)) {
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
-        other => other?,
-    }
+    quiet_broken_pipe(written.and_then(|()| out.flush().map_err(Into::into)))?;
     eprintln!("trailtop: {}", scan::threshold_line(&scored, model_cfg.threshold));
     let s = &totals.stats;
     if args.stats || s.skipped() > 0 || totals.file_errors > 0 {
@@ -110,9 +106,18 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     })?;
     let scored = trailtop::model::score_rows(store.rows(), &args.model.config())?;
     let report = trailtop::headless::eval::evaluate(&scored.rows, &positives);
-    match args.format {
-        EvalFormat::Table => trailtop::headless::eval::print_table(&report),
-        EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        EvalFormat::Table => trailtop::headless::eval::write_table(&mut out, &report),
+        EvalFormat::Json => serde_json::to_writer_pretty(&mut out, &report).map_err(Into::into).and_then(|()| writeln!(out)),
+    };
+    quiet_broken_pipe(written.map_err(Into::into))
+}
+
+/// A closed pipe (`| head`) is the reader's choice, not an error.
+fn quiet_broken_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => Ok(()),
+        other => other,
     }
-    Ok(())
 }

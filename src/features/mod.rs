@@ -18,7 +18,7 @@ pub use entity::{EntityBy, entity_text};
 use sensitive::{is_read, is_sensitive};
 
 /// Feature names, in column order. Adding one bumps [`SCHEMA_VERSION`].
-pub const FEATURE_NAMES: [&str; 23] = [
+pub const FEATURE_NAMES: [&str; 24] = [
     "events",
     "rate_per_min",
     "distinct_sources",
@@ -42,9 +42,10 @@ pub const FEATURE_NAMES: [&str; 23] = [
     "agent_novelty",
     "region_novelty",
     "hour_share",
+    "ip_recency",
 ];
 pub const N_FEATURES: usize = FEATURE_NAMES.len();
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub fn feature_index(name: &str) -> Option<usize> {
     FEATURE_NAMES.iter().position(|n| *n == name)
@@ -295,6 +296,7 @@ impl FeatureStore {
             0.0,
             0.0,
             hour_share(hist, a),
+            0.0,
         ];
         let mut features = features;
         if let Some(h) = hist.filter(|_| known_before) {
@@ -308,6 +310,16 @@ impl FeatureStore {
             features[19] = surprise(features[15], &h.ips);
             features[20] = surprise(features[17], &h.agents);
             features[21] = surprise(features[16], &h.regions);
+            // An address adopted recently, by a principal that rarely adopts new ones: what a
+            // slow intruder looks like long after its first (novel) window.
+            let tenure = (start - h.first).max(1) as f64;
+            let recency = a
+                .ips
+                .iter()
+                .filter_map(|ip| h.ips.get(ip))
+                .map(|&first| 1.0 - ((start - first) as f64 / tenure).clamp(0.0, 1.0))
+                .fold(0.0, f64::max);
+            features[23] = surprise(recency, &h.ips);
         }
         FeatureRow {
             entity: a.entity.to_string(),

@@ -104,13 +104,19 @@ pub fn evaluate(rows: &[ScoredRow], positives: &FxHashMap<(i64, String), FxHashS
     }
 }
 
-pub fn print_table(r: &Report) {
-    println!("windows {}  positive {}  flagged {}", r.windows, r.positive_windows, r.flagged);
-    println!("ROC-AUC {:.4}  PR-AUC {:.4}  precision@flagged {:.3}  recall@flagged {:.3}", r.roc_auc, r.pr_auc, r.precision_flagged, r.recall_flagged);
-    println!("{:<24} {:>8} {:>8} {:>9} DETECTED", "SCENARIO", "WINDOWS", "FLAGGED", "BEST RANK");
+pub fn write_table(out: &mut dyn std::io::Write, r: &Report) -> std::io::Result<()> {
+    writeln!(out, "windows {}  positive {}  flagged {}", r.windows, r.positive_windows, r.flagged)?;
+    writeln!(
+        out,
+        "ROC-AUC {:.4}  PR-AUC {:.4}  precision@flagged {:.3}  recall@flagged {:.3}",
+        r.roc_auc, r.pr_auc, r.precision_flagged, r.recall_flagged
+    )?;
+    writeln!(out, "{:<24} {:>8} {:>8} {:>9} DETECTED", "SCENARIO", "WINDOWS", "FLAGGED", "BEST RANK")?;
     for s in &r.scenarios {
-        println!("{:<24} {:>8} {:>8} {:>9} {}", s.scenario, s.positive_windows, s.flagged_windows, s.best_rank, if s.detected { "yes" } else { "NO" });
+        let detected = if s.detected { "yes" } else { "NO" };
+        writeln!(out, "{:<24} {:>8} {:>8} {:>9} {detected}", s.scenario, s.positive_windows, s.flagged_windows, s.best_rank)?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -79,6 +79,15 @@ fn is_novelty(name: &str) -> bool {
     name.starts_with("new_") || name.ends_with("_novelty")
 }
 
+/// A plain-words gloss for features whose names need one.
+fn gloss(name: &str) -> &'static str {
+    match name {
+        "ip_recency" => " (address adopted recently by a principal that rarely adopts new ones)",
+        "hour_share" => " (share of the principal's activity at these hours)",
+        _ => "",
+    }
+}
+
 fn fmt(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e9 { format!("{v:.0}") } else if v.abs() >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") }
 }
@@ -114,6 +123,7 @@ pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Re
             } else {
                 format!("{name} {} ({label}; p99 of population {})", fmt(v), fmt(p99))
             };
+            text.push_str(gloss(name));
             if let Some(u) = usual.filter(|_| !is_novelty(name)) {
                 text.push_str(&format!("; entity's usual {}", fmt(u)));
             }

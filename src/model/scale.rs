@@ -15,7 +15,7 @@ pub fn is_count(i: usize) -> bool {
     !matches!(
         FEATURE_NAMES[i],
         "failure_ratio" | "write_ratio" | "hour_sin" | "hour_cos" | "new_principal" | "ip_novelty" | "agent_novelty"
-            | "region_novelty" | "hour_share"
+            | "region_novelty" | "hour_share" | "ip_recency"
     )
 }
 
