@@ -41,7 +41,11 @@ fn main() {
     let score_s = t.elapsed().as_secs_f64();
     println!("isolation forest benchmark: {rows} rows x {N_FEATURES} features, 100 trees, psi 256");
     println!("  trailtop fit   {fit_s:>8.3} s");
-    println!("  trailtop score {score_s:>8.3} s  ({:.0} rows/s, mean score {:.4})", rows as f64 / score_s, scores.mean().unwrap_or(0.0));
+    println!(
+        "  trailtop score {score_s:>8.3} s  ({:.0} rows/s, mean score {:.4})",
+        rows as f64 / score_s,
+        scores.mean().unwrap_or(0.0)
+    );
 
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("x.f64");

@@ -2,6 +2,7 @@
 //!
 //! The data path is one-way: source → parse → features → model → app state → view.
 
+pub mod app;
 pub mod cli;
 pub mod features;
 pub mod generate;
@@ -11,3 +12,4 @@ pub mod parse;
 pub mod source;
 pub mod sys;
 pub mod text;
+pub mod ui;

@@ -18,7 +18,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Scan(args)) => run_scan(args),
         Some(Command::Gen(args)) => run_gen(args),
         Some(Command::Eval(args)) => run_eval(args),
-        None => anyhow::bail!("the console is not built yet; use `trailtop scan SOURCE...`"),
+        None => trailtop::app::run(cli.console),
     }
 }
 
@@ -62,7 +62,11 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         }
     }
     if args.stats {
-        eprintln!("trailtop: {} entity-windows; peak RSS {} MiB", scored.rows.len(), trailtop::sys::peak_rss_kib() / 1024);
+        eprintln!(
+            "trailtop: {} entity-windows; peak RSS {} MiB",
+            scored.rows.len(),
+            trailtop::sys::peak_rss_kib() / 1024
+        );
     }
     Ok(())
 }
@@ -109,7 +113,9 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let written = match args.format {
         EvalFormat::Table => trailtop::headless::eval::write_table(&mut out, &report),
-        EvalFormat::Json => serde_json::to_writer_pretty(&mut out, &report).map_err(Into::into).and_then(|()| writeln!(out)),
+        EvalFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(Into::into).and_then(|()| writeln!(out))
+        }
     };
     quiet_broken_pipe(written.map_err(Into::into))
 }
@@ -117,7 +123,9 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
 /// A closed pipe (`| head`) is the reader's choice, not an error.
 fn quiet_broken_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
     match r {
-        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => Ok(()),
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
+            Ok(())
+        }
         other => other,
     }
 }

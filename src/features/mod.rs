@@ -338,7 +338,9 @@ impl FeatureStore {
     /// The brute-force bit for an entity-window whose addresses failed many sign-ins.
     fn brute_force(&self, start: i64, a: &Agg) -> u16 {
         let hit = a.console_failures > 0
-            && a.ips.iter().any(|ip| self.login_failures.get(&(start, *ip)).is_some_and(|&n| n >= rules::BRUTE_FORCE_FAILURES));
+            && a.ips
+                .iter()
+                .any(|ip| self.login_failures.get(&(start, *ip)).is_some_and(|&n| n >= rules::BRUTE_FORCE_FAILURES));
         if hit { rules::CONSOLE_BRUTE_FORCE } else { 0 }
     }
 }

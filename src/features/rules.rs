@@ -28,14 +28,36 @@ pub const BRUTE_FORCE_FAILURES: u32 = 5;
 /// Tools whose user agents GuardDuty and the community flag as offensive (PenTest findings,
 /// cloud exploitation frameworks, credential scanners).
 const OFFENSIVE_AGENTS: &[&str] = &[
-    "kali", "parrot", "pentoo", "pacu", "enumerate-iam", "cloudgoat", "weirdaal", "cloudfox", "scoutsuite", "prowler",
-    "trufflehog", "stratus-red-team", "cloudsploit", "nmap", "sqlmap",
+    "kali",
+    "parrot",
+    "pentoo",
+    "pacu",
+    "enumerate-iam",
+    "cloudgoat",
+    "weirdaal",
+    "cloudfox",
+    "scoutsuite",
+    "prowler",
+    "trufflehog",
+    "stratus-red-team",
+    "cloudsploit",
+    "nmap",
+    "sqlmap",
 ];
 
 const TAMPERING: &[&str] = &[
-    "StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors", "DeleteFlowLogs", "DeleteDetector",
-    "DisableOrganizationAdminAccount", "StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel",
-    "DisableSecurityHub", "DeleteLogGroup",
+    "StopLogging",
+    "DeleteTrail",
+    "UpdateTrail",
+    "PutEventSelectors",
+    "DeleteFlowLogs",
+    "DeleteDetector",
+    "DisableOrganizationAdminAccount",
+    "StopConfigurationRecorder",
+    "DeleteConfigurationRecorder",
+    "DeleteDeliveryChannel",
+    "DisableSecurityHub",
+    "DeleteLogGroup",
 ];
 
 /// The rule bits one event sets.
@@ -79,7 +101,9 @@ fn is_persistence(ev: &Event) -> bool {
     match &*ev.name {
         "CreateUser" | "CreateLoginProfile" | "UpdateAssumeRolePolicy" => true,
         // A key or password for someone else is how a foothold is kept.
-        "CreateAccessKey" | "UpdateLoginProfile" => param(p, "userName").is_some_and(|u| Some(u) != ev.user_name.as_deref()),
+        "CreateAccessKey" | "UpdateLoginProfile" => {
+            param(p, "userName").is_some_and(|u| Some(u) != ev.user_name.as_deref())
+        }
         "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" => p.contains("AdministratorAccess"),
         "PutUserPolicy" | "PutRolePolicy" => p.contains("\\\"Action\\\":\\\"*\\\"") || p.contains("\"Action\":\"*\""),
         _ => false,
@@ -122,7 +146,8 @@ mod tests {
         assert_eq!(event_rules(&ev("CreateAccessKey", r#","requestParameters":{"userName":"b"}"#)), IAM_PERSISTENCE);
         assert_eq!(event_rules(&ev("CreateAccessKey", r#","requestParameters":{"userName":"a"}"#)), 0);
         assert_eq!(event_rules(&ev("CreateAccessKey", r#","requestParameters":null"#)), 0);
-        let admin = r#","requestParameters":{"userName":"b","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}"#;
+        let admin =
+            r#","requestParameters":{"userName":"b","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}"#;
         assert_eq!(event_rules(&ev("AttachUserPolicy", admin)), IAM_PERSISTENCE);
         let public = r#","requestParameters":{"bucketPolicy":{"Statement":[{"Principal": "*"}]}}"#;
         assert_eq!(event_rules(&ev("PutBucketPolicy", public)), PUBLIC_SHARING);

@@ -14,7 +14,9 @@ use crate::model::ScoredRow;
 pub fn read_labels(path: &Path) -> anyhow::Result<FxHashMap<String, String>> {
     let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read labels {}", path.display()))?;
     let headers = rdr.headers()?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("labels file has no '{name}' column"));
+    let col = |name: &str| {
+        headers.iter().position(|h| h == name).with_context(|| format!("labels file has no '{name}' column"))
+    };
     let (id, scenario, malicious) = (col("event_id")?, col("scenario")?, col("malicious")?);
     let mut out = FxHashMap::default();
     for (line, rec) in rdr.records().enumerate() {
@@ -49,7 +51,8 @@ pub struct Report {
 
 /// `positives` maps (window start, entity) to the scenarios of its malicious events.
 pub fn evaluate(rows: &[ScoredRow], positives: &FxHashMap<(i64, String), FxHashSet<String>>) -> Report {
-    let is_pos: Vec<bool> = rows.iter().map(|r| positives.contains_key(&(r.row.window_start, r.row.entity.clone()))).collect();
+    let is_pos: Vec<bool> =
+        rows.iter().map(|r| positives.contains_key(&(r.row.window_start, r.row.entity.clone()))).collect();
     let n_pos = is_pos.iter().filter(|p| **p).count();
     let n_neg = rows.len() - n_pos;
     // Rows come ordered by rank, so ROC-AUC is the share of (positive, negative) pairs in
@@ -114,7 +117,11 @@ pub fn write_table(out: &mut dyn std::io::Write, r: &Report) -> std::io::Result<
     writeln!(out, "{:<24} {:>8} {:>8} {:>9} DETECTED", "SCENARIO", "WINDOWS", "FLAGGED", "BEST RANK")?;
     for s in &r.scenarios {
         let detected = if s.detected { "yes" } else { "NO" };
-        writeln!(out, "{:<24} {:>8} {:>8} {:>9} {detected}", s.scenario, s.positive_windows, s.flagged_windows, s.best_rank)?;
+        writeln!(
+            out,
+            "{:<24} {:>8} {:>8} {:>9} {detected}",
+            s.scenario, s.positive_windows, s.flagged_windows, s.best_rank
+        )?;
     }
     Ok(())
 }

@@ -33,7 +33,9 @@ impl<'a> RowOut<'a> {
         let features = FEATURE_NAMES
             .iter()
             .zip(r.features)
-            .map(|(n, v)| (n.to_string(), serde_json::Number::from_f64(round(v)).map_or(serde_json::Value::Null, Into::into)))
+            .map(|(n, v)| {
+                (n.to_string(), serde_json::Number::from_f64(round(v)).map_or(serde_json::Value::Null, Into::into))
+            })
             .collect();
         Self {
             rank: s.rank,
@@ -68,7 +70,8 @@ pub fn write_jsonl(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<(
 
 pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let mut header = vec!["rank", "score", "flagged", "rules", "principal", "source_ip", "window_start", "window_end", "events"];
+    let mut header =
+        vec!["rank", "score", "flagged", "rules", "principal", "source_ip", "window_start", "window_end", "events"];
     header.extend(FEATURE_NAMES);
     header.push("top_reason");
     w.write_record(&header)?;
@@ -105,7 +108,11 @@ pub fn threshold_line(scored: &Scored, threshold: Threshold) -> String {
 
 /// A table for a 100-column terminal.
 pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<()> {
-    writeln!(out, "{:>4} {:>5} {:1} {:<16} {:<24} {:<15} {:>6} WHY", "RANK", "SCORE", "!", "WINDOW (UTC)", "PRINCIPAL", "SOURCE IP", "EVENTS")?;
+    writeln!(
+        out,
+        "{:>4} {:>5} {:1} {:<16} {:<24} {:<15} {:>6} WHY",
+        "RANK", "SCORE", "!", "WINDOW (UTC)", "PRINCIPAL", "SOURCE IP", "EVENTS"
+    )?;
     for s in rows {
         let r = &s.row;
         let why = if s.rules.is_empty() {

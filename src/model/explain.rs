@@ -89,7 +89,13 @@ fn gloss(name: &str) -> &'static str {
 }
 
 fn fmt(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e9 { format!("{v:.0}") } else if v.abs() >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") }
+    if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// The reasons for one row, strongest first: features that did at least a tenth of the

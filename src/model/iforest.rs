@@ -145,7 +145,8 @@ impl<D: Data<Elem = f64>, T> Fit<ArrayBase<D, Ix2>, T, IsolationError> for Isola
         let trees = (0..self.n_trees)
             .into_par_iter()
             .map(|t| {
-                let mut rng = SmallRng::seed_from_u64(self.seed.wrapping_add((t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+                let mut rng =
+                    SmallRng::seed_from_u64(self.seed.wrapping_add((t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
                 let rows: Vec<usize> = rand::seq::index::sample(&mut rng, n, psi).into_vec();
                 let mut nodes = Vec::with_capacity(2 * psi);
                 grow(&x, rows, 0, limit, d, &mut rng, &mut nodes);

@@ -83,8 +83,10 @@ pub fn score_rows(rows: Vec<FeatureRow>, cfg: &ModelConfig) -> Result<Scored, if
         .fit(&DatasetBase::from(x.clone()))?;
     let scores = model.predict(&x);
     let ctx = explain::Context::new(&rows);
-    let explained: Vec<Vec<Reason>> =
-        (0..rows.len()).into_par_iter().map(|r| explain::reasons(&ctx, &rows[r], &model.contributions(x.row(r)))).collect();
+    let explained: Vec<Vec<Reason>> = (0..rows.len())
+        .into_par_iter()
+        .map(|r| explain::reasons(&ctx, &rows[r], &model.contributions(x.row(r))))
+        .collect();
     let mut out: Vec<ScoredRow> = rows
         .into_iter()
         .zip(scores)

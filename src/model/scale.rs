@@ -14,8 +14,16 @@ use crate::features::{FEATURE_NAMES, FeatureRow, N_FEATURES};
 pub fn is_count(i: usize) -> bool {
     !matches!(
         FEATURE_NAMES[i],
-        "failure_ratio" | "write_ratio" | "hour_sin" | "hour_cos" | "new_principal" | "ip_novelty" | "agent_novelty"
-            | "region_novelty" | "hour_share" | "ip_recency"
+        "failure_ratio"
+            | "write_ratio"
+            | "hour_sin"
+            | "hour_cos"
+            | "new_principal"
+            | "ip_novelty"
+            | "agent_novelty"
+            | "region_novelty"
+            | "hour_share"
+            | "ip_recency"
     )
 }
 

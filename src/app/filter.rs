@@ -1,0 +1,141 @@
+//! The filter bar: `field:value` terms, ANDed; `-term` excludes; `*` globs; case-insensitive.
+//! Fields: `event`, `principal`, `ip`, `error`, `region`, `source`, `agent`, `rule`. A bare
+//! word matches principal, address or event name as a substring.
+
+use crate::model::ScoredRow;
+use crate::parse::Event;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term {
+    field: Option<String>,
+    pattern: String,
+    negate: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    terms: Vec<Term>,
+    pub text: String,
+}
+
+/// `*` matches any run of characters; without a `*` the whole value must match.
+pub fn glob(pattern: &str, value: &str) -> bool {
+    let (p, v) = (pattern.to_lowercase(), value.to_lowercase());
+    let parts: Vec<&str> = p.split('*').collect();
+    if parts.len() == 1 {
+        return p == v;
+    }
+    let mut rest = v.as_str();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+impl Filter {
+    pub fn parse(text: &str) -> Filter {
+        let terms = text
+            .split_whitespace()
+            .map(|t| {
+                let (negate, t) = match t.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, t),
+                };
+                match t.split_once(':') {
+                    Some((f, v)) => Term { field: Some(f.to_lowercase()), pattern: v.to_owned(), negate },
+                    None => Term { field: None, pattern: format!("*{t}*"), negate },
+                }
+            })
+            .collect();
+        Filter { terms, text: text.to_owned() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    fn check(&self, get: impl Fn(&str) -> Option<Vec<String>>) -> bool {
+        self.terms.iter().all(|t| {
+            let hit = match &t.field {
+                Some(f) => match get(f) {
+                    Some(values) => values.iter().any(|v| glob(&t.pattern, v)),
+                    // A field this kind of item does not have does not exclude it.
+                    None => return true,
+                },
+                None => ["principal", "ip", "event"]
+                    .iter()
+                    .any(|f| get(f).is_some_and(|vs| vs.iter().any(|v| glob(&t.pattern, v)))),
+            };
+            hit != t.negate
+        })
+    }
+
+    pub fn matches_event(&self, e: &Event) -> bool {
+        self.check(|f| {
+            Some(vec![match f {
+                "event" | "name" => e.name.to_string(),
+                "principal" | "user" => e.principal.to_string(),
+                "ip" => e.ip.to_string(),
+                "error" => e.error_code.as_deref().unwrap_or("").to_owned(),
+                "region" => e.region.to_string(),
+                "source" | "service" => e.source.to_string(),
+                "agent" | "ua" => e.user_agent.to_string(),
+                _ => return None,
+            }])
+        })
+    }
+
+    pub fn matches_row(&self, r: &ScoredRow) -> bool {
+        self.check(|f| match f {
+            "principal" | "user" => Some(vec![r.row.principal.clone()]),
+            "ip" => Some(vec![r.row.source_ip.clone()]),
+            "rule" => Some(if r.rules.is_empty() {
+                vec![String::new()]
+            } else {
+                r.rules.iter().map(|s| s.to_string()).collect()
+            }),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{ParseOptions, parse_bytes};
+
+    #[test]
+    fn globs() {
+        assert!(glob("Get*", "GetObject"));
+        assert!(glob("*alice*", "arn:aws:iam::1:user/Alice"));
+        assert!(glob("203.0.113.*", "203.0.113.9"));
+        assert!(!glob("203.0.113.*", "203.0.114.9"));
+        assert!(glob("AccessDenied", "accessdenied"));
+        assert!(!glob("Access", "AccessDenied"));
+        assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxbyy"));
+    }
+
+    #[test]
+    fn terms_and_negation_on_events() {
+        let json = r#"{"eventTime":"2024-03-01T10:00:00Z","eventName":"GetObject","sourceIPAddress":"203.0.113.9","errorCode":"AccessDenied","awsRegion":"eu-west-1","userIdentity":{"arn":"arn:aws:iam::1:user/alice"}}"#;
+        let ev = parse_bytes(json.as_bytes(), &ParseOptions::default()).0.remove(0);
+        assert!(Filter::parse("event:Get* principal:*alice*").matches_event(&ev));
+        assert!(Filter::parse("ip:203.0.113.* error:AccessDenied region:eu-*").matches_event(&ev));
+        assert!(!Filter::parse("event:Get* -error:AccessDenied").matches_event(&ev));
+        assert!(Filter::parse("alice").matches_event(&ev));
+        assert!(!Filter::parse("bob").matches_event(&ev));
+        assert!(Filter::parse("").matches_event(&ev));
+    }
+}

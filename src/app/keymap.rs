@@ -1,0 +1,114 @@
+//! Keybindings as data: the embedded `config/keymap.toml`, with a user file merged over it.
+
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+
+use super::action::Action;
+
+const DEFAULT: &str = include_str!("../../config/keymap.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Binding {
+    pub keys: Vec<String>,
+    pub action: Action,
+    pub desc: String,
+    #[serde(default = "global")]
+    pub context: String,
+}
+
+fn global() -> String {
+    "global".into()
+}
+
+#[derive(Debug, Deserialize)]
+struct File {
+    bind: Vec<Binding>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    pub bindings: Vec<Binding>,
+}
+
+impl Keymap {
+    /// The defaults, with `user` (if it exists) merged over them. A broken user file is
+    /// reported and ignored: the defaults always work.
+    pub fn load(user: Option<&Path>) -> (Keymap, Option<String>) {
+        let mut map = Keymap { bindings: toml::from_str::<File>(DEFAULT).expect("the embedded keymap parses").bind };
+        let Some(path) = user.filter(|p| p.exists()) else { return (map, None) };
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| toml::from_str::<File>(&t).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(f) => {
+                for b in f.bind {
+                    for k in &b.keys {
+                        for existing in &mut map.bindings {
+                            existing.keys.retain(|x| x != k);
+                        }
+                    }
+                    map.bindings.push(b);
+                }
+                (map, None)
+            }
+            Err(e) => (map, Some(format!("keymap {} ignored: {e}", path.display()))),
+        }
+    }
+
+    pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
+        let name = key_name(key)?;
+        self.bindings.iter().find(|b| b.keys.contains(&name)).map(|b| b.action)
+    }
+
+    /// "j/down move down" hints for one context.
+    pub fn hints(&self, context: &str) -> Vec<(String, &str)> {
+        self.bindings.iter().filter(|b| b.context == context).map(|b| (b.keys.join("/"), b.desc.as_str())).collect()
+    }
+}
+
+/// The name of a key press as the keymap spells it: `j`, `G`, `ctrl-d`, `enter`, `pagedown`.
+pub fn key_name(key: &KeyEvent) -> Option<String> {
+    let base = match key.code {
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "enter".into(),
+        KeyCode::Esc => "esc".into(),
+        KeyCode::Tab => "tab".into(),
+        KeyCode::BackTab => "backtab".into(),
+        KeyCode::Up => "up".into(),
+        KeyCode::Down => "down".into(),
+        KeyCode::Left => "left".into(),
+        KeyCode::Right => "right".into(),
+        KeyCode::PageUp => "pageup".into(),
+        KeyCode::PageDown => "pagedown".into(),
+        KeyCode::Home => "home".into(),
+        KeyCode::End => "end".into(),
+        KeyCode::Backspace => "backspace".into(),
+        _ => return None,
+    };
+    Some(if key.modifiers.contains(KeyModifiers::CONTROL) { format!("ctrl-{base}") } else { base })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_user_override() {
+        let (map, err) = Keymap::load(None);
+        assert!(err.is_none());
+        assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
+        assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::ForceQuit));
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("keymap.toml");
+        std::fs::write(&user, "[[bind]]\nkeys = [\"j\"]\naction = \"up\"\ndesc = \"inverted\"\n").unwrap();
+        let (map, err) = Keymap::load(Some(&user));
+        assert!(err.is_none());
+        assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Up));
+        std::fs::write(&user, "this is not toml [").unwrap();
+        let (map, err) = Keymap::load(Some(&user));
+        assert!(err.unwrap().contains("ignored"));
+        assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
+    }
+}

@@ -1,0 +1,181 @@
+//! Stage 5: the console. `run` wires sources → pipeline → state → view and owns the terminal.
+//!
+//! Threads: one per source, the pipeline, and a terminal-input reader. The loop here waits on
+//! input, new snapshots, a one-second tick (for lag clocks) and SIGTERM, applies them to the
+//! state, and draws once per turn only when something changed.
+
+pub mod action;
+pub mod filter;
+pub mod keymap;
+pub mod pipeline;
+pub mod state;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use crossbeam_channel::{bounded, select, tick};
+use crossterm::event::{Event as TermEvent, KeyEventKind};
+
+use crate::cli::ConsoleArgs;
+use crate::features::FeatureConfig;
+use crate::model::Threshold;
+use crate::parse::ParseOptions;
+use crate::source::demo::DemoSource;
+use crate::source::folder::FolderSource;
+use crate::source::{SourceMsg, SourceSpec};
+use crate::ui::theme::{Palette, Theme};
+use keymap::Keymap;
+use pipeline::{Pipeline, PipelineCommand};
+use state::{AppState, Command};
+
+/// Where trailtop keeps its log, model and labels: `TRAILTOP_DATA_DIR`, else the platform's
+/// data directory.
+pub fn data_dir() -> std::path::PathBuf {
+    std::env::var_os("TRAILTOP_DATA_DIR").map(Into::into).unwrap_or_else(|| {
+        directories::ProjectDirs::from("", "", "trailtop")
+            .map_or_else(|| std::env::temp_dir().join("trailtop"), |d| d.data_local_dir().to_path_buf())
+    })
+}
+
+fn config_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("TRAILTOP_CONFIG_HOME")
+        .map(Into::into)
+        .or_else(|| directories::ProjectDirs::from("", "", "trailtop").map(|d| d.config_dir().to_path_buf()))
+}
+
+/// Restores the terminal however the console ends; the panic hook installed by
+/// `ratatui::init` covers panics.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
+    let specs: Vec<SourceSpec> = if args.sources.is_empty() {
+        vec![SourceSpec::Demo]
+    } else {
+        args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<_>>()?
+    };
+    let dir = data_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let appender = tracing_appender::rolling::never(&dir, "trailtop.log");
+    let (writer, _log_guard) = tracing_appender::non_blocking(appender);
+    let _ = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TRAILTOP_LOG").unwrap_or_else(|_| "info".into()))
+        .try_init();
+    tracing::info!(?specs, "console starting");
+
+    let (theme, theme_notice) = Theme::load(&args.theme, Palette::detect());
+    let (keymap, keymap_notice) = Keymap::load(config_dir().map(|d| d.join("keymap.toml")).as_deref());
+    let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
+    let threshold = Threshold::Contamination(0.01);
+    let opts = ParseOptions { keep_raw: true, ..Default::default() };
+    let (src_tx, src_rx) = bounded::<SourceMsg>(256);
+    for (id, spec) in specs.iter().enumerate() {
+        let tx = src_tx.clone();
+        match spec {
+            SourceSpec::Path(root) => {
+                let src = FolderSource { id, root: root.clone(), opts: opts.clone(), follow: true };
+                std::thread::spawn(move || src.run(tx));
+            }
+            SourceSpec::Demo => {
+                let src = DemoSource::new(id, args.speed, true, opts.clone());
+                std::thread::spawn(move || src.run(tx));
+            }
+        }
+    }
+    drop(src_tx);
+    let (snap_tx, snap_rx) = bounded(4);
+    let (cmd_tx, cmd_rx) = bounded(16);
+    let pipeline = Pipeline {
+        cfg,
+        model: crate::model::ModelConfig { threshold, ..Default::default() },
+        tail_capacity: 200_000,
+        source_names: specs.iter().map(ToString::to_string).collect(),
+        demo: specs.contains(&SourceSpec::Demo),
+    };
+    std::thread::spawn(move || pipeline.run(src_rx, cmd_rx, snap_tx));
+
+    let term_flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(sig, Arc::clone(&term_flag)).context("cannot install the signal handler")?;
+    }
+
+    let mut terminal = ratatui::init();
+    let _guard = TerminalGuard;
+    let (key_tx, key_rx) = bounded(64);
+    std::thread::spawn(move || {
+        loop {
+            let ev = crossterm::event::read();
+            let failed = ev.is_err();
+            if key_tx.send(ev).is_err() || failed {
+                return;
+            }
+        }
+    });
+
+    let mut state = AppState::new(threshold);
+    state.notice = theme_notice.or(keymap_notice);
+    let clock = tick(Duration::from_secs(1));
+    let mut dirty = true;
+    while !state.quit {
+        if term_flag.load(Ordering::Relaxed) {
+            tracing::info!("terminated by signal");
+            break;
+        }
+        if dirty {
+            let size = terminal.size()?;
+            state.page = crate::ui::list_rows(size.height);
+            terminal.draw(|f| crate::ui::render(f, &state, &theme, &keymap))?;
+            dirty = false;
+        }
+        let mut commands = Vec::new();
+        select! {
+            recv(key_rx) -> ev => match ev {
+                Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    if state.filter_input.is_some() {
+                        state.on_filter_key(key);
+                    } else if let Some(action) = keymap.action_for(&key) {
+                        commands = state.update(action);
+                    }
+                    dirty = true;
+                }
+                Ok(Ok(TermEvent::Resize(..))) => dirty = true,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e).context("reading the terminal failed"),
+                Err(_) => anyhow::bail!("terminal input ended"),
+            },
+            recv(snap_rx) -> snap => {
+                if let Ok(snap) = snap {
+                    state.on_snapshot(snap);
+                    dirty = true;
+                }
+            },
+            recv(clock) -> _ => dirty = true,
+        }
+        for c in commands {
+            match c {
+                Command::SetThreshold(t) => {
+                    let _ = cmd_tx.try_send(PipelineCommand::SetThreshold(t));
+                }
+                Command::Copy(text) => {
+                    use base64::Engine;
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                    let mut out = std::io::stdout();
+                    let _ = write!(out, "\x1b]52;c;{b64}\x07");
+                    let _ = out.flush();
+                }
+            }
+        }
+    }
+    drop(terminal);
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The pipeline thread: owns de-duplication, the feature store, the event tail and the model.
+//! It takes source messages in, and hands the console a fresh [`Snapshot`] whenever something
+//! changed, at most every `REFRESH` (re-scoring is the expensive part). Commands come back on
+//! their own channel; state never flows upstream.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, select, tick};
+
+use crate::features::{Dedup, FeatureConfig, FeatureStore, entity_text};
+use crate::model::{ModelConfig, ScoredRow, score_rows};
+use crate::parse::{Event, ParseStats};
+use crate::source::{SourceMsg, SourceStatus};
+
+const REFRESH: Duration = Duration::from_secs(2);
+
+/// One source as the header shows it.
+#[derive(Debug, Clone)]
+pub struct SourceView {
+    pub name: String,
+    pub status: SourceStatus,
+    pub newest_event: Option<i64>,
+    pub events: u64,
+    pub last_error: Option<String>,
+}
+
+/// Events and errors in one minute of event time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RatePoint {
+    pub minute: i64,
+    pub events: u32,
+    pub errors: u32,
+}
+
+/// What the console shows, as of one moment. Immutable once published.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub generation: u64,
+    pub rows: Arc<Vec<ScoredRow>>,
+    pub cutoff: f64,
+    pub rates: Vec<RatePoint>,
+    pub sources: Vec<SourceView>,
+    /// The newest events, oldest first, bounded.
+    pub tail: Vec<Arc<Event>>,
+    pub events: u64,
+    pub stats: ParseStats,
+    pub duplicates: u64,
+    pub trained_at: Option<i64>,
+    pub model_error: Option<String>,
+    pub demo: bool,
+    pub feature_config: FeatureConfig,
+}
+
+impl Snapshot {
+    /// The events of an entity-window that the tail still holds, newest first.
+    pub fn window_events(&self, row: &ScoredRow) -> Vec<Arc<Event>> {
+        let cfg = self.feature_config;
+        self.tail
+            .iter()
+            .rev()
+            .filter(|e| {
+                e.time.div_euclid(cfg.window_secs) * cfg.window_secs == row.row.window_start
+                    && entity_text(cfg.by, e) == row.row.entity
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Commands from the console.
+#[derive(Debug, Clone)]
+pub enum PipelineCommand {
+    /// Re-rank with another threshold, now.
+    SetThreshold(crate::model::Threshold),
+}
+
+/// The latest ranking: rows, cut-off, when it was trained, and the error if it failed.
+type Ranking = (Arc<Vec<ScoredRow>>, f64, Option<i64>, Option<String>);
+
+pub struct Pipeline {
+    pub cfg: FeatureConfig,
+    pub model: ModelConfig,
+    pub tail_capacity: usize,
+    pub source_names: Vec<String>,
+    pub demo: bool,
+}
+
+impl Pipeline {
+    pub fn run(self, rx: Receiver<SourceMsg>, commands: Receiver<PipelineCommand>, out: Sender<Arc<Snapshot>>) {
+        let mut store = FeatureStore::new(self.cfg);
+        let mut dedup = Dedup::default();
+        let mut tail: VecDeque<Arc<Event>> = VecDeque::with_capacity(self.tail_capacity);
+        let mut rates: std::collections::BTreeMap<i64, RatePoint> = Default::default();
+        let mut stats = ParseStats::default();
+        let mut events = 0u64;
+        let mut model = self.model.clone();
+        let mut sources: Vec<SourceView> = self
+            .source_names
+            .iter()
+            .map(|n| SourceView {
+                name: n.clone(),
+                status: SourceStatus::Backfilling { done: 0, total: 0 },
+                newest_event: None,
+                events: 0,
+                last_error: None,
+            })
+            .collect();
+        let ticker = tick(REFRESH / 4);
+        let mut dirty = true;
+        let mut last_publish = Instant::now() - REFRESH;
+        let mut generation = 0u64;
+        let mut last: Option<Ranking> = None;
+        let mut rows_changed = true;
+        loop {
+            select! {
+                recv(rx) -> msg => match msg {
+                    Ok(SourceMsg::Events { source, events: batch, stats: st, error }) => {
+                        stats.merge(&st);
+                        let sv = &mut sources[source];
+                        if error.is_some() {
+                            sv.last_error = error;
+                        }
+                        for ev in batch {
+                            if !dedup.first(&ev.id) {
+                                continue;
+                            }
+                            store.add(&ev);
+                            events += 1;
+                            sv.events += 1;
+                            sv.newest_event = Some(sv.newest_event.map_or(ev.time, |t| t.max(ev.time)));
+                            let minute = ev.time.div_euclid(60) * 60;
+                            let p = rates.entry(minute).or_insert(RatePoint { minute, ..Default::default() });
+                            p.events += 1;
+                            p.errors += u32::from(ev.error_code.is_some());
+                            if tail.len() == self.tail_capacity {
+                                tail.pop_front();
+                            }
+                            tail.push_back(Arc::new(ev));
+                        }
+                        dirty = true;
+                        rows_changed = true;
+                    }
+                    Ok(SourceMsg::Status { source, status }) => {
+                        if let SourceStatus::Degraded(e) = &status {
+                            sources[source].last_error = Some(e.clone());
+                        }
+                        sources[source].status = status;
+                        dirty = true;
+                    }
+                    // Every source has finished and hung up: keep serving commands.
+                    Err(_) => {
+                        if commands.recv().is_err() {
+                            return;
+                        }
+                    }
+                },
+                recv(commands) -> cmd => match cmd {
+                    Ok(PipelineCommand::SetThreshold(t)) => {
+                        model.threshold = t;
+                        dirty = true;
+                        rows_changed = true;
+                        last_publish = Instant::now() - REFRESH;
+                    }
+                    Err(_) => return,
+                },
+                recv(ticker) -> _ => {},
+            }
+            if !dirty || last_publish.elapsed() < REFRESH {
+                continue;
+            }
+            if rows_changed || last.is_none() {
+                let started = Instant::now();
+                last = Some(match score_rows(store.rows(), &model) {
+                    Ok(s) => (Arc::new(s.rows), s.cutoff, Some(chrono::Utc::now().timestamp()), None),
+                    Err(e) => (Arc::default(), 0.0, None, Some(e.to_string())),
+                });
+                tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, windows = store.len(), "re-scored");
+                rows_changed = false;
+            }
+            // Keep rates for the last day of event time.
+            if let Some(&newest) = rates.keys().next_back() {
+                rates.retain(|m, _| *m > newest - 86_400);
+            }
+            let (rows, cutoff, trained_at, model_error) = last.clone().unwrap_or_default();
+            generation += 1;
+            let snap = Snapshot {
+                generation,
+                rows,
+                cutoff,
+                rates: rates.values().copied().collect(),
+                sources: sources.clone(),
+                tail: tail.iter().cloned().collect(),
+                events,
+                stats: stats.clone(),
+                duplicates: dedup.duplicates,
+                trained_at,
+                model_error,
+                demo: self.demo,
+                feature_config: self.cfg,
+            };
+            if out.send(Arc::new(snap)).is_err() {
+                return;
+            }
+            dirty = false;
+            last_publish = Instant::now();
+        }
+    }
+}

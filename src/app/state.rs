@@ -1,0 +1,360 @@
+//! The console's state and the pure `update` step: actions in, state changes and commands
+//! out. No terminal and no I/O here, so every interaction is testable.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::action::Action;
+use super::filter::Filter;
+use super::pipeline::Snapshot;
+use crate::features::N_FEATURES;
+use crate::model::{ScoredRow, Threshold};
+use crate::parse::Event;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Anomalies,
+    Entities,
+    Tail,
+    Model,
+}
+
+pub const VIEWS: [View; 4] = [View::Anomalies, View::Entities, View::Tail, View::Model];
+
+impl View {
+    pub fn index(self) -> usize {
+        VIEWS.iter().position(|v| *v == self).unwrap_or(0)
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Anomalies => "Anomalies",
+            View::Entities => "Entities",
+            View::Tail => "Tail",
+            View::Model => "Model",
+        }
+    }
+}
+
+/// A drill-down from an anomaly (or an entity row, or a tail event).
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub row: Option<ScoredRow>,
+    pub events: Vec<Arc<Event>>,
+    pub sel: usize,
+    /// Showing the selected record's JSON, scrolled by this many lines.
+    pub json: Option<u16>,
+}
+
+/// Effects the event loop carries out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    SetThreshold(Threshold),
+    /// Put text on the clipboard (OSC 52, so it works over SSH).
+    Copy(String),
+}
+
+/// Indices into the snapshot, filtered and sorted, rebuilt when either changes.
+#[derive(Debug, Default, Clone)]
+pub struct Lists {
+    pub anomalies: Vec<usize>,
+    pub entities: Vec<usize>,
+    /// Indices into the tail, newest first.
+    pub tail: Vec<usize>,
+}
+
+/// Sort columns of the entity table: events, then every feature.
+pub const SORT_COLUMNS: usize = N_FEATURES;
+
+pub struct AppState {
+    pub snap: Arc<Snapshot>,
+    pub lists: Lists,
+    pub view: View,
+    pub sel: [usize; 4],
+    pub filter: Filter,
+    /// The filter bar while it is open.
+    pub filter_input: Option<String>,
+    pub detail: Option<Detail>,
+    pub help: bool,
+    pub follow: bool,
+    /// The tail as it was when frozen.
+    pub frozen: Option<Arc<Snapshot>>,
+    pub sort_col: usize,
+    pub sort_desc: bool,
+    pub span_minutes: i64,
+    pub threshold: Threshold,
+    pub notice: Option<String>,
+    pub quit: bool,
+    /// Rows a page holds, as last drawn.
+    pub page: usize,
+}
+
+impl AppState {
+    pub fn new(threshold: Threshold) -> Self {
+        Self {
+            snap: Arc::new(Snapshot::default()),
+            lists: Lists::default(),
+            view: View::Anomalies,
+            sel: [0; 4],
+            filter: Filter::default(),
+            filter_input: None,
+            detail: None,
+            help: false,
+            follow: true,
+            frozen: None,
+            sort_col: 0,
+            sort_desc: true,
+            span_minutes: 60,
+            threshold,
+            notice: None,
+            quit: false,
+            page: 10,
+        }
+    }
+
+    /// The snapshot the tail shows: the live one, or the one frozen with `f`.
+    pub fn tail_snap(&self) -> &Arc<Snapshot> {
+        self.frozen.as_ref().unwrap_or(&self.snap)
+    }
+
+    fn list_len(&self, v: View) -> usize {
+        match v {
+            View::Anomalies | View::Model => self.lists.anomalies.len(),
+            View::Entities => self.lists.entities.len(),
+            View::Tail => self.lists.tail.len(),
+        }
+    }
+
+    /// The key of the selected row, so the selection survives re-ranking.
+    fn selected_key(&self, v: View) -> Option<(i64, String)> {
+        let idx = match v {
+            View::Anomalies | View::Model => self.lists.anomalies.get(self.sel[v.index()]),
+            View::Entities => self.lists.entities.get(self.sel[v.index()]),
+            View::Tail => return None,
+        }?;
+        let r = &self.snap.rows.get(*idx)?.row;
+        Some((r.window_start, r.entity.clone()))
+    }
+
+    pub fn selected_row(&self) -> Option<&ScoredRow> {
+        let idx = match self.view {
+            View::Anomalies | View::Model => self.lists.anomalies.get(self.sel[self.view.index()]),
+            View::Entities => self.lists.entities.get(self.sel[1]),
+            View::Tail => None,
+        }?;
+        self.snap.rows.get(*idx)
+    }
+
+    pub fn selected_event(&self) -> Option<&Arc<Event>> {
+        self.lists.tail.get(self.sel[2]).and_then(|i| self.tail_snap().tail.get(*i))
+    }
+
+    /// A new snapshot from the pipeline; selections stay on the same entity-window.
+    pub fn on_snapshot(&mut self, snap: Arc<Snapshot>) {
+        let keys = [self.selected_key(View::Anomalies), self.selected_key(View::Entities)];
+        let tail_newest_selected = self.sel[2] == 0;
+        let old_tail_len = self.lists.tail.len();
+        self.snap = snap;
+        self.rebuild();
+        for (v, key) in [View::Anomalies, View::Entities].into_iter().zip(keys) {
+            if let Some(key) = key {
+                let list = if v == View::Anomalies { &self.lists.anomalies } else { &self.lists.entities };
+                if let Some(pos) = list.iter().position(|&i| {
+                    let r = &self.snap.rows[i].row;
+                    r.window_start == key.0 && r.entity == key.1
+                }) {
+                    self.sel[v.index()] = pos;
+                }
+            }
+        }
+        // In the live tail, a selection below the top keeps pointing at the same event.
+        if self.frozen.is_none() && !tail_newest_selected {
+            let grown = self.lists.tail.len().saturating_sub(old_tail_len);
+            self.sel[2] += grown;
+        }
+        self.clamp();
+    }
+
+    pub fn rebuild(&mut self) {
+        let rows = &self.snap.rows;
+        self.lists.anomalies = (0..rows.len()).filter(|&i| self.filter.matches_row(&rows[i])).collect();
+        let mut ent = self.lists.anomalies.clone();
+        let col = self.sort_col;
+        ent.sort_by(|&a, &b| {
+            let (x, y) = (rows[a].row.features[col], rows[b].row.features[col]);
+            let o = x.total_cmp(&y).then(rows[a].rank.cmp(&rows[b].rank).reverse());
+            if self.sort_desc { o.reverse() } else { o }
+        });
+        self.lists.entities = ent;
+        let tail = &self.tail_snap().tail;
+        self.lists.tail = (0..tail.len()).rev().filter(|&i| self.filter.matches_event(&tail[i])).collect();
+        self.clamp();
+    }
+
+    fn clamp(&mut self) {
+        for v in VIEWS {
+            let n = self.list_len(v);
+            let s = &mut self.sel[v.index()];
+            *s = (*s).min(n.saturating_sub(1));
+        }
+        if let Some(d) = &mut self.detail {
+            d.sel = d.sel.min(d.events.len().saturating_sub(1));
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        if let Some(d) = &mut self.detail {
+            match &mut d.json {
+                Some(scroll) => *scroll = (*scroll as isize + delta).max(0) as u16,
+                None => d.sel = (d.sel as isize + delta).clamp(0, d.events.len().saturating_sub(1) as isize) as usize,
+            }
+            return;
+        }
+        let n = self.list_len(self.view) as isize;
+        let s = &mut self.sel[self.view.index()];
+        *s = (*s as isize + delta).clamp(0, (n - 1).max(0)) as usize;
+    }
+
+    /// Keys typed while the filter bar is open.
+    pub fn on_filter_key(&mut self, key: KeyEvent) {
+        let Some(input) = &mut self.filter_input else { return };
+        match key.code {
+            KeyCode::Enter => {
+                self.filter = Filter::parse(input);
+                self.filter_input = None;
+                self.sel = [0; 4];
+                self.rebuild();
+            }
+            KeyCode::Esc => self.filter_input = None,
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() => input.push(c),
+            _ => {}
+        }
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Command> {
+        self.notice = None;
+        if self.help && !matches!(action, Action::ForceQuit) {
+            self.help = false;
+            return vec![];
+        }
+        let page = self.page.max(1) as isize;
+        match action {
+            Action::Quit => {
+                if self.detail.is_some() {
+                    return self.update(Action::Back);
+                }
+                self.quit = true;
+            }
+            Action::ForceQuit => self.quit = true,
+            Action::Help => self.help = true,
+            Action::NextView | Action::PrevView => {
+                let step = if action == Action::NextView { 1 } else { VIEWS.len() - 1 };
+                self.view = VIEWS[(self.view.index() + step) % VIEWS.len()];
+                self.detail = None;
+            }
+            Action::ViewAnomalies | Action::ViewEntities | Action::ViewTail | Action::ViewModel => {
+                self.view = match action {
+                    Action::ViewAnomalies => View::Anomalies,
+                    Action::ViewEntities => View::Entities,
+                    Action::ViewTail => View::Tail,
+                    _ => View::Model,
+                };
+                self.detail = None;
+            }
+            Action::Down => self.move_by(1),
+            Action::Up => self.move_by(-1),
+            Action::PageDown => self.move_by(page),
+            Action::PageUp => self.move_by(-page),
+            Action::Top => self.move_by(isize::MIN / 2),
+            Action::Bottom => self.move_by(isize::MAX / 2),
+            Action::Open => self.open(),
+            Action::Back => match &mut self.detail {
+                Some(d) if d.json.is_some() => d.json = None,
+                Some(_) => self.detail = None,
+                None if !self.filter.is_empty() => {
+                    self.filter = Filter::default();
+                    self.rebuild();
+                }
+                None => {}
+            },
+            Action::Filter => self.filter_input = Some(self.filter.text.clone()),
+            Action::Follow => {
+                self.follow = !self.follow;
+                self.frozen = if self.follow { None } else { Some(Arc::clone(&self.snap)) };
+                self.rebuild();
+            }
+            Action::SortNext | Action::SortPrev => {
+                let step = if action == Action::SortNext { 1 } else { SORT_COLUMNS - 1 };
+                self.sort_col = (self.sort_col + step) % SORT_COLUMNS;
+                self.rebuild();
+            }
+            Action::SortReverse => {
+                self.sort_desc = !self.sort_desc;
+                self.rebuild();
+            }
+            Action::ThresholdUp | Action::ThresholdDown => {
+                let up = action == Action::ThresholdUp;
+                self.threshold = match self.threshold {
+                    Threshold::Contamination(f) => {
+                        Threshold::Contamination(if up { (f / 1.5).max(0.001) } else { (f * 1.5).min(0.5) })
+                    }
+                    Threshold::Score(t) => Threshold::Score(if up { (t + 0.02).min(1.5) } else { (t - 0.02).max(0.3) }),
+                };
+                self.notice = Some(match self.threshold {
+                    Threshold::Contamination(f) => format!("flagging the top {:.2}%", f * 100.0),
+                    Threshold::Score(t) => format!("flagging rank score >= {t:.2}"),
+                });
+                return vec![Command::SetThreshold(self.threshold)];
+            }
+            Action::Span => {
+                self.span_minutes = match self.span_minutes {
+                    60 => 360,
+                    360 => 1440,
+                    _ => 60,
+                }
+            }
+            Action::Copy => return self.copy(),
+        }
+        vec![]
+    }
+
+    fn open(&mut self) {
+        match &mut self.detail {
+            Some(d) if d.json.is_none() && !d.events.is_empty() => d.json = Some(0),
+            Some(_) => {}
+            None => {
+                if self.view == View::Tail {
+                    if let Some(ev) = self.selected_event() {
+                        self.detail = Some(Detail { row: None, events: vec![Arc::clone(ev)], sel: 0, json: Some(0) });
+                    }
+                } else if let Some(row) = self.selected_row() {
+                    let events = self.snap.window_events(row);
+                    self.detail = Some(Detail { row: Some(row.clone()), events, sel: 0, json: None });
+                }
+            }
+        }
+    }
+
+    fn copy(&mut self) -> Vec<Command> {
+        let text = match &self.detail {
+            Some(d) => {
+                d.events.get(d.sel).and_then(|e| e.raw.as_deref().map(str::to_owned).or(Some(e.principal.to_string())))
+            }
+            None if self.view == View::Tail => self.selected_event().map(|e| e.principal.to_string()),
+            None => self.selected_row().map(|r| r.row.principal.clone()),
+        };
+        match text {
+            Some(t) => {
+                self.notice = Some(format!("copied {} characters", t.chars().count()));
+                vec![Command::Copy(t)]
+            }
+            None => vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+//! Drill-down: an entity-window's records beside the explanation of its score and the
+//! entity's recent history; a record's raw JSON, pretty-printed and coloured.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::theme::Theme;
+use super::views::{fmt_num, page_start};
+use crate::app::state::{AppState, Detail};
+use crate::parse::sanitize::clean;
+use crate::parse::time::rfc3339;
+use crate::text::short_principal;
+
+pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
+    let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    match d.json {
+        Some(scroll) => json(f, left, d, scroll, theme),
+        None => events(f, left, d, theme),
+    }
+    explanation(f, right, s, d, theme);
+}
+
+fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
+    let height = area.height.saturating_sub(2) as usize;
+    let start = page_start(d.sel, height);
+    let lines: Vec<Line> = d.events[start..(start + height).min(d.events.len())]
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let style = if start + i == d.sel {
+                theme.selection()
+            } else if e.error_code.is_some() {
+                theme.fg("error")
+            } else {
+                theme.fg("base")
+            };
+            Line::styled(
+                format!(
+                    "{}  {:<28} {:<10} {}",
+                    &rfc3339(e.time)[11..19],
+                    e.name,
+                    e.service(),
+                    e.error_code.as_deref().unwrap_or("")
+                ),
+                style,
+            )
+        })
+        .collect();
+    let title = if d.events.is_empty() {
+        " records: no longer in the tail buffer ".to_owned()
+    } else {
+        format!(" {} records (enter: raw JSON) ", d.events.len())
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.fg("border"))
+        .title(Span::styled(title, theme.fg("title")));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Pretty JSON with keys, strings and numbers coloured. Every line is scrubbed again: the
+/// pretty printer escapes C0 controls but lets C1 and bidi characters through.
+fn json(f: &mut Frame, area: Rect, d: &Detail, scroll: u16, theme: &Theme) {
+    let Some(e) = d.events.get(d.sel) else { return };
+    let pretty = e
+        .raw
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| "(the raw record is not kept for this event)".into());
+    let height = area.height.saturating_sub(2) as usize;
+    let lines: Vec<Line> =
+        pretty.lines().skip(scroll as usize).take(height).map(|l| colour_json_line(&clean(l), theme)).collect();
+    let total = pretty.lines().count();
+    let title =
+        format!(" {} — line {}/{} (j/k scroll, y copy, esc back) ", e.name, (scroll as usize + 1).min(total), total);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.fg("border"))
+        .title(Span::styled(title, theme.fg("title")));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn colour_json_line<'a>(line: &str, theme: &Theme) -> Line<'a> {
+    let trimmed = line.trim_start();
+    let indent = line.len() - trimmed.len();
+    let mut spans = vec![Span::raw(" ".repeat(indent))];
+    let (key, rest) = match trimmed.strip_prefix('"').and_then(|t| t.split_once("\": ")) {
+        Some((k, r)) => (Some(k), r),
+        None => (None, trimmed),
+    };
+    if let Some(k) = key {
+        spans.push(Span::styled(format!("\"{k}\": "), theme.fg("json_key")));
+    }
+    let role = if rest.starts_with('"') {
+        "json_string"
+    } else if rest.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        "json_number"
+    } else {
+        "base"
+    };
+    spans.push(Span::styled(rest.to_owned(), theme.fg(role)));
+    Line::from(spans)
+}
+
+fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
+    let mut lines = Vec::new();
+    match &d.row {
+        Some(r) => {
+            lines.push(Line::from(Span::styled(
+                short_principal(&r.row.principal).to_owned(),
+                theme.fg("title").add_modifier(Modifier::BOLD),
+            )));
+            lines.push(Line::from(format!(
+                "{}  window {} – {}",
+                r.row.source_ip,
+                &rfc3339(r.row.window_start)[..16],
+                &rfc3339(r.row.window_end)[11..16]
+            )));
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("rank {}  score {:.3}  rank score {:.3}", r.rank, r.score, r.rank_score),
+                    theme.fg("base"),
+                ),
+                Span::styled(
+                    if r.flagged { "  FLAGGED" } else { "" },
+                    theme.fg("severity_high").add_modifier(Modifier::BOLD),
+                ),
+            ]));
+            for rule in &r.rules {
+                lines.push(Line::from(Span::styled(format!("⚑ rule: {rule}"), theme.fg("rule_badge"))));
+            }
+            lines.push(Line::from(Span::styled("why:", theme.fg("muted"))));
+            if r.reasons.is_empty() {
+                lines.push(Line::from("  no single feature stands out"));
+            }
+            for reason in &r.reasons {
+                lines.push(Line::from(format!("  • {} [{:.0}%]", reason.text, reason.contribution * 100.0)));
+            }
+            lines.push(Line::from(Span::styled(
+                "this entity's recent windows (events, calls, fail%):",
+                theme.fg("muted"),
+            )));
+            let mut history: Vec<_> = s.snap.rows.iter().filter(|x| x.row.entity == r.row.entity).collect();
+            history.sort_by_key(|x| std::cmp::Reverse(x.row.window_start));
+            for h in history.iter().take(6) {
+                let mark = if h.row.window_start == r.row.window_start { "▶" } else { " " };
+                lines.push(Line::from(format!(
+                    " {mark} {}  {:>5} ev  {:>3} calls  {:>3}%  score {:.2}",
+                    &rfc3339(h.row.window_start)[5..16],
+                    h.row.events,
+                    fmt_num(h.row.get("distinct_events")),
+                    (h.row.get("failure_ratio") * 100.0).round(),
+                    h.score
+                )));
+            }
+        }
+        None => {
+            if let Some(e) = d.events.get(d.sel) {
+                lines.push(Line::from(Span::styled(e.principal.to_string(), theme.fg("title"))));
+                lines.push(Line::from(format!("{} {} from {}", e.name, e.region, e.ip)));
+                lines.push(Line::from(format!("agent: {}", e.user_agent)));
+                if let Some(m) = &e.error_message {
+                    lines.push(Line::from(Span::styled(format!("error: {m}"), theme.fg("error"))));
+                }
+            }
+        }
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.fg("border"))
+        .title(Span::styled(" explanation ", theme.fg("title")));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+}

@@ -1,0 +1,244 @@
+//! Stage 6: pure rendering of [`AppState`]. Nothing here does I/O or changes state; every
+//! widget builds only the rows it can show.
+
+mod detail;
+pub mod theme;
+mod views;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Tabs};
+
+use crate::app::keymap::Keymap;
+use crate::app::state::{AppState, VIEWS, View};
+use crate::model::Threshold;
+use crate::source::SourceStatus;
+use crate::text::truncate;
+use theme::Theme;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+
+/// Rows of the main list at a given terminal height (the event loop sizes pages with it).
+pub fn list_rows(height: u16) -> usize {
+    height.saturating_sub(if height >= 30 { 14 } else { 10 }) as usize
+}
+
+pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!("terminal too small: {}x{}, need {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height);
+        f.render_widget(Paragraph::new(msg).style(theme.fg("warn")), area);
+        return;
+    }
+    let chart_h = if area.height >= 30 { 7 } else { 3 };
+    let [header, chart, tabs, main, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(chart_h),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(f, header, s, theme);
+    render_chart(f, chart, s, theme);
+    let titles: Vec<Line> =
+        VIEWS.iter().enumerate().map(|(i, v)| Line::from(format!("{} {}", i + 1, v.title()))).collect();
+    f.render_widget(
+        Tabs::new(titles)
+            .select(s.view.index())
+            .style(theme.fg("muted"))
+            .highlight_style(theme.fg("title").add_modifier(Modifier::BOLD)),
+        tabs,
+    );
+    match &s.detail {
+        Some(d) => detail::render(f, main, s, d, theme),
+        None => match s.view {
+            View::Anomalies => views::anomalies(f, main, s, theme),
+            View::Entities => views::entities(f, main, s, theme),
+            View::Tail => views::tail(f, main, s, theme),
+            View::Model => views::model(f, main, s, theme),
+        },
+    }
+    render_footer(f, footer, s, theme, keymap);
+    if s.help {
+        render_help(f, area, theme, keymap);
+    }
+}
+
+fn render_header(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let snap = &s.snap;
+    let mut spans = vec![Span::styled("trailtop ", theme.fg("title").add_modifier(Modifier::BOLD))];
+    if snap.demo {
+        spans.push(Span::styled(
+            " DEMO DATA ",
+            Style::default().fg(theme.color("demo")).add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    let now = chrono::Utc::now().timestamp();
+    for src in &snap.sources {
+        let (text, role) = match &src.status {
+            SourceStatus::Backfilling { done, total } => (format!("back-filling {done}/{total}"), "warn"),
+            SourceStatus::Live => {
+                let lag = src.newest_event.map_or(String::new(), |t| format!(", lag {}", human_secs(now - t)));
+                (format!("live{lag}"), "ok")
+            }
+            SourceStatus::Finished => ("read".into(), "ok"),
+            SourceStatus::Degraded(e) => (format!("error: {}", truncate(e, 40)), "error"),
+        };
+        spans.push(Span::styled(format!("{} ", truncate(&src.name, 30)), theme.fg("base")));
+        spans.push(Span::styled(format!("[{text}]  "), theme.fg(role)));
+    }
+    let st = &snap.stats;
+    let line2 = vec![
+        Span::styled(format!("{} events", group(snap.events)), theme.fg("base")),
+        Span::styled(format!("  skipped {}", st.skipped()), theme.fg(if st.skipped() > 0 { "warn" } else { "muted" })),
+        Span::styled(format!("  dup {}", snap.duplicates), theme.fg("muted")),
+        Span::styled(format!("  │ {}", model_state(s)), theme.fg("muted")),
+    ];
+    f.render_widget(Paragraph::new(vec![Line::from(spans), Line::from(line2)]), area);
+}
+
+fn model_state(s: &AppState) -> String {
+    let snap = &s.snap;
+    if let Some(e) = &snap.model_error {
+        return format!("model error: {e}");
+    }
+    match snap.trained_at {
+        None => format!("model warming up ({} events so far)", snap.events),
+        Some(t) => {
+            let flagged = snap.rows.iter().filter(|r| r.flagged).count();
+            let how = match s.threshold {
+                Threshold::Contamination(f) => format!("top {:.2}%", f * 100.0),
+                Threshold::Score(t) => format!("≥{t:.2}"),
+            };
+            let at = crate::parse::time::rfc3339(t);
+            format!(
+                "model gen {} trained {} on {} windows; {flagged} flagged ({how})",
+                snap.generation,
+                &at[11..19],
+                snap.rows.len()
+            )
+        }
+    }
+}
+
+fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let rates = &s.snap.rates;
+    let newest = rates.last().map_or(0, |p| p.minute);
+    let span = s.span_minutes;
+    let width = area.width.saturating_sub(2).max(1) as i64;
+    // Minutes per column, so the chosen span fits the width.
+    let per = (span + width - 1) / width;
+    let cols = (span / per).max(1);
+    let mut events = vec![0u64; cols as usize];
+    let mut errors = 0u64;
+    for p in rates.iter().rev().take_while(|p| p.minute > newest - span * 60) {
+        let col = cols - 1 - (newest - p.minute) / 60 / per;
+        if col >= 0 {
+            events[col as usize] += u64::from(p.events);
+        }
+        if p.minute == newest {
+            errors = u64::from(p.errors);
+        }
+    }
+    let max = events.iter().max().copied().unwrap_or(0);
+    let now_rate = rates.last().map_or(0, |p| p.events);
+    let title = format!(
+        " events/min, last {}: now {now_rate}, peak {}/{}min, errors now {errors}  (t: span) ",
+        match span {
+            60 => "1h",
+            360 => "6h",
+            _ => "24h",
+        },
+        max,
+        per
+    );
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.fg("border"))
+        .title(Span::styled(title, theme.fg("muted")));
+    f.render_widget(Sparkline::default().block(block).data(&events).style(theme.fg("chart")), area);
+}
+
+fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
+    let line = if let Some(input) = &s.filter_input {
+        Line::from(vec![
+            Span::styled("filter> ", theme.fg("title")),
+            Span::styled(input.clone(), theme.fg("base")),
+            Span::styled(
+                "▏ enter apply, esc cancel; e.g. event:Get* -error:AccessDenied ip:203.0.113.*",
+                theme.fg("muted"),
+            ),
+        ])
+    } else if let Some(n) = &s.notice {
+        Line::from(Span::styled(n.clone(), theme.fg("accent")))
+    } else {
+        let mut spans = Vec::new();
+        if !s.filter.is_empty() {
+            spans.push(Span::styled(format!("[filter: {}] ", s.filter.text), theme.fg("accent")));
+        }
+        let context = if s.detail.is_some() { "global" } else { "list" };
+        let picks: &[&str] = if s.detail.is_some() {
+            &["esc/h/left", "j/down", "y", "q"]
+        } else {
+            &["?", "/", "enter/l/right", "tab", "f", "y", "q"]
+        };
+        for (keys, desc) in keymap.hints("global").into_iter().chain(keymap.hints(context)) {
+            if picks.contains(&keys.as_str()) {
+                spans.push(Span::styled(format!("{} ", keys.split('/').next().unwrap_or("")), theme.fg("title")));
+                spans.push(Span::styled(format!("{}  ", desc.split(' ').next().unwrap_or(desc)), theme.fg("muted")));
+            }
+        }
+        Line::from(spans)
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn render_help(f: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
+    let w = area.width.min(70);
+    let h = area.height.min(keymap.bindings.len() as u16 + 4);
+    let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let lines: Vec<Line> = keymap
+        .bindings
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!("{:>22}  ", b.keys.join(" ")), theme.fg("title")),
+                Span::styled(b.desc.clone(), theme.fg("base")),
+            ])
+        })
+        .collect();
+    f.render_widget(Clear, popup);
+    let block =
+        Block::default().borders(Borders::ALL).border_style(theme.fg("accent")).title(" keys (any key closes) ");
+    f.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+pub fn human_secs(s: i64) -> String {
+    let s = s.max(0);
+    if s < 120 {
+        format!("{s}s")
+    } else if s < 7200 {
+        format!("{}m", s / 60)
+    } else if s < 172_800 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}d", s / 86_400)
+    }
+}
+
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,246 @@
+//! The four list views. Each builds rows for the visible slice only.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+use super::theme::Theme;
+use crate::app::state::AppState;
+use crate::features::FEATURE_NAMES;
+use crate::model::ScoredRow;
+use crate::parse::time::rfc3339;
+use crate::text::{short_principal, truncate};
+
+/// First index of a `height`-row page that keeps `sel` in view.
+pub fn page_start(sel: usize, height: usize) -> usize {
+    if height == 0 { 0 } else { sel.saturating_sub(height - 1) }
+}
+
+fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.fg("border"))
+        .title(Span::styled(title, theme.fg("title")))
+}
+
+fn score_bar(score: f64, width: usize) -> String {
+    let filled = ((score.clamp(0.0, 1.0) - 0.3).max(0.0) / 0.5 * width as f64).round() as usize;
+    format!("{}{}", "█".repeat(filled.min(width)), "·".repeat(width - filled.min(width)))
+}
+
+fn short_window(t: i64) -> String {
+    rfc3339(t)[5..16].replace('T', " ")
+}
+
+fn severity(r: &ScoredRow) -> &'static str {
+    if !r.rules.is_empty() && r.flagged {
+        "severity_high"
+    } else if r.flagged {
+        "severity_medium"
+    } else {
+        "base"
+    }
+}
+
+pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let height = area.height.saturating_sub(2) as usize;
+    let sel = s.sel[0];
+    let start = page_start(sel, height);
+    let rows = &s.snap.rows;
+    let visible: Vec<Row> = s.lists.anomalies[start..(start + height).min(s.lists.anomalies.len())]
+        .iter()
+        .enumerate()
+        .map(|(i, &idx)| {
+            let r = &rows[idx];
+            let why = if r.rules.is_empty() {
+                r.reasons.first().map_or(String::new(), |x| x.text.clone())
+            } else {
+                format!("[{}] {}", r.rules.join(" "), r.reasons.first().map_or("", |x| x.text.as_str()))
+            };
+            let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
+            Row::new(vec![
+                Cell::from(r.rank.to_string()),
+                Cell::from(Line::from(vec![
+                    Span::styled(score_bar(r.score, 6), theme.fg("score_bar")),
+                    Span::raw(format!(" {:.2}", r.score)),
+                ])),
+                // Flag as a glyph as well as a colour, so it reads without colour.
+                Cell::from(if r.flagged { "!" } else { " " }),
+                Cell::from(short_principal(&r.row.principal).to_owned()),
+                Cell::from(r.row.source_ip.clone()),
+                Cell::from(short_window(r.row.window_start)),
+                Cell::from(why),
+            ])
+            .style(style)
+        })
+        .collect();
+    let title = format!(" {} ranked entity-windows, cut-off {:.3} ", s.lists.anomalies.len(), s.snap.cutoff);
+    let header = Row::new(["#", "score", "!", "principal", "source ip", "window", "why"])
+        .style(theme.fg("muted").add_modifier(Modifier::BOLD));
+    let widths = [
+        Constraint::Length(4),
+        Constraint::Length(11),
+        Constraint::Length(1),
+        Constraint::Percentage(25),
+        Constraint::Length(15),
+        Constraint::Length(11),
+        Constraint::Fill(1),
+    ];
+    f.render_widget(Table::new(visible, widths).header(header).block(block(title, theme)), area);
+}
+
+fn short_feature(name: &str) -> String {
+    name.replace("distinct_", "n_").replace("console_login_", "login_").replace("_novelty", "_nov")
+}
+
+pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let height = area.height.saturating_sub(2) as usize;
+    let sel = s.sel[1];
+    let start = page_start(sel, height);
+    let fixed = 24 + 15 + 11 + 3;
+    let col_w = 9u16;
+    let n_cols = ((area.width.saturating_sub(fixed) / (col_w + 1)) as usize).clamp(1, FEATURE_NAMES.len());
+    // Keep the sort column in view.
+    let first = s.sort_col.saturating_sub(n_cols.saturating_sub(1)).min(FEATURE_NAMES.len() - n_cols);
+    let cols: Vec<usize> = (first..first + n_cols).collect();
+    let mut header: Vec<String> = vec!["principal".into(), "source ip".into(), "window".into()];
+    header.extend(cols.iter().map(|&c| {
+        let mark = if c == s.sort_col { if s.sort_desc { "▼" } else { "▲" } } else { "" };
+        format!("{}{mark}", truncate(&short_feature(FEATURE_NAMES[c]), 8))
+    }));
+    let rows = &s.snap.rows;
+    let visible: Vec<Row> = s.lists.entities[start..(start + height).min(s.lists.entities.len())]
+        .iter()
+        .enumerate()
+        .map(|(i, &idx)| {
+            let r = &rows[idx];
+            let mut cells = vec![
+                Cell::from(short_principal(&r.row.principal).to_owned()),
+                Cell::from(r.row.source_ip.clone()),
+                Cell::from(short_window(r.row.window_start)),
+            ];
+            cells.extend(cols.iter().map(|&c| Cell::from(fmt_num(r.row.features[c]))));
+            let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
+            Row::new(cells).style(style)
+        })
+        .collect();
+    let mut widths = vec![Constraint::Length(24), Constraint::Length(15), Constraint::Length(11)];
+    widths.extend(cols.iter().map(|_| Constraint::Length(col_w)));
+    let title = format!(
+        " {} entity-windows, sorted by {} (< > column, r reverse) ",
+        s.lists.entities.len(),
+        FEATURE_NAMES[s.sort_col]
+    );
+    f.render_widget(
+        Table::new(visible, widths)
+            .header(Row::new(header).style(theme.fg("muted").add_modifier(Modifier::BOLD)))
+            .block(block(title, theme)),
+        area,
+    );
+}
+
+pub fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e7 { format!("{v:.0}") } else { format!("{v:.3}") }
+}
+
+pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let height = area.height.saturating_sub(2) as usize;
+    let sel = s.sel[2];
+    let start = page_start(sel, height);
+    let tail = &s.tail_snap().tail;
+    let visible: Vec<Row> = s.lists.tail[start..(start + height).min(s.lists.tail.len())]
+        .iter()
+        .enumerate()
+        .map(|(i, &idx)| {
+            let e = &tail[idx];
+            let style = if start + i == sel {
+                theme.selection()
+            } else if e.error_code.is_some() {
+                theme.fg("error")
+            } else {
+                theme.fg("base")
+            };
+            Row::new(vec![
+                Cell::from(rfc3339(e.time)[11..19].to_owned()),
+                Cell::from(short_principal(&e.principal).to_owned()),
+                Cell::from(e.name.to_string()),
+                Cell::from(e.service().to_owned()),
+                Cell::from(e.region.to_string()),
+                Cell::from(e.ip.to_string()),
+                Cell::from(e.error_code.as_deref().unwrap_or("").to_owned()),
+                Cell::from(e.user_agent.to_string()),
+            ])
+            .style(style)
+        })
+        .collect();
+    let mode = if s.frozen.is_some() { "FROZEN (f to follow)" } else { "following (f to freeze)" };
+    let title = format!(" {} events, newest first, {mode} ", s.lists.tail.len());
+    let header = Row::new(["time", "principal", "event", "service", "region", "source ip", "error", "user agent"])
+        .style(theme.fg("muted").add_modifier(Modifier::BOLD));
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Percentage(22),
+        Constraint::Percentage(18),
+        Constraint::Length(10),
+        Constraint::Length(12),
+        Constraint::Length(15),
+        Constraint::Length(14),
+        Constraint::Fill(1),
+    ];
+    f.render_widget(Table::new(visible, widths).header(header).block(block(title, theme)), area);
+}
+
+/// Score histogram with the cut-off marked, and the selected window's features against the
+/// population.
+pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let rows = &s.snap.rows;
+    let bins = 20usize;
+    let mut hist = vec![0usize; bins];
+    for r in rows.iter() {
+        hist[((r.score * bins as f64) as usize).min(bins - 1)] += 1;
+    }
+    let max = hist.iter().max().copied().unwrap_or(1).max(1);
+    let bar_w = (area.width as usize / 2).saturating_sub(18).max(5);
+    let cut_bin = ((s.snap.cutoff.min(1.0) * bins as f64) as usize).min(bins - 1);
+    let mut lines = vec![Line::from(Span::styled(" score histogram (+/- moves the threshold)", theme.fg("title")))];
+    for (i, &n) in hist.iter().enumerate().rev() {
+        if n == 0 && i < 6 {
+            continue;
+        }
+        // Counts on a log scale: the interesting tail is a handful against thousands.
+        let len = ((n as f64).ln_1p() / (max as f64).ln_1p() * bar_w as f64).round() as usize;
+        let marker = if i == cut_bin { "◀ cut-off" } else { "" };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:.2} ", i as f64 / bins as f64), theme.fg("muted")),
+            Span::styled("█".repeat(len), theme.fg(if i >= cut_bin { "severity_high" } else { "chart" })),
+            Span::styled(format!(" {n} {marker}"), theme.fg("muted")),
+        ]));
+    }
+    let left = Rect { width: area.width / 2, ..area };
+    let right = Rect { x: area.x + area.width / 2, width: area.width - area.width / 2, ..area };
+    f.render_widget(Paragraph::new(lines), left);
+    let Some(sel) = s.selected_row() else { return };
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            " {} @ {}: value vs population",
+            short_principal(&sel.row.principal),
+            short_window(sel.row.window_start)
+        ),
+        theme.fg("title"),
+    ))];
+    for (i, name) in FEATURE_NAMES.iter().enumerate() {
+        let v = sel.row.features[i];
+        let below = rows.iter().filter(|r| r.row.features[i] <= v).count();
+        let pct = below as f64 / rows.len().max(1) as f64;
+        let pos = (pct * 10.0).round() as usize;
+        let gauge: String = (0..=10).map(|k| if k == pos { '●' } else { '─' }).collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:<22}", name), theme.fg("base")),
+            Span::styled(gauge, theme.fg(if pct >= 0.99 { "severity_high" } else { "muted" })),
+            Span::styled(format!(" {} (p{:.0})", fmt_num(v), pct * 100.0), theme.fg("base")),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), right);
+}
