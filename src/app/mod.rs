@@ -132,6 +132,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             break;
         }
         if dirty {
+            state.now = chrono::Utc::now().timestamp();
             let size = terminal.size()?;
             state.page = crate::ui::list_rows(size.height);
             terminal.draw(|f| crate::ui::render(f, &state, &theme, &keymap))?;

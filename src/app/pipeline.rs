@@ -54,6 +54,25 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A copy for tests that build on a snapshot (published snapshots are never changed).
+    pub fn clone_for_test(&self) -> Snapshot {
+        Snapshot {
+            generation: self.generation,
+            rows: Arc::clone(&self.rows),
+            cutoff: self.cutoff,
+            rates: self.rates.clone(),
+            sources: self.sources.clone(),
+            tail: self.tail.clone(),
+            events: self.events,
+            stats: self.stats.clone(),
+            duplicates: self.duplicates,
+            trained_at: self.trained_at,
+            model_error: self.model_error.clone(),
+            demo: self.demo,
+            feature_config: self.feature_config,
+        }
+    }
+
     /// The events of an entity-window that the tail still holds, newest first.
     pub fn window_events(&self, row: &ScoredRow) -> Vec<Arc<Event>> {
         let cfg = self.feature_config;

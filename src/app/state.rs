@@ -87,6 +87,8 @@ pub struct AppState {
     pub quit: bool,
     /// Rows a page holds, as last drawn.
     pub page: usize,
+    /// Wall-clock seconds, set by the event loop, so rendering never reads the clock.
+    pub now: i64,
 }
 
 impl AppState {
@@ -109,6 +111,7 @@ impl AppState {
             notice: None,
             quit: false,
             page: 10,
+            now: 0,
         }
     }
 

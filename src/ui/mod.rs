@@ -78,7 +78,7 @@ fn render_header(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         ));
         spans.push(Span::raw(" "));
     }
-    let now = chrono::Utc::now().timestamp();
+    let now = s.now;
     for src in &snap.sources {
         let (text, role) = match &src.status {
             SourceStatus::Backfilling { done, total } => (format!("back-filling {done}/{total}"), "warn"),
@@ -181,13 +181,13 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
         if !s.filter.is_empty() {
             spans.push(Span::styled(format!("[filter: {}] ", s.filter.text), theme.fg("accent")));
         }
-        let context = if s.detail.is_some() { "global" } else { "list" };
+        let contexts: &[&str] = if s.detail.is_some() { &["global"] } else { &["global", "list"] };
         let picks: &[&str] = if s.detail.is_some() {
             &["esc/h/left", "j/down", "y", "q"]
         } else {
             &["?", "/", "enter/l/right", "tab", "f", "y", "q"]
         };
-        for (keys, desc) in keymap.hints("global").into_iter().chain(keymap.hints(context)) {
+        for (keys, desc) in contexts.iter().flat_map(|c| keymap.hints(c)) {
             if picks.contains(&keys.as_str()) {
                 spans.push(Span::styled(format!("{} ", keys.split('/').next().unwrap_or("")), theme.fg("title")));
                 spans.push(Span::styled(format!("{}  ", desc.split(' ').next().unwrap_or(desc)), theme.fg("muted")));

@@ -1,1 +1,158 @@
+use std::sync::Arc;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::app::pipeline::Snapshot;
+use crate::features::{FeatureRow, N_FEATURES};
+use crate::model::ScoredRow;
+use crate::parse::{ParseOptions, parse_bytes};
+
+fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
+    let mut features = [0.0; N_FEATURES];
+    features[0] = events as f64;
+    ScoredRow {
+        row: FeatureRow {
+            entity: format!("arn:aws:iam::1:user/{entity}"),
+            principal: format!("arn:aws:iam::1:user/{entity}"),
+            source_ip: "203.0.113.1".into(),
+            window_start: 3600,
+            window_end: 7200,
+            events,
+            features,
+            rules: 0,
+        },
+        score: 1.0 - rank as f64 / 100.0,
+        rank_score: 1.0 - rank as f64 / 100.0,
+        rank,
+        flagged: rank == 1,
+        rules: vec![],
+        reasons: vec![],
+    }
+}
+
+fn event(id: &str, name: &str, entity: &str) -> Arc<crate::parse::Event> {
+    let json = format!(
+        r#"{{"eventTime":"1970-01-01T01:10:00Z","eventID":"{id}","eventName":"{name}","sourceIPAddress":"203.0.113.1","userIdentity":{{"arn":"arn:aws:iam::1:user/{entity}"}}}}"#
+    );
+    Arc::new(parse_bytes(json.as_bytes(), &ParseOptions { keep_raw: true, ..Default::default() }).0.remove(0))
+}
+
+fn snap(order: &[&str]) -> Arc<Snapshot> {
+    let rows = order.iter().enumerate().map(|(i, e)| row(i + 1, e, 10 * (i as u64 + 1))).collect();
+    Arc::new(Snapshot {
+        rows: Arc::new(rows),
+        tail: vec![event("1", "GetObject", "a"), event("2", "ListBuckets", "b"), event("3", "GetUser", "a")],
+        feature_config: crate::features::FeatureConfig { window_secs: 3600, by: crate::features::EntityBy::Principal },
+        ..Default::default()
+    })
+}
+
+/// The user name of the selected row.
+fn who(s: &AppState) -> String {
+    s.selected_row().unwrap().row.entity.rsplit('/').next().unwrap().to_owned()
+}
+
+fn state() -> AppState {
+    let mut s = AppState::new(Threshold::Contamination(0.01));
+    s.on_snapshot(snap(&["a", "b", "c"]));
+    s
+}
+
+#[test]
+fn selection_follows_its_row_when_the_ranking_changes() {
+    let mut s = state();
+    s.update(Action::Down);
+    assert_eq!(who(&s), "b");
+    s.on_snapshot(snap(&["c", "a", "b"]));
+    assert_eq!(who(&s), "b", "the selection must not jump");
+    assert_eq!(s.sel[0], 2);
+}
+
+#[test]
+fn movement_is_clamped() {
+    let mut s = state();
+    s.update(Action::Up);
+    assert_eq!(s.sel[0], 0);
+    s.update(Action::Bottom);
+    assert_eq!(s.sel[0], 2);
+    s.update(Action::PageDown);
+    assert_eq!(s.sel[0], 2);
+    s.update(Action::Top);
+    assert_eq!(s.sel[0], 0);
+}
+
+#[test]
+fn drill_down_to_records_and_json_and_back() {
+    let mut s = state();
+    s.update(Action::Open);
+    let d = s.detail.as_ref().unwrap();
+    assert_eq!(d.events.iter().map(|e| &*e.id).collect::<Vec<_>>(), ["3", "1"], "entity a's records, newest first");
+    assert_eq!(d.json, None);
+    s.update(Action::Open);
+    assert_eq!(s.detail.as_ref().unwrap().json, Some(0));
+    s.update(Action::Down);
+    assert_eq!(s.detail.as_ref().unwrap().json, Some(1));
+    s.update(Action::Back);
+    assert!(s.detail.as_ref().unwrap().json.is_none());
+    s.update(Action::Quit);
+    assert!(s.detail.is_none() && !s.quit, "q backs out of a drill-down first");
+    s.update(Action::Quit);
+    assert!(s.quit);
+}
+
+#[test]
+fn filter_bar_applies_to_tail_and_rows() {
+    let mut s = state();
+    s.update(Action::ViewTail);
+    assert_eq!(s.lists.tail.len(), 3);
+    s.update(Action::Filter);
+    for c in "event:Get*".chars() {
+        s.on_filter_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    s.on_filter_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(s.filter_input.is_none());
+    assert_eq!(s.lists.tail.len(), 2);
+    assert_eq!(s.selected_event().unwrap().id.as_ref(), "3", "newest first");
+    s.update(Action::Filter);
+    for _ in 0..10 {
+        s.on_filter_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+    }
+    for c in "principal:*/b".chars() {
+        s.on_filter_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    s.on_filter_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(s.lists.anomalies.len(), 1);
+    assert_eq!(s.lists.tail.len(), 1);
+    s.update(Action::Back);
+    assert!(s.filter.is_empty() && s.lists.tail.len() == 3, "esc clears the filter");
+}
+
+#[test]
+fn freeze_keeps_the_tail_still() {
+    let mut s = state();
+    s.update(Action::Follow);
+    let mut more = (*snap(&["a"])).clone_for_test();
+    more.tail.push(event("4", "PutObject", "c"));
+    s.on_snapshot(Arc::new(more));
+    assert_eq!(s.lists.tail.len(), 3, "frozen");
+    s.update(Action::Follow);
+    assert_eq!(s.lists.tail.len(), 4, "following again");
+}
+
+#[test]
+fn sort_and_threshold_and_copy() {
+    let mut s = state();
+    s.update(Action::ViewEntities);
+    assert_eq!(who(&s), "c", "sorted by events, descending");
+    s.update(Action::SortReverse);
+    assert_eq!(who(&s), "a");
+    let cmds = s.update(Action::ThresholdDown);
+    assert_eq!(cmds, vec![Command::SetThreshold(Threshold::Contamination(0.015))]);
+    let cmds = s.update(Action::Copy);
+    assert_eq!(cmds, vec![Command::Copy("arn:aws:iam::1:user/a".into())]);
+    s.update(Action::Help);
+    assert!(s.help);
+    s.update(Action::Down);
+    assert!(!s.help, "any key closes help");
+}

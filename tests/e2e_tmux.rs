@@ -1,0 +1,77 @@
+//! End to end: the real binary in a real terminal (tmux). Start on a generated folder, wait
+//! for anomalies, drill into a record, filter, quit, and check the terminal was restored.
+//! Skips (and says so) where tmux is not installed; `.ci/run` installs it.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().expect("run tmux");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.0]).output();
+    }
+}
+
+fn wait_for(session: &str, needle: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]);
+        if screen.contains(needle) {
+            return screen;
+        }
+        assert!(Instant::now() < deadline, "'{needle}' did not appear within {secs} s; screen:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn drive_the_console_in_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_trailtop");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("trail");
+    let status = Command::new(bin)
+        .args(["gen", "--out", data.to_str().unwrap(), "--events", "4000", "--days", "2", "--seed", "3"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let name = format!("trailtop-e2e-{}", std::process::id());
+    let _session = Session(name.clone());
+    let cmd = format!(
+        "TRAILTOP_DATA_DIR='{}' TERM=xterm-256color '{bin}' '{}'; echo EXITED:$?; sleep 30",
+        dir.path().join("data").display(),
+        data.display()
+    );
+    tmux(&["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", &cmd]);
+    // Back-filled, then ranked (the first frames come before any data).
+    wait_for(&name, "[live", 60);
+    let screen = wait_for(&name, "trained", 60);
+    assert!(screen.contains("ranked entity-windows"));
+    assert!(!screen.contains("DEMO DATA"), "a folder source is not demo data");
+    tmux(&["send-keys", "-t", &name, "Enter"]);
+    wait_for(&name, "explanation", 10);
+    tmux(&["send-keys", "-t", &name, "Enter"]);
+    wait_for(&name, "\"eventVersion\"", 10);
+    tmux(&["send-keys", "-t", &name, "Escape"]);
+    tmux(&["send-keys", "-t", &name, "Escape"]);
+    tmux(&["send-keys", "-t", &name, "3"]);
+    wait_for(&name, "newest first", 10);
+    tmux(&["send-keys", "-t", &name, "/", "event:Describe*", "Enter"]);
+    let screen = wait_for(&name, "[filter: event:Describe*]", 10);
+    let tail_lines: Vec<&str> =
+        screen.lines().filter(|l| l.contains(" user/") || l.contains(" assumed-role/")).collect();
+    assert!(!tail_lines.is_empty() && tail_lines.iter().all(|l| l.contains("Describe")), "{screen}");
+    tmux(&["send-keys", "-t", &name, "q"]);
+    let screen = wait_for(&name, "EXITED:0", 10);
+    // Back on the normal screen: nothing of the console is left.
+    assert!(!screen.contains("ranked entity-windows") && !screen.contains("newest first"), "{screen}");
+}
