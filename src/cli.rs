@@ -52,6 +52,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Measure detection quality against ground-truth labels.
     Eval(EvalArgs),
+    /// List or export the analyst labels kept in the data directory.
+    Labels(LabelsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -104,6 +106,9 @@ pub struct ScanArgs {
     /// Print every entity-window.
     #[arg(long)]
     pub all: bool,
+    /// Use the analyst labels in this directory (default: the data directory; `none` for none).
+    #[arg(long)]
+    pub labels_dir: Option<String>,
     /// Print ingest statistics and peak memory on stderr at the end.
     #[arg(long)]
     pub stats: bool,
@@ -168,6 +173,32 @@ pub struct EvalArgs {
 pub enum EvalFormat {
     Table,
     Json,
+}
+
+#[derive(Args, Debug)]
+pub struct LabelsArgs {
+    #[command(subcommand)]
+    pub action: LabelsAction,
+    /// The directory holding labels.jsonl (default: the data directory).
+    #[arg(long, global = true)]
+    pub labels_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabelsAction {
+    /// One line per label in force: verdict, scope, window, principal, note.
+    List,
+    /// Every label in force, as JSON lines or CSV.
+    Export {
+        #[arg(long, value_enum, default_value_t = LabelFormat::Jsonl)]
+        format: LabelFormat,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelFormat {
+    Jsonl,
+    Csv,
 }
 
 /// A list of attack scenarios given as one argument.

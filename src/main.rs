@@ -6,7 +6,9 @@ use std::io::{BufWriter, Write};
 use anyhow::Context;
 use clap::Parser;
 
-use trailtop::cli::{Cli, Command, EvalArgs, EvalFormat, Format, GenArgs, ScanArgs};
+use trailtop::cli::{
+    Cli, Command, EvalArgs, EvalFormat, Format, GenArgs, LabelFormat, LabelsAction, LabelsArgs, ScanArgs,
+};
 use trailtop::features::FeatureConfig;
 use trailtop::headless::collect::{TimeRange, collect};
 use trailtop::headless::scan;
@@ -18,6 +20,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Scan(args)) => run_scan(args),
         Some(Command::Gen(args)) => run_gen(args),
         Some(Command::Eval(args)) => run_eval(args),
+        Some(Command::Labels(args)) => run_labels(args),
         None => trailtop::app::run(cli.console),
     }
 }
@@ -28,7 +31,15 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let range = TimeRange { since: args.since, until: args.until };
     let (store, totals) = collect(&specs, cfg, range, |_, _| {})?;
     let model_cfg = args.model.config();
-    let scored = trailtop::model::score_rows(store.rows(), &model_cfg)?;
+    let feedback = match args.labels_dir.as_deref() {
+        Some("none") => Default::default(),
+        Some(dir) => trailtop::headless::labels::load(std::path::Path::new(dir))?,
+        None => trailtop::headless::labels::load(&trailtop::app::data_dir())?,
+    };
+    if !feedback.is_empty() {
+        eprintln!("trailtop: using {} analyst label(s)", feedback.labels.len());
+    }
+    let scored = trailtop::model::score_rows_with(store.rows(), &model_cfg, &feedback)?;
     let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
@@ -128,4 +139,18 @@ fn quiet_broken_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
         }
         other => other,
     }
+}
+
+fn run_labels(args: LabelsArgs) -> anyhow::Result<()> {
+    let dir = args.labels_dir.unwrap_or_else(trailtop::app::data_dir);
+    let fb = trailtop::headless::labels::load(&dir)?;
+    let mut out = std::io::stdout().lock();
+    let written = match args.action {
+        LabelsAction::List => trailtop::headless::labels::list(&mut out, &fb).map_err(Into::into),
+        LabelsAction::Export { format: LabelFormat::Jsonl } => {
+            trailtop::headless::labels::export_jsonl(&mut out, &fb).map_err(Into::into)
+        }
+        LabelsAction::Export { format: LabelFormat::Csv } => trailtop::headless::labels::export_csv(&mut out, &fb),
+    };
+    quiet_broken_pipe(written)
 }

@@ -64,6 +64,8 @@ fn snapshot() -> Arc<Snapshot> {
         model_error: None,
         demo: true,
         feature_config: cfg,
+        labels: 0,
+        notice: None,
     })
 }
 

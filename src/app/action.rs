@@ -31,4 +31,7 @@ pub enum Action {
     ThresholdDown,
     Span,
     Copy,
+    MarkFalsePositive,
+    MarkTruePositive,
+    UndoLabel,
 }

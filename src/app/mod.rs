@@ -96,6 +96,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let (snap_tx, snap_rx) = bounded(4);
     let (cmd_tx, cmd_rx) = bounded(16);
     let pipeline = Pipeline {
+        data_dir: Some(dir.clone()),
         cfg,
         model: crate::model::ModelConfig { threshold, ..Default::default() },
         tail_capacity: 200_000,
@@ -144,6 +145,8 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                 Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     if state.filter_input.is_some() {
                         state.on_filter_key(key);
+                    } else if state.mark.is_some() {
+                        commands = state.on_mark_key(key);
                     } else if let Some(action) = keymap.action_for(&key) {
                         commands = state.update(action);
                     }
@@ -166,6 +169,13 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             match c {
                 Command::SetThreshold(t) => {
                     let _ = cmd_tx.try_send(PipelineCommand::SetThreshold(t));
+                }
+                // Labels must not be dropped: a blocking send (the queue holds 16).
+                Command::Label(req) => {
+                    let _ = cmd_tx.send(PipelineCommand::Label(req));
+                }
+                Command::Undo { window_start, entity } => {
+                    let _ = cmd_tx.send(PipelineCommand::Undo { window_start, entity });
                 }
                 Command::Copy(text) => {
                     use base64::Engine;

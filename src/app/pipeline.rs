@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, select, tick};
 
 use crate::features::{Dedup, FeatureConfig, FeatureStore, entity_text};
-use crate::model::{ModelConfig, ScoredRow, score_rows};
+use crate::model::feedback::{Feedback, Label, LabelStore};
+use crate::model::{ModelConfig, ScoredRow, persist, score_rows_with};
 use crate::parse::{Event, ParseStats};
 use crate::source::{SourceMsg, SourceStatus};
 
 const REFRESH: Duration = Duration::from_secs(2);
+const SAVE_EVERY: Duration = Duration::from_secs(300);
 
 /// One source as the header shows it.
 #[derive(Debug, Clone)]
@@ -51,6 +53,10 @@ pub struct Snapshot {
     pub model_error: Option<String>,
     pub demo: bool,
     pub feature_config: FeatureConfig,
+    /// Labels in force.
+    pub labels: usize,
+    /// Something the analyst should know (a label file problem, a model file reset).
+    pub notice: Option<String>,
 }
 
 impl Snapshot {
@@ -70,6 +76,8 @@ impl Snapshot {
             model_error: self.model_error.clone(),
             demo: self.demo,
             feature_config: self.feature_config,
+            labels: self.labels,
+            notice: self.notice.clone(),
         }
     }
 
@@ -93,12 +101,18 @@ impl Snapshot {
 pub enum PipelineCommand {
     /// Re-rank with another threshold, now.
     SetThreshold(crate::model::Threshold),
+    /// Store a label and retrain.
+    Label(Box<super::state::LabelRequest>),
+    /// Withdraw the latest label on a window and retrain.
+    Undo { window_start: i64, entity: String },
 }
 
 /// The latest ranking: rows, cut-off, when it was trained, and the error if it failed.
 type Ranking = (Arc<Vec<ScoredRow>>, f64, Option<i64>, Option<String>);
 
 pub struct Pipeline {
+    /// Where labels and the model live; `None` keeps labels in memory only (tests).
+    pub data_dir: Option<std::path::PathBuf>,
     pub cfg: FeatureConfig,
     pub model: ModelConfig,
     pub tail_capacity: usize,
@@ -126,12 +140,40 @@ impl Pipeline {
                 last_error: None,
             })
             .collect();
+        let store_labels = self.data_dir.as_deref().map(LabelStore::new);
+        let mut label_lines: Vec<Label> = Vec::new();
+        let mut notice = None;
+        if let Some(st) = &store_labels {
+            match st.load() {
+                Ok((lines, report)) => {
+                    label_lines = lines;
+                    if report.corrupt > 0 {
+                        notice = Some(format!(
+                            "{}: {} corrupt line(s) skipped (first: line {})",
+                            st.path().display(),
+                            report.corrupt,
+                            report.first_corrupt_line.unwrap_or(0)
+                        ));
+                    }
+                }
+                Err(e) => notice = Some(format!("labels not loaded: {e:#}")),
+            }
+        }
+        if let Some(dir) = &self.data_dir
+            && let Some(n) = persist::check_saved_model(dir)
+        {
+            notice = notice.or(Some(n));
+        }
+        let mut prev_ranks: rustc_hash::FxHashMap<(i64, String), usize> = Default::default();
         let ticker = tick(REFRESH / 4);
         let mut dirty = true;
         let mut last_publish = Instant::now() - REFRESH;
         let mut generation = 0u64;
         let mut last: Option<Ranking> = None;
         let mut rows_changed = true;
+        let mut labels_in_force = 0;
+        let mut save_due = true;
+        let mut last_saved = Instant::now();
         loop {
             select! {
                 recv(rx) -> msg => match msg {
@@ -175,14 +217,42 @@ impl Pipeline {
                         }
                     }
                 },
-                recv(commands) -> cmd => match cmd {
-                    Ok(PipelineCommand::SetThreshold(t)) => {
-                        model.threshold = t;
-                        dirty = true;
-                        rows_changed = true;
-                        last_publish = Instant::now() - REFRESH;
+                recv(commands) -> cmd => {
+                    match cmd {
+                        Ok(PipelineCommand::SetThreshold(t)) => model.threshold = t,
+                        Ok(PipelineCommand::Label(req)) => {
+                            let now = chrono::Utc::now().timestamp();
+                            let mut label = Label::new(&req.row, req.verdict, req.scope, generation, now);
+                            label.note = req.note;
+                            label.expires_at = req.expires_days.map(|d| now + i64::from(d) * 86_400);
+                            if let Some(st) = &store_labels
+                                && let Err(e) = st.append(&label)
+                            {
+                                notice = Some(format!("label not saved: {e:#}"));
+                            }
+                            label_lines.push(label);
+                        }
+                        Ok(PipelineCommand::Undo { window_start, entity }) => {
+                            let now = chrono::Utc::now().timestamp();
+                            let live = Feedback::from_lines(label_lines.clone(), now);
+                            if let Some(l) = live.labels.iter().rev().find(|l| l.window_start == window_start && l.entity == entity) {
+                                let mut undo = l.clone();
+                                undo.undoes = Some(l.id.clone());
+                                undo.id = format!("{now:x}-undo-{}", l.id);
+                                if let Some(st) = &store_labels
+                                    && let Err(e) = st.append(&undo)
+                                {
+                                    notice = Some(format!("undo not saved: {e:#}"));
+                                }
+                                label_lines.push(undo);
+                            }
+                        }
+                        Err(_) => return,
                     }
-                    Err(_) => return,
+                    dirty = true;
+                    rows_changed = true;
+                    save_due = true;
+                    last_publish = Instant::now() - REFRESH;
                 },
                 recv(ticker) -> _ => {},
             }
@@ -191,10 +261,30 @@ impl Pipeline {
             }
             if rows_changed || last.is_none() {
                 let started = Instant::now();
-                last = Some(match score_rows(store.rows(), &model) {
-                    Ok(s) => (Arc::new(s.rows), s.cutoff, Some(chrono::Utc::now().timestamp()), None),
+                let feedback = Feedback::from_lines(label_lines.clone(), chrono::Utc::now().timestamp());
+                last = Some(match score_rows_with(store.rows(), &model, &feedback) {
+                    Ok(mut s) => {
+                        // What moved since the last ranking.
+                        for r in &mut s.rows {
+                            r.prev_rank = prev_ranks.get(&(r.row.window_start, r.row.entity.clone())).copied();
+                        }
+                        prev_ranks =
+                            s.rows.iter().map(|r| ((r.row.window_start, r.row.entity.clone()), r.rank)).collect();
+                        // Saved after feedback and every few minutes, not on every refresh.
+                        if let (Some(dir), Some(m)) = (&self.data_dir, &s.model)
+                            && (save_due || last_saved.elapsed() > SAVE_EVERY)
+                        {
+                            if let Err(e) = persist::save_model(dir, m) {
+                                tracing::warn!("model not saved: {e:#}");
+                            }
+                            last_saved = Instant::now();
+                            save_due = false;
+                        }
+                        (Arc::new(s.rows), s.cutoff, Some(chrono::Utc::now().timestamp()), None)
+                    }
                     Err(e) => (Arc::default(), 0.0, None, Some(e.to_string())),
                 });
+                labels_in_force = feedback.labels.len();
                 tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, windows = store.len(), "re-scored");
                 rows_changed = false;
             }
@@ -218,6 +308,8 @@ impl Pipeline {
                 model_error,
                 demo: self.demo,
                 feature_config: self.cfg,
+                labels: labels_in_force,
+                notice: notice.take(),
             };
             if out.send(Arc::new(snap)).is_err() {
                 return;

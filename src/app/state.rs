@@ -9,6 +9,7 @@ use super::action::Action;
 use super::filter::Filter;
 use super::pipeline::Snapshot;
 use crate::features::N_FEATURES;
+use crate::model::feedback::{Scope, Verdict};
 use crate::model::{ScoredRow, Threshold};
 use crate::parse::Event;
 
@@ -52,7 +53,35 @@ pub enum Command {
     SetThreshold(Threshold),
     /// Put text on the clipboard (OSC 52, so it works over SSH).
     Copy(String),
+    /// Record an analyst's verdict (the pipeline writes it and retrains).
+    Label(Box<LabelRequest>),
+    /// Withdraw the latest label on a window.
+    Undo {
+        window_start: i64,
+        entity: String,
+    },
 }
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelRequest {
+    pub row: ScoredRow,
+    pub verdict: Verdict,
+    pub scope: Scope,
+    pub note: Option<String>,
+    pub expires_days: Option<u32>,
+}
+
+/// The false-positive dialog: scope, expiry and an optional note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkDialog {
+    pub row: ScoredRow,
+    pub scope: Scope,
+    pub expires_days: Option<u32>,
+    pub note: String,
+    pub editing_note: bool,
+}
+
+const EXPIRIES: [Option<u32>; 4] = [None, Some(1), Some(7), Some(30)];
 
 /// Indices into the snapshot, filtered and sorted, rebuilt when either changes.
 #[derive(Debug, Default, Clone)]
@@ -74,6 +103,8 @@ pub struct AppState {
     pub filter: Filter,
     /// The filter bar while it is open.
     pub filter_input: Option<String>,
+    /// The false-positive dialog while it is open.
+    pub mark: Option<MarkDialog>,
     pub detail: Option<Detail>,
     pub help: bool,
     pub follow: bool,
@@ -100,6 +131,7 @@ impl AppState {
             sel: [0; 4],
             filter: Filter::default(),
             filter_input: None,
+            mark: None,
             detail: None,
             help: false,
             follow: true,
@@ -154,6 +186,9 @@ impl AppState {
 
     /// A new snapshot from the pipeline; selections stay on the same entity-window.
     pub fn on_snapshot(&mut self, snap: Arc<Snapshot>) {
+        if let Some(n) = &snap.notice {
+            self.notice = Some(n.clone());
+        }
         let keys = [self.selected_key(View::Anomalies), self.selected_key(View::Entities)];
         let tail_newest_selected = self.sel[2] == 0;
         let old_tail_len = self.lists.tail.len();
@@ -235,6 +270,46 @@ impl AppState {
             KeyCode::Char(c) if !c.is_control() => input.push(c),
             _ => {}
         }
+    }
+
+    /// Keys typed while the false-positive dialog is open.
+    pub fn on_mark_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(d) = &mut self.mark else { return vec![] };
+        if d.editing_note {
+            match key.code {
+                KeyCode::Enter | KeyCode::Esc => d.editing_note = false,
+                KeyCode::Backspace => {
+                    d.note.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() && d.note.chars().count() < 200 => d.note.push(c),
+                _ => {}
+            }
+            return vec![];
+        }
+        match key.code {
+            KeyCode::Char('1') => d.scope = Scope::Entity,
+            KeyCode::Char('2') => d.scope = Scope::EntityEvents,
+            KeyCode::Char('3') => d.scope = Scope::Principal,
+            KeyCode::Char('e') => {
+                let i = EXPIRIES.iter().position(|e| *e == d.expires_days).unwrap_or(0);
+                d.expires_days = EXPIRIES[(i + 1) % EXPIRIES.len()];
+            }
+            KeyCode::Char('n') => d.editing_note = true,
+            KeyCode::Esc => self.mark = None,
+            KeyCode::Enter => {
+                let d = self.mark.take().expect("checked above");
+                self.notice = Some(format!("false positive ({}) recorded; retraining", d.scope.describe()));
+                return vec![Command::Label(Box::new(LabelRequest {
+                    row: d.row,
+                    verdict: Verdict::FalsePositive,
+                    scope: d.scope,
+                    note: Some(d.note).filter(|n| !n.trim().is_empty()),
+                    expires_days: d.expires_days,
+                }))];
+            }
+            _ => {}
+        }
+        vec![]
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Command> {
@@ -320,8 +395,45 @@ impl AppState {
                 }
             }
             Action::Copy => return self.copy(),
+            Action::MarkFalsePositive => {
+                if let Some(row) = self.selected_window() {
+                    self.mark = Some(MarkDialog {
+                        row,
+                        scope: Scope::Entity,
+                        expires_days: None,
+                        note: String::new(),
+                        editing_note: false,
+                    });
+                }
+            }
+            Action::MarkTruePositive => {
+                if let Some(row) = self.selected_window() {
+                    self.notice = Some("confirmed as a true positive; it stays flagged".into());
+                    return vec![Command::Label(Box::new(LabelRequest {
+                        row,
+                        verdict: Verdict::TruePositive,
+                        scope: Scope::Entity,
+                        note: None,
+                        expires_days: None,
+                    }))];
+                }
+            }
+            Action::UndoLabel => {
+                if let Some(row) = self.selected_window() {
+                    self.notice = Some("label withdrawn; retraining".into());
+                    return vec![Command::Undo { window_start: row.row.window_start, entity: row.row.entity }];
+                }
+            }
         }
         vec![]
+    }
+
+    /// The entity-window under the cursor, in a list or a drill-down.
+    fn selected_window(&self) -> Option<ScoredRow> {
+        match &self.detail {
+            Some(d) => d.row.clone(),
+            None => self.selected_row().cloned(),
+        }
     }
 
     fn open(&mut self) {

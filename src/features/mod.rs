@@ -137,6 +137,8 @@ pub struct FeatureRow {
     pub features: [f64; N_FEATURES],
     /// Bits of [`rules::RULES`] that events of this window set.
     pub rules: u16,
+    /// Hashes of the event names in the window, sorted (for feedback scopes).
+    pub names: Vec<u64>,
 }
 
 impl FeatureRow {
@@ -330,6 +332,11 @@ impl FeatureStore {
             events: u64::from(a.events),
             features,
             rules: a.rules | self.brute_force(start, a),
+            names: {
+                let mut v: Vec<u64> = a.names.iter().copied().collect();
+                v.sort_unstable();
+                v
+            },
         }
     }
 }

@@ -142,6 +142,7 @@ mod tests {
                 events: 1,
                 features: [0.0; N_FEATURES],
                 rules: 0,
+                names: vec![],
             },
             score: 0.5,
             rank_score: 1.0 / rank as f64,
@@ -149,6 +150,8 @@ mod tests {
             flagged,
             rules: vec![],
             reasons: vec![],
+            verdict: None,
+            prev_rank: None,
         }
     }
 

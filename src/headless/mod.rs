@@ -2,4 +2,5 @@
 
 pub mod collect;
 pub mod eval;
+pub mod labels;
 pub mod scan;

@@ -107,10 +107,24 @@ impl ParamGuard for IsolationForestParams {
 /// has arrived: that keeps scoring free of unpredictable branches.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Node {
+    #[serde(with = "nan_as_null")]
     threshold: f64,
     feature: u16,
     left: u16,
     right: u16,
+}
+
+/// JSON has no NaN: leaves' NaN thresholds travel as `null`.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() { s.serialize_none() } else { s.serialize_some(v) }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -319,6 +333,23 @@ impl IsolationForest {
     /// The anomaly score s(x) = 2^(−E[h(x)] / c(ψ)).
     pub fn score(&self, x: ArrayView1<f64>) -> f64 {
         score_from_path(self.mean_path(x), self.psi)
+    }
+
+    /// Active-Anomaly-Discovery-style feedback (Das et al. 2016): the leaves `x` reaches are
+    /// declared nominal, and their path length is raised to at least c(ψ), the depth of an
+    /// ordinary point. Whatever falls in those leaves (the labelled window, and windows that
+    /// behave like it) scores as ordinary in those trees; other leaves are untouched.
+    pub fn mark_nominal(&mut self, x: ArrayView1<f64>) {
+        assert_eq!(x.len(), self.n_features, "feature count differs from the training data");
+        let row = x.to_vec();
+        let floor = c(self.psi);
+        for t in &mut self.trees {
+            let mut i = 0usize;
+            while !t.is_leaf(i) {
+                i = t.step(i, &row);
+            }
+            t.leaf_value[i] = t.leaf_value[i].max(floor);
+        }
     }
 
     /// How much each feature did to isolate `x`: for every split on the path, the log of how

@@ -9,7 +9,9 @@
 //! reaches `--threshold`.
 
 pub mod explain;
+pub mod feedback;
 pub mod iforest;
+pub mod persist;
 pub mod scale;
 
 use linfa::DatasetBase;
@@ -43,7 +45,7 @@ impl Default for ModelConfig {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScoredRow {
     pub row: FeatureRow,
     pub score: f64,
@@ -53,6 +55,10 @@ pub struct ScoredRow {
     pub flagged: bool,
     pub rules: Vec<&'static str>,
     pub reasons: Vec<Reason>,
+    /// The analyst's verdict on this window, if any.
+    pub verdict: Option<feedback::Verdict>,
+    /// Rank in the previous generation, to show what moved after a retrain.
+    pub prev_rank: Option<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -72,15 +78,42 @@ pub fn rank_score(score: f64, rules: u16) -> f64 {
 
 /// Fits a forest on `rows` (the history the sources hold) and scores, explains and ranks them.
 pub fn score_rows(rows: Vec<FeatureRow>, cfg: &ModelConfig) -> Result<Scored, iforest::IsolationError> {
+    score_rows_with(rows, cfg, &feedback::Feedback::default())
+}
+
+/// Like [`score_rows`], with analyst labels: windows covered by a false positive join the
+/// training set [`feedback::REPLICAS`] times over, so the forest learns them as normal; a
+/// window confirmed as a true positive stays flagged whatever it scores.
+pub fn score_rows_with(
+    rows: Vec<FeatureRow>,
+    cfg: &ModelConfig,
+    fb: &feedback::Feedback,
+) -> Result<Scored, iforest::IsolationError> {
     if rows.is_empty() {
         return Ok(Scored::default());
     }
     let x = scale::matrix(&rows);
-    let model = IsolationForestParams::default()
+    let extra = fb.normal_rows(&rows);
+    let train = if extra.is_empty() {
+        x.clone()
+    } else {
+        let mut t = x.clone();
+        for f in extra {
+            let scaled: Vec<f64> = f.iter().enumerate().map(|(i, v)| scale::transform(i, *v)).collect();
+            t.push_row(ndarray::ArrayView1::from(&scaled)).expect("same width");
+        }
+        t
+    };
+    let mut model = IsolationForestParams::default()
         .n_trees(cfg.n_trees)
         .sub_sample(cfg.sub_sample)
         .seed(cfg.seed)
-        .fit(&DatasetBase::from(x.clone()))?;
+        .fit(&DatasetBase::from(train))?;
+    for (r, row) in rows.iter().enumerate() {
+        if fb.verdict_for(row) == Some(feedback::Verdict::FalsePositive) {
+            model.mark_nominal(x.row(r));
+        }
+    }
     let scores = model.predict(&x);
     let ctx = explain::Context::new(&rows);
     let explained: Vec<Vec<Reason>> = (0..rows.len())
@@ -91,14 +124,21 @@ pub fn score_rows(rows: Vec<FeatureRow>, cfg: &ModelConfig) -> Result<Scored, if
         .into_iter()
         .zip(scores)
         .zip(explained)
-        .map(|((row, score), reasons)| ScoredRow {
-            rank_score: rank_score(score, row.rules),
-            rules: rule_ids(row.rules),
-            row,
-            score,
-            rank: 0,
-            flagged: false,
-            reasons,
+        .map(|((row, score), reasons)| {
+            let verdict = fb.verdict_for(&row);
+            // A confirmed attack is pinned above everything unconfirmed.
+            let pin = if verdict == Some(feedback::Verdict::TruePositive) { 1.0 } else { 0.0 };
+            ScoredRow {
+                rank_score: rank_score(score, row.rules & !fb.expected_rules(&row)) + pin,
+                rules: rule_ids(row.rules),
+                row,
+                score,
+                rank: 0,
+                flagged: false,
+                reasons,
+                verdict,
+                prev_rank: None,
+            }
         })
         .collect();
     out.sort_by(|a, b| {
@@ -116,7 +156,7 @@ pub fn score_rows(rows: Vec<FeatureRow>, cfg: &ModelConfig) -> Result<Scored, if
     };
     for (i, r) in out.iter_mut().enumerate() {
         r.rank = i + 1;
-        r.flagged = r.rank_score >= cutoff;
+        r.flagged = r.rank_score >= cutoff || r.verdict == Some(feedback::Verdict::TruePositive);
     }
     Ok(Scored { rows: out, cutoff, model: Some(model) })
 }

@@ -63,9 +63,61 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
         },
     }
     render_footer(f, footer, s, theme, keymap);
+    if let Some(d) = &s.mark {
+        render_mark(f, area, d, theme);
+    }
     if s.help {
         render_help(f, area, theme, keymap);
     }
+}
+
+fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, theme: &Theme) {
+    use crate::model::feedback::Scope;
+    let w = area.width.min(64);
+    let h = 10.min(area.height);
+    let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let opt = |key: &str, scope: Scope| {
+        let on = d.scope == scope;
+        Line::from(vec![
+            Span::styled(
+                format!(" {} {key} ", if on { "●" } else { "○" }),
+                theme.fg(if on { "accent" } else { "muted" }),
+            ),
+            Span::styled(
+                scope.describe(),
+                if on { theme.fg("base").add_modifier(Modifier::BOLD) } else { theme.fg("base") },
+            ),
+        ])
+    };
+    let expiry = d.expires_days.map_or("never".to_owned(), |n| format!("in {n} day(s)"));
+    let note = if d.editing_note {
+        format!("{}▏", d.note)
+    } else if d.note.is_empty() {
+        "(none; n to write one)".into()
+    } else {
+        d.note.clone()
+    };
+    let lines = vec![
+        Line::from(Span::styled(
+            format!(" {} @ {}", crate::text::short_principal(&d.row.row.principal), d.row.row.source_ip),
+            theme.fg("title"),
+        )),
+        opt("1", Scope::Entity),
+        opt("2", Scope::EntityEvents),
+        opt("3", Scope::Principal),
+        Line::from(vec![
+            Span::styled(" e ", theme.fg("accent")),
+            Span::styled(format!("expires: {expiry}"), theme.fg("base")),
+        ]),
+        Line::from(vec![
+            Span::styled(" n ", theme.fg("accent")),
+            Span::styled(format!("note: {note}"), theme.fg("base")),
+        ]),
+        Line::from(Span::styled(" enter: mark as false positive and retrain   esc: cancel", theme.fg("muted"))),
+    ];
+    f.render_widget(Clear, popup);
+    let block = Block::default().borders(Borders::ALL).border_style(theme.fg("accent")).title(" false positive ");
+    f.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
 fn render_header(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
@@ -97,6 +149,7 @@ fn render_header(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         Span::styled(format!("{} events", group(snap.events)), theme.fg("base")),
         Span::styled(format!("  skipped {}", st.skipped()), theme.fg(if st.skipped() > 0 { "warn" } else { "muted" })),
         Span::styled(format!("  dup {}", snap.duplicates), theme.fg("muted")),
+        Span::styled(format!("  labels {}", snap.labels), theme.fg("muted")),
         Span::styled(format!("  │ {}", model_state(s)), theme.fg("muted")),
     ];
     f.render_widget(Paragraph::new(vec![Line::from(spans), Line::from(line2)]), area);
@@ -185,7 +238,7 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
         let picks: &[&str] = if s.detail.is_some() {
             &["esc/h/left", "j/down", "y", "q"]
         } else {
-            &["?", "/", "enter/l/right", "tab", "f", "y", "q"]
+            &["?", "/", "enter/l/right", "tab", "f", "t", "u", "q"]
         };
         for (keys, desc) in contexts.iter().flat_map(|c| keymap.hints(c)) {
             if picks.contains(&keys.as_str()) {

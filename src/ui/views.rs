@@ -10,6 +10,7 @@ use super::theme::Theme;
 use crate::app::state::AppState;
 use crate::features::FEATURE_NAMES;
 use crate::model::ScoredRow;
+use crate::model::feedback::Verdict;
 use crate::parse::time::rfc3339;
 use crate::text::{short_principal, truncate};
 
@@ -54,14 +55,19 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         .enumerate()
         .map(|(i, &idx)| {
             let r = &rows[idx];
-            let why = if r.rules.is_empty() {
+            let mut why = if r.rules.is_empty() {
                 r.reasons.first().map_or(String::new(), |x| x.text.clone())
             } else {
                 format!("[{}] {}", r.rules.join(" "), r.reasons.first().map_or("", |x| x.text.as_str()))
             };
+            match r.verdict {
+                Some(Verdict::FalsePositive) => why.insert_str(0, "[FP] "),
+                Some(Verdict::TruePositive) => why.insert_str(0, "[TP] "),
+                None => {}
+            }
             let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
             Row::new(vec![
-                Cell::from(r.rank.to_string()),
+                Cell::from(format!("{}{}", r.rank, delta(r))),
                 Cell::from(Line::from(vec![
                     Span::styled(score_bar(r.score, 6), theme.fg("score_bar")),
                     Span::raw(format!(" {:.2}", r.score)),
@@ -80,7 +86,7 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let header = Row::new(["#", "score", "!", "principal", "source ip", "window", "why"])
         .style(theme.fg("muted").add_modifier(Modifier::BOLD));
     let widths = [
-        Constraint::Length(4),
+        Constraint::Length(7),
         Constraint::Length(11),
         Constraint::Length(1),
         Constraint::Percentage(25),
@@ -89,6 +95,15 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         Constraint::Fill(1),
     ];
     f.render_widget(Table::new(visible, widths).header(header).block(block(title, theme)), area);
+}
+
+/// Rank movement since the previous ranking: ▲3, ▼12, or nothing.
+fn delta(r: &ScoredRow) -> String {
+    match r.prev_rank {
+        Some(p) if p > r.rank => format!("▲{}", p - r.rank),
+        Some(p) if p < r.rank => format!("▼{}", r.rank - p),
+        _ => String::new(),
+    }
 }
 
 fn short_feature(name: &str) -> String {

@@ -21,6 +21,7 @@ fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
             events,
             features,
             rules: 0,
+            names: vec![],
         },
         score: 1.0 - rank as f64 / 100.0,
         rank_score: 1.0 - rank as f64 / 100.0,
@@ -28,6 +29,8 @@ fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
         flagged: rank == 1,
         rules: vec![],
         reasons: vec![],
+        verdict: None,
+        prev_rank: None,
     }
 }
 
@@ -155,4 +158,37 @@ fn sort_and_threshold_and_copy() {
     assert!(s.help);
     s.update(Action::Down);
     assert!(!s.help, "any key closes help");
+}
+
+#[test]
+fn false_positive_dialog_scope_expiry_note() {
+    let mut s = state();
+    s.update(Action::MarkFalsePositive);
+    assert!(s.mark.is_some());
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    s.on_mark_key(key('3'));
+    s.on_mark_key(key('e'));
+    s.on_mark_key(key('e'));
+    s.on_mark_key(key('n'));
+    for c in "ci box".chars() {
+        s.on_mark_key(key(c));
+    }
+    s.on_mark_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let cmds = s.on_mark_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(s.mark.is_none());
+    match &cmds[..] {
+        [Command::Label(req)] => {
+            assert_eq!((req.verdict, req.scope, req.expires_days), (Verdict::FalsePositive, Scope::Principal, Some(7)));
+            assert_eq!(req.note.as_deref(), Some("ci box"));
+            assert!(req.row.row.entity.ends_with("/a"));
+        }
+        other => panic!("{other:?}"),
+    }
+    s.update(Action::MarkFalsePositive);
+    s.on_mark_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(s.mark.is_none(), "esc cancels");
+    let cmds = s.update(Action::MarkTruePositive);
+    assert!(matches!(&cmds[..], [Command::Label(r)] if r.verdict == Verdict::TruePositive));
+    let cmds = s.update(Action::UndoLabel);
+    assert!(matches!(&cmds[..], [Command::Undo { window_start: 3600, .. }]));
 }
