@@ -120,6 +120,9 @@ pub struct AppState {
     pub page: usize,
     /// Wall-clock seconds, set by the event loop, so rendering never reads the clock.
     pub now: i64,
+    /// After a label the cursor stays where it was (on the next window to triage) instead of
+    /// following the labelled window down the list.
+    pub hold_position: bool,
 }
 
 impl AppState {
@@ -144,6 +147,7 @@ impl AppState {
             quit: false,
             page: 10,
             now: 0,
+            hold_position: false,
         }
     }
 
@@ -189,7 +193,11 @@ impl AppState {
         if let Some(n) = &snap.notice {
             self.notice = Some(n.clone());
         }
-        let keys = [self.selected_key(View::Anomalies), self.selected_key(View::Entities)];
+        let keys = if std::mem::take(&mut self.hold_position) {
+            [None, None]
+        } else {
+            [self.selected_key(View::Anomalies), self.selected_key(View::Entities)]
+        };
         let tail_newest_selected = self.sel[2] == 0;
         let old_tail_len = self.lists.tail.len();
         self.snap = snap;
@@ -299,6 +307,7 @@ impl AppState {
             KeyCode::Enter => {
                 let d = self.mark.take().expect("checked above");
                 self.notice = Some(format!("false positive ({}) recorded; retraining", d.scope.describe()));
+                self.hold_position = true;
                 return vec![Command::Label(Box::new(LabelRequest {
                     row: d.row,
                     verdict: Verdict::FalsePositive,
@@ -409,6 +418,7 @@ impl AppState {
             Action::MarkTruePositive => {
                 if let Some(row) = self.selected_window() {
                     self.notice = Some("confirmed as a true positive; it stays flagged".into());
+                    self.hold_position = true;
                     return vec![Command::Label(Box::new(LabelRequest {
                         row,
                         verdict: Verdict::TruePositive,

@@ -187,6 +187,8 @@ fn false_positive_dialog_scope_expiry_note() {
     s.update(Action::MarkFalsePositive);
     s.on_mark_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     assert!(s.mark.is_none(), "esc cancels");
+    s.on_snapshot(snap(&["b", "c", "a"]));
+    assert_eq!(who(&s), "b", "after a label the cursor stays in place for the next window");
     let cmds = s.update(Action::MarkTruePositive);
     assert!(matches!(&cmds[..], [Command::Label(r)] if r.verdict == Verdict::TruePositive));
     let cmds = s.update(Action::UndoLabel);
