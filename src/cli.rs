@@ -32,6 +32,45 @@ pub struct ConsoleArgs {
     /// Theme name (a file in themes/) or path to a theme TOML file.
     #[arg(long, default_value = "dark")]
     pub theme: String,
+    /// Back-fill from this time for S3 and LookupEvents sources (default 24h and 1h).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<i64>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Options of the AWS sources (s3:// and lookup://).
+#[derive(Args, Debug, Clone)]
+pub struct AwsArgs {
+    /// Named profile from the AWS config files (SSO profiles included).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Region for S3 requests (LookupEvents regions come from the source URL).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// S3-compatible endpoint (path-style addressing), or a test endpoint.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// How often to poll for new data.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub poll: i64,
+    /// Ignore the S3 checkpoint and read the whole range again.
+    #[arg(long)]
+    pub from_scratch: bool,
+}
+
+impl AwsArgs {
+    pub fn options(&self, state_dir: Option<PathBuf>) -> crate::source::aws::AwsOptions {
+        crate::source::aws::AwsOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            poll: std::time::Duration::from_secs(self.poll as u64),
+            from_scratch: self.from_scratch,
+            state_dir,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -106,6 +145,8 @@ pub struct ScanArgs {
     /// Print every entity-window.
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Use the analyst labels in this directory (default: the data directory; `none` for none).
     #[arg(long)]
     pub labels_dir: Option<String>,

@@ -29,7 +29,15 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let specs = args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<Vec<_>>>()?;
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let range = TimeRange { since: args.since, until: args.until };
-    let (store, totals) = collect(&specs, cfg, range, |_, _| {})?;
+    let now = chrono::Utc::now().timestamp();
+    let spawn = trailtop::source::SpawnOptions {
+        parse: Default::default(),
+        follow: false,
+        demo_speed: 1.0,
+        aws: args.aws.options(Some(trailtop::app::data_dir())),
+        since: args.since.map(|t| now - t),
+    };
+    let (store, totals) = collect(&specs, &spawn, cfg, range, |_, _| {})?;
     let model_cfg = args.model.config();
     let feedback = match args.labels_dir.as_deref() {
         Some("none") => Default::default(),
@@ -113,7 +121,14 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let specs = args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<Vec<_>>>()?;
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let mut positives: FxHashMap<(i64, String), FxHashSet<String>> = FxHashMap::default();
-    let (store, _) = collect(&specs, cfg, TimeRange::default(), |ev, store| {
+    let spawn = trailtop::source::SpawnOptions {
+        parse: Default::default(),
+        follow: false,
+        demo_speed: 1.0,
+        aws: Default::default(),
+        since: None,
+    };
+    let (store, _) = collect(&specs, &spawn, cfg, TimeRange::default(), |ev, store| {
         if let Some(scenario) = labels.get(&*ev.id) {
             let key = (store.window_of(ev.time), trailtop::features::entity_text(cfg.by, ev));
             positives.entry(key).or_default().insert(scenario.clone());

@@ -55,6 +55,7 @@ fn snapshot() -> Arc<Snapshot> {
             newest_event: Some(end - 5),
             events: tail.len() as u64,
             last_error: None,
+            note: None,
         }],
         events: tail.len() as u64,
         tail,

@@ -23,8 +23,6 @@ use crate::cli::ConsoleArgs;
 use crate::features::FeatureConfig;
 use crate::model::Threshold;
 use crate::parse::ParseOptions;
-use crate::source::demo::DemoSource;
-use crate::source::folder::FolderSource;
 use crate::source::{SourceMsg, SourceSpec};
 use crate::ui::theme::{Palette, Theme};
 use keymap::Keymap;
@@ -79,18 +77,15 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let threshold = Threshold::Contamination(0.01);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
     let (src_tx, src_rx) = bounded::<SourceMsg>(256);
+    let spawn = crate::source::SpawnOptions {
+        parse: opts,
+        follow: true,
+        demo_speed: args.speed,
+        aws: args.aws.options(Some(dir.clone())),
+        since: args.since.map(|t| chrono::Utc::now().timestamp() - t),
+    };
     for (id, spec) in specs.iter().enumerate() {
-        let tx = src_tx.clone();
-        match spec {
-            SourceSpec::Path(root) => {
-                let src = FolderSource { id, root: root.clone(), opts: opts.clone(), follow: true };
-                std::thread::spawn(move || src.run(tx));
-            }
-            SourceSpec::Demo => {
-                let src = DemoSource::new(id, args.speed, true, opts.clone());
-                std::thread::spawn(move || src.run(tx));
-            }
-        }
+        crate::source::spawn(id, spec, &spawn, src_tx.clone());
     }
     drop(src_tx);
     let (snap_tx, snap_rx) = bounded(4);

@@ -26,6 +26,8 @@ pub struct SourceView {
     pub newest_event: Option<i64>,
     pub events: u64,
     pub last_error: Option<String>,
+    /// The source's own line: request budget, position.
+    pub note: Option<String>,
 }
 
 /// Events and errors in one minute of event time.
@@ -138,6 +140,7 @@ impl Pipeline {
                 newest_event: None,
                 events: 0,
                 last_error: None,
+                note: None,
             })
             .collect();
         let store_labels = self.data_dir.as_deref().map(LabelStore::new);
@@ -202,6 +205,10 @@ impl Pipeline {
                         }
                         dirty = true;
                         rows_changed = true;
+                    }
+                    Ok(SourceMsg::Note { source, text }) => {
+                        sources[source].note = Some(text);
+                        dirty = true;
                     }
                     Ok(SourceMsg::Status { source, status }) => {
                         if let SourceStatus::Degraded(e) = &status {

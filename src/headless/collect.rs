@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::bounded;
 
 use crate::features::{Dedup, FeatureConfig, FeatureStore};
-use crate::parse::{Event, ParseOptions, ParseStats};
-use crate::source::folder::FolderSource;
+use crate::parse::{Event, ParseStats};
 use crate::source::{SourceMsg, SourceSpec, SourceStatus};
 
 /// What a headless read found, besides the features.
@@ -39,23 +38,14 @@ impl TimeRange {
 /// (eval uses it to map events to windows).
 pub fn collect(
     specs: &[SourceSpec],
+    spawn: &crate::source::SpawnOptions,
     cfg: FeatureConfig,
     range: TimeRange,
     mut visit: impl FnMut(&Event, &FeatureStore),
 ) -> anyhow::Result<(FeatureStore, Totals)> {
     let (tx, rx) = bounded::<SourceMsg>(64);
     for (id, spec) in specs.iter().enumerate() {
-        let tx = tx.clone();
-        match spec {
-            SourceSpec::Path(root) => {
-                let src = FolderSource { id, root: root.clone(), opts: ParseOptions::default(), follow: false };
-                std::thread::spawn(move || src.run(tx));
-            }
-            SourceSpec::Demo => {
-                let src = crate::source::demo::DemoSource::new(id, 1.0, false, ParseOptions::default());
-                std::thread::spawn(move || src.run(tx));
-            }
-        }
+        crate::source::spawn(id, spec, spawn, tx.clone());
     }
     drop(tx);
     let mut store = FeatureStore::new(cfg);
@@ -79,6 +69,7 @@ pub fn collect(
                 }
                 progress.tick(&totals);
             }
+            SourceMsg::Note { .. } => {}
             SourceMsg::Status { source, status } => {
                 if let SourceStatus::Backfilling { total, .. } = status {
                     progress.totals[source] = total;

@@ -85,6 +85,23 @@ pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<String>) {
     (buf, error)
 }
 
+/// Inflates `raw` when it is gzip (by content), with the same cap and damage handling as
+/// files; plain bytes are returned as they are.
+pub fn decode_bytes(raw: &[u8], max: u64) -> (Vec<u8>, Option<String>) {
+    if raw.len() >= 2 && raw[..2] == [0x1f, 0x8b] {
+        let mut buf = Vec::with_capacity((raw.len() * 8).min(max as usize));
+        let result = MultiGzDecoder::new(raw).take(max + 1).read_to_end(&mut buf);
+        if buf.len() as u64 > max {
+            return (Vec::new(), Some(format!("larger than {} MiB once decompressed; skipped", max >> 20)));
+        }
+        (buf, result.err().map(|e| format!("gzip stream damaged ({e}); kept what was readable")))
+    } else if raw.len() as u64 > max {
+        (Vec::new(), Some(format!("larger than {} MiB; skipped", max >> 20)))
+    } else {
+        (raw.to_vec(), None)
+    }
+}
+
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> usize {
     let mut n = 0;
     while n < buf.len() {

@@ -175,7 +175,7 @@ mod tests {
             match rx.recv_timeout(Duration::from_secs(10)).expect("source went quiet") {
                 SourceMsg::Status { status: SourceStatus::Live, .. } => return ids,
                 SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
-                SourceMsg::Status { .. } => {}
+                SourceMsg::Status { .. } | SourceMsg::Note { .. } => {}
             }
         }
     }

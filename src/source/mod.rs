@@ -1,9 +1,12 @@
 //! Stage 1: where records come from. Each source runs on its own thread and talks to its
 //! consumer over a bounded channel of [`SourceMsg`]; it never touches the terminal.
 
+pub mod aws;
 pub mod demo;
 pub mod file;
 pub mod folder;
+pub mod lookup;
+pub mod s3;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -17,6 +20,10 @@ pub enum SourceSpec {
     Path(PathBuf),
     /// The built-in generator of realistic traffic with injected attacks.
     Demo,
+    /// `s3://BUCKET[/PREFIX]`.
+    S3 { bucket: String, prefix: String },
+    /// `lookup://REGION[,REGION...]`; empty for the default region.
+    Lookup { regions: Vec<String> },
 }
 
 impl SourceSpec {
@@ -40,6 +47,8 @@ impl fmt::Display for SourceSpec {
         match self {
             SourceSpec::Path(p) => write!(f, "{}", p.display()),
             SourceSpec::Demo => f.write_str("demo"),
+            SourceSpec::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+            SourceSpec::Lookup { regions } => write!(f, "lookup://{}", regions.join(",")),
         }
     }
 }
@@ -62,6 +71,72 @@ pub enum SourceStatus {
 /// What a source sends.
 #[derive(Debug)]
 pub enum SourceMsg {
-    Events { source: usize, events: Vec<Event>, stats: ParseStats, error: Option<String> },
-    Status { source: usize, status: SourceStatus },
+    Events {
+        source: usize,
+        events: Vec<Event>,
+        stats: ParseStats,
+        error: Option<String>,
+    },
+    Status {
+        source: usize,
+        status: SourceStatus,
+    },
+    /// A short line for the header: request budget, position, ...
+    Note {
+        source: usize,
+        text: String,
+    },
+}
+
+/// How to start sources.
+#[derive(Debug, Clone)]
+pub struct SpawnOptions {
+    pub parse: crate::parse::ParseOptions,
+    /// Keep following after the back-fill (the console); `scan` reads what is there and stops.
+    pub follow: bool,
+    pub demo_speed: f64,
+    pub aws: aws::AwsOptions,
+    /// Back-fill range for AWS sources, seconds; `None` for each source's default
+    /// (24 h for S3, 1 h for LookupEvents).
+    pub since: Option<i64>,
+}
+
+/// Starts `spec` on its own thread, sending to `tx`.
+pub fn spawn(id: usize, spec: &SourceSpec, o: &SpawnOptions, tx: crossbeam_channel::Sender<SourceMsg>) {
+    let mut aws = o.aws.clone();
+    match spec {
+        SourceSpec::Path(root) => {
+            let src = folder::FolderSource { id, root: root.clone(), opts: o.parse.clone(), follow: o.follow };
+            std::thread::spawn(move || src.run(tx));
+        }
+        SourceSpec::Demo => {
+            let src = demo::DemoSource::new(id, o.demo_speed, o.follow, o.parse.clone());
+            std::thread::spawn(move || src.run(tx));
+        }
+        SourceSpec::S3 { bucket, prefix } => {
+            aws.since = o.since.unwrap_or(24 * 3600);
+            let src = s3::S3Source {
+                id,
+                bucket: bucket.clone(),
+                prefix: prefix.clone(),
+                opts: aws,
+                parse: o.parse.clone(),
+                follow: o.follow,
+                client: None,
+            };
+            std::thread::spawn(move || src.run(tx));
+        }
+        SourceSpec::Lookup { regions } => {
+            aws.since = o.since.unwrap_or(3600);
+            let src = lookup::LookupSource {
+                id,
+                regions: regions.clone(),
+                opts: aws,
+                parse: o.parse.clone(),
+                follow: o.follow,
+                clients: None,
+            };
+            std::thread::spawn(move || src.run(tx));
+        }
+    }
 }

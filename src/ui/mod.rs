@@ -143,6 +143,9 @@ fn render_header(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         };
         spans.push(Span::styled(format!("{} ", truncate(&src.name, 30)), theme.fg("base")));
         spans.push(Span::styled(format!("[{text}]  "), theme.fg(role)));
+        if let Some(n) = &src.note {
+            spans.push(Span::styled(format!("{}  ", truncate(n, 48)), theme.fg("muted")));
+        }
     }
     let st = &snap.stats;
     let line2 = vec![

@@ -1,0 +1,194 @@
+//! AWS sources benchmark, all on loopback:
+//! - S3 back-fill from an in-process S3 server (s3s-fs) against the folder source on the same
+//!   files, events/s for both and the ratio;
+//! - LookupEvents against an endpoint that allows exactly 2 requests/s with 50 events a page,
+//!   events/s against the 100 events/s cap, and throttled requests.
+//!
+//! `cargo bench --bench aws`; `TRAILTOP_BENCH_S3_EVENTS` (default 200,000) and
+//! `TRAILTOP_BENCH_LOOKUP_EVENTS` (default 1,000) set the sizes.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use serde_json::{Value, json};
+use trailtop::source::aws::AwsOptions;
+use trailtop::source::folder::FolderSource;
+use trailtop::source::lookup::LookupSource;
+use trailtop::source::s3::S3Source;
+use trailtop::source::{SourceMsg, SourceStatus};
+
+fn count(rx: crossbeam_channel::Receiver<SourceMsg>) -> u64 {
+    let mut n = 0;
+    for msg in rx {
+        match msg {
+            SourceMsg::Events { events, .. } => n += events.len() as u64,
+            SourceMsg::Status { status: SourceStatus::Finished, .. } => break,
+            _ => {}
+        }
+    }
+    n
+}
+
+async fn serve_s3(root: std::path::PathBuf) -> SocketAddr {
+    let mut b = s3s::service::S3ServiceBuilder::new(s3s_fs::FileSystem::new(root).unwrap());
+    b.set_auth(s3s::auth::SimpleAuth::from_single("AK", "SK"));
+    let service = b.build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let svc = service.clone();
+            tokio::spawn(async move {
+                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+struct Api {
+    events: Vec<(i64, String)>,
+    last: Option<Instant>,
+    requests: u64,
+    throttled: u64,
+}
+
+async fn lookup(req: Request<Incoming>, api: Arc<Mutex<Api>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let mut a = api.lock().unwrap();
+    a.requests += 1;
+    let now = Instant::now();
+    // Exactly 2 requests a second.
+    if a.last.is_some_and(|l| now.duration_since(l) < Duration::from_millis(500)) {
+        a.throttled += 1;
+        let b = json!({"__type": "ThrottlingException", "message": "Rate exceeded"}).to_string();
+        return Ok(Response::builder().status(400).body(Full::new(Bytes::from(b))).unwrap());
+    }
+    a.last = Some(now);
+    let q: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+    let offset: usize = q["NextToken"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = a.events[offset.min(a.events.len())..]
+        .iter()
+        .take(50)
+        .map(|(t, rec)| json!({"EventId": format!("e{t}"), "EventTime": t, "CloudTrailEvent": rec}))
+        .collect();
+    let mut out = json!({"Events": page});
+    if offset + 50 < a.events.len() {
+        out["NextToken"] = json!((offset + 50).to_string());
+    }
+    Ok(Response::builder().status(200).body(Full::new(Bytes::from(out.to_string()))).unwrap())
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let n_s3: u64 = std::env::var("TRAILTOP_BENCH_S3_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let n_lookup: i64 = std::env::var("TRAILTOP_BENCH_LOOKUP_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+
+    // S3 against the folder source, same files.
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("s3").join("trail");
+    let bin = env!("CARGO_BIN_EXE_trailtop");
+    let ok = std::process::Command::new(bin)
+        .args(["gen", "--out", bucket.to_str().unwrap(), "--events", &n_s3.to_string(), "--days", "2", "--start", "3d"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let t = Instant::now();
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let folder = FolderSource { id: 0, root: bucket.clone(), opts: Default::default(), follow: false };
+    std::thread::spawn(move || folder.run(tx));
+    let n_folder = count(rx);
+    let folder_s = t.elapsed().as_secs_f64();
+
+    let addr = rt.block_on(serve_s3(dir.path().join("s3")));
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AK", "SK", None, None, "bench"))
+        .endpoint_url(format!("http://{addr}"))
+        .force_path_style(true)
+        .build();
+    let t = Instant::now();
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let src = S3Source {
+        id: 0,
+        bucket: "trail".into(),
+        prefix: "AWSLogs/".into(),
+        opts: AwsOptions { since: 4 * 86_400, ..Default::default() },
+        parse: Default::default(),
+        follow: false,
+        client: Some(aws_sdk_s3::Client::from_conf(conf)),
+    };
+    std::thread::spawn(move || src.run(tx));
+    let n_s3_got = count(rx);
+    let s3_s = t.elapsed().as_secs_f64();
+    println!("aws sources benchmark (loopback)");
+    println!("  folder source  {n_folder} events in {folder_s:.2} s ({:.0} events/s)", n_folder as f64 / folder_s);
+    println!("  S3 source      {n_s3_got} events in {s3_s:.2} s ({:.0} events/s)", n_s3_got as f64 / s3_s);
+    println!("  S3 / folder    {:.2} of the folder rate", (n_s3_got as f64 / s3_s) / (n_folder as f64 / folder_s));
+
+    // LookupEvents at exactly 2 requests/s.
+    let now = chrono::Utc::now().timestamp();
+    let events: Vec<(i64, String)> = (0..n_lookup)
+        .map(|i| {
+            let t = now - 3000 + i;
+            let rec = json!({"eventTime": trailtop::parse::time::rfc3339(t), "eventName": "ListBuckets", "eventID": format!("e{t}"),
+                "userIdentity": {"arn": "arn:aws:iam::1:user/a"}});
+            (t, rec.to_string())
+        })
+        .collect();
+    let api = Arc::new(Mutex::new(Api { events, last: None, requests: 0, throttled: 0 }));
+    let addr: SocketAddr = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let api = Arc::clone(&api);
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let api = Arc::clone(&api);
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| lookup(req, Arc::clone(&api)));
+                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
+                        .await;
+                });
+            }
+        });
+        addr
+    });
+    let conf = aws_sdk_cloudtrail::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AK", "SK", None, None, "bench"))
+        .endpoint_url(format!("http://{addr}"))
+        .build();
+    let t = Instant::now();
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let src = LookupSource {
+        id: 0,
+        regions: vec!["us-east-1".into()],
+        opts: AwsOptions { since: 3600, ..Default::default() },
+        parse: Default::default(),
+        follow: false,
+        clients: Some(vec![aws_sdk_cloudtrail::Client::from_conf(conf)]),
+    };
+    std::thread::spawn(move || src.run(tx));
+    let got = count(rx);
+    let secs = t.elapsed().as_secs_f64();
+    let a = api.lock().unwrap();
+    println!(
+        "  LookupEvents   {got}/{n_lookup} events in {secs:.2} s ({:.1} events/s, {:.0}% of the 100/s cap), {} requests, {} throttled",
+        got as f64 / secs,
+        got as f64 / secs,
+        a.requests,
+        a.throttled
+    );
+}

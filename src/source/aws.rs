@@ -1,0 +1,86 @@
+//! What the S3 and LookupEvents sources share: options, the SDK configuration with the
+//! standard credential chain, retry settings, and readable errors.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+
+#[derive(Debug, Clone)]
+pub struct AwsOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// An S3-compatible server or a test endpoint; S3 then uses path-style addressing.
+    pub endpoint_url: Option<String>,
+    /// How far back to back-fill, in seconds.
+    pub since: i64,
+    pub poll: Duration,
+    /// Ignore the saved checkpoint and read everything in range again.
+    pub from_scratch: bool,
+    /// Where checkpoints live; `None` keeps them in memory only.
+    pub state_dir: Option<PathBuf>,
+    /// Attempts per request, throttling and 5xx included (the SDK backs off between them).
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+}
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        Self {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            since: 24 * 3600,
+            poll: Duration::from_secs(60),
+            from_scratch: false,
+            state_dir: None,
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The SDK configuration: environment, profiles, SSO, instance and container roles.
+pub async fn sdk_config(opts: &AwsOptions, region: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard().with_max_attempts(opts.max_attempts).with_initial_backoff(opts.initial_backoff),
+        )
+        .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(Duration::from_secs(30)).build());
+    if let Some(r) = region.map(str::to_owned).or_else(|| opts.region.clone()) {
+        loader = loader.region(aws_config::Region::new(r));
+    }
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(url) = &opts.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// A one-line explanation of an SDK failure, naming the permission when access was denied.
+pub fn describe<E>(err: &aws_sdk_s3::error::SdkError<E>, action: &str) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    let code = err.code().unwrap_or("");
+    let msg = err.message().unwrap_or("");
+    match code {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            format!("access denied: the credentials lack {action} ({msg})")
+        }
+        "NoSuchBucket" => "no such bucket".into(),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "credentials expired: refresh them (aws sso login, new session)".into()
+        }
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
+            format!("credentials rejected ({code}): check the profile or keys")
+        }
+        "" => format!("{}", aws_sdk_s3::error::DisplayErrorContext(err)),
+        _ => format!("{code}: {msg}"),
+    }
+}

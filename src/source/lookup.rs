@@ -1,0 +1,245 @@
+//! The LookupEvents source: `lookup://REGION[,REGION...]` (or `lookup://` for the default
+//! region). Back-fills `--since`, then polls a window that overlaps the previous one by
+//! `OVERLAP` (CloudTrail delivers events minutes late), follows `NextToken` to the end and
+//! drops EventIds it has already seen. Requests go through a limiter of 2 per second per
+//! account and region, shared by every poller of that account and region; throttling is
+//! retried with backoff by the SDK and, beyond that, here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_cloudtrail::Client;
+use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
+use aws_sdk_cloudtrail::primitives::DateTime;
+use crossbeam_channel::Sender;
+
+use super::aws::{AwsOptions, describe, sdk_config};
+use super::{SourceMsg, SourceStatus};
+use crate::parse::{ParseOptions, ParseStats, parse_document};
+
+/// LookupEvents allows 2 requests per second per account and region.
+pub const REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+pub const OVERLAP: i64 = 15 * 60;
+const PAGE: i32 = 50;
+
+/// Spaces requests `interval` apart, for everyone who holds it.
+#[derive(Debug)]
+pub struct Limiter {
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+    interval: Duration,
+}
+
+impl Limiter {
+    pub fn new(interval: Duration) -> Self {
+        Self { next: tokio::sync::Mutex::new(tokio::time::Instant::now()), interval }
+    }
+
+    pub async fn acquire(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let at = (*next).max(tokio::time::Instant::now());
+            *next = at + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// One limiter per (credentials profile, endpoint, region) for the whole process.
+fn limiter_for(key: String) -> Arc<Limiter> {
+    static ALL: OnceLock<Mutex<HashMap<String, Arc<Limiter>>>> = OnceLock::new();
+    let mut map = ALL.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    Arc::clone(map.entry(key).or_insert_with(|| Arc::new(Limiter::new(REQUEST_INTERVAL))))
+}
+
+/// `lookup://us-east-1,eu-west-1` → the regions; empty for the default region.
+pub fn parse_url(url: &str) -> Option<Vec<String>> {
+    let rest = url.strip_prefix("lookup://")?;
+    Some(rest.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect())
+}
+
+pub struct LookupSource {
+    pub id: usize,
+    pub regions: Vec<String>,
+    pub opts: AwsOptions,
+    pub parse: ParseOptions,
+    pub follow: bool,
+    /// Ready clients per region (tests); otherwise built from `opts`.
+    pub clients: Option<Vec<Client>>,
+}
+
+/// Counters a poller reports.
+#[derive(Debug, Default, Clone, Copy)]
+struct Budget {
+    requests: u64,
+    throttled: u64,
+}
+
+impl LookupSource {
+    pub fn run(self, tx: Sender<SourceMsg>) {
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = tx.send(SourceMsg::Status {
+                    source: self.id,
+                    status: SourceStatus::Degraded(format!("no runtime: {e}")),
+                });
+                return;
+            }
+        };
+        rt.block_on(self.run_async(tx));
+    }
+
+    async fn run_async(mut self, tx: Sender<SourceMsg>) {
+        let regions: Vec<Option<String>> =
+            if self.regions.is_empty() { vec![None] } else { self.regions.iter().cloned().map(Some).collect() };
+        let mut clients = self.clients.take().unwrap_or_default();
+        if clients.is_empty() {
+            for r in &regions {
+                clients.push(Client::new(&sdk_config(&self.opts, r.as_deref()).await));
+            }
+        }
+        let this = Arc::new(self);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (region, client) in regions.into_iter().zip(clients) {
+            let region_name =
+                region.clone().or_else(|| client.config().region().map(|r| r.to_string())).unwrap_or_default();
+            let key = format!("{:?}|{:?}|{region_name}", this.opts.profile, this.opts.endpoint_url);
+            let (this, tx) = (Arc::clone(&this), tx.clone());
+            tasks.spawn(async move { this.poll_region(client, region_name, limiter_for(key), tx).await });
+        }
+        while tasks.join_next().await.is_some() {}
+        if !this.follow {
+            let _ = tx.send(SourceMsg::Status { source: this.id, status: SourceStatus::Finished });
+        }
+    }
+
+    async fn poll_region(&self, client: Client, region: String, limiter: Arc<Limiter>, tx: Sender<SourceMsg>) {
+        let status = |s| SourceMsg::Status { source: self.id, status: s };
+        let mut seen: HashMap<String, i64> = HashMap::new();
+        let mut budget = Budget::default();
+        let mut from = chrono::Utc::now().timestamp() - self.opts.since;
+        let mut first = true;
+        loop {
+            let to = chrono::Utc::now().timestamp();
+            let (events, stats, error) = self.window(&client, from, to, &limiter, &mut seen, &mut budget).await;
+            if !events.is_empty() || stats.invalid > 0 || error.is_some() {
+                let msg = SourceMsg::Events { source: self.id, events, stats, error: error.clone() };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+            let note = format!("{region}: {} requests, {} throttled, ≤2/s", budget.requests, budget.throttled);
+            let st = match error {
+                Some(e) => SourceStatus::Degraded(format!("{region}: {e}")),
+                None if first && !self.follow => SourceStatus::Finished,
+                None => SourceStatus::Live,
+            };
+            if tx.send(status(st)).is_err() || tx.send(SourceMsg::Note { source: self.id, text: note }).is_err() {
+                return;
+            }
+            first = false;
+            if !self.follow {
+                return;
+            }
+            from = to - OVERLAP;
+            // Ids older than the next window cannot come back.
+            seen.retain(|_, t| *t >= from - 60);
+            tokio::time::sleep(self.opts.poll).await;
+        }
+    }
+
+    /// Every event in `[from, to]`, following `NextToken`; only ids not seen before.
+    async fn window(
+        &self,
+        client: &Client,
+        from: i64,
+        to: i64,
+        limiter: &Limiter,
+        seen: &mut HashMap<String, i64>,
+        budget: &mut Budget,
+    ) -> (Vec<crate::parse::Event>, ParseStats, Option<String>) {
+        let mut events = Vec::new();
+        let mut stats = ParseStats::default();
+        let mut token: Option<String> = None;
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            limiter.acquire().await;
+            budget.requests += 1;
+            let resp = client
+                .lookup_events()
+                .start_time(DateTime::from_secs(from))
+                .end_time(DateTime::from_secs(to))
+                .max_results(PAGE)
+                .set_next_token(token.clone())
+                .send()
+                .await;
+            let page = match resp {
+                Ok(p) => p,
+                // Still throttled after the SDK's own retries: wait longer, same page again.
+                Err(e) if e.code() == Some("ThrottlingException") => {
+                    budget.throttled += 1;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+                Err(e) => return (events, stats, Some(describe(&e, "cloudtrail:LookupEvents"))),
+            };
+            for e in page.events() {
+                let id = e.event_id().unwrap_or_default().to_owned();
+                let t = e.event_time().map_or(to, |t| t.secs());
+                if !id.is_empty() && seen.insert(id, t).is_some() {
+                    continue;
+                }
+                match e.cloud_trail_event() {
+                    Some(json) => parse_document(json.as_bytes(), &self.parse, &mut events, &mut stats),
+                    None => {
+                        stats.invalid += 1;
+                        stats.last_error = Some("LookupEvents item without CloudTrailEvent".into());
+                    }
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return (events, stats, None),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(parse_url("lookup://us-east-1, eu-west-1"), Some(vec!["us-east-1".into(), "eu-west-1".into()]));
+        assert_eq!(parse_url("lookup://"), Some(vec![]));
+        assert_eq!(parse_url("s3://x"), None);
+    }
+
+    #[test]
+    fn limiter_spaces_requests_for_all_holders() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let l = Arc::new(Limiter::new(Duration::from_millis(40)));
+        let start = std::time::Instant::now();
+        rt.block_on(async {
+            let (a, b) = (Arc::clone(&l), Arc::clone(&l));
+            let one = tokio::spawn(async move {
+                for _ in 0..3 {
+                    a.acquire().await
+                }
+            });
+            let two = tokio::spawn(async move {
+                for _ in 0..3 {
+                    b.acquire().await
+                }
+            });
+            let _ = tokio::join!(one, two);
+        });
+        // Six acquisitions between two holders: at least five intervals apart in total.
+        assert!(start.elapsed() >= Duration::from_millis(200), "{:?}", start.elapsed());
+        assert!(Arc::ptr_eq(&limiter_for("k".into()), &limiter_for("k".into())));
+    }
+}
