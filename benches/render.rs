@@ -1,0 +1,126 @@
+//! Console benchmark: frame render time (p50/p99) of each view with ratatui's `TestBackend`
+//! at 200x60, with 1,000,000 events ingested (the newest 200,000 held with their raw JSON, as
+//! the console does) and 50,000 entity-windows ranked; the time from a key press to the next
+//! frame; and peak RSS.
+//!
+//! `cargo bench --bench render`; `TRAILTOP_BENCH_EVENTS` sets the event count.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use trailtop::app::action::Action;
+use trailtop::app::keymap::Keymap;
+use trailtop::app::pipeline::{RatePoint, Snapshot, SourceView};
+use trailtop::app::state::AppState;
+use trailtop::features::{FeatureConfig, FeatureStore};
+use trailtop::generate::{ALL_SCENARIOS, Generator};
+use trailtop::model::{ModelConfig, Threshold, score_rows};
+use trailtop::parse::{ParseOptions, ParseStats, parse_document};
+use trailtop::source::SourceStatus;
+use trailtop::ui::theme::{Palette, Theme};
+
+const START: i64 = 1_709_510_400;
+const TAIL: usize = 200_000;
+const WINDOWS: usize = 50_000;
+
+fn percentile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q) as usize]
+}
+
+fn main() {
+    let n: u64 = std::env::var("TRAILTOP_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let t = Instant::now();
+    let mut g = Generator::for_total(5, START, 7, n, ALL_SCENARIOS);
+    let cfg = FeatureConfig::default();
+    let mut store = FeatureStore::new(cfg);
+    let mut tail = std::collections::VecDeque::with_capacity(TAIL);
+    let mut rates: std::collections::BTreeMap<i64, RatePoint> = Default::default();
+    let mut stats = ParseStats::default();
+    let opts = ParseOptions { keep_raw: true, ..Default::default() };
+    let mut buf = Vec::new();
+    let mut events = 0u64;
+    while g.clock() < START + 7 * 86_400 {
+        for e in g.next_hours(4).into_iter().flatten() {
+            buf.clear();
+            serde_json::to_writer(&mut buf, &e.record).unwrap();
+            let mut out = Vec::with_capacity(1);
+            parse_document(&buf, &opts, &mut out, &mut stats);
+            for ev in out {
+                store.add(&ev);
+                let m = ev.time.div_euclid(60) * 60;
+                rates.entry(m).or_insert(RatePoint { minute: m, ..Default::default() }).events += 1;
+                if tail.len() == TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(Arc::new(ev));
+                events += 1;
+            }
+        }
+    }
+    let ingest_s = t.elapsed().as_secs_f64();
+    // The generated week has a few thousand windows; repeat them across earlier weeks to rank
+    // 50,000, as a long history would.
+    let base = store.rows();
+    let mut rows = Vec::with_capacity(WINDOWS);
+    for i in 0..WINDOWS {
+        let mut r = base[i % base.len()].clone();
+        let shift = (i / base.len()) as i64 * 7 * 86_400;
+        r.window_start -= shift;
+        r.window_end -= shift;
+        rows.push(r);
+    }
+    let t = Instant::now();
+    let scored = score_rows(rows, &ModelConfig::default()).unwrap();
+    let score_s = t.elapsed().as_secs_f64();
+    let snap = Arc::new(Snapshot {
+        generation: 1,
+        rows: Arc::new(scored.rows),
+        cutoff: scored.cutoff,
+        rates: rates.into_values().collect(),
+        sources: vec![SourceView { name: "bench".into(), status: SourceStatus::Live, newest_event: None, events, last_error: None, note: None }],
+        tail: tail.into_iter().collect(),
+        events,
+        stats,
+        duplicates: 0,
+        trained_at: Some(START),
+        model_error: None,
+        demo: false,
+        feature_config: cfg,
+        labels: 0,
+        notice: None,
+    });
+    let (theme, _) = Theme::load("dark", Palette::TrueColor);
+    let (keymap, _) = Keymap::load(None);
+    let mut state = AppState::new(Threshold::Contamination(0.01));
+    let t = Instant::now();
+    state.on_snapshot(Arc::clone(&snap));
+    let apply_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    println!("console benchmark: {events} events ingested in {ingest_s:.1} s, {} windows scored in {score_s:.2} s", snap.rows.len());
+    println!("  applying a snapshot (filter, sort, keep selection): {apply_ms:.1} ms");
+    for (name, action) in [("anomalies", Action::ViewAnomalies), ("entities", Action::ViewEntities), ("tail", Action::ViewTail), ("model", Action::ViewModel)] {
+        state.update(action);
+        let mut times = Vec::new();
+        for i in 0..200 {
+            state.update(if i % 2 == 0 { Action::Down } else { Action::PageDown });
+            let t = Instant::now();
+            term.draw(|f| trailtop::ui::render(f, &state, &theme, &keymap)).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let (p50, p99) = (percentile(&mut times.clone(), 0.5), percentile(&mut times, 0.99));
+        println!("  render {name:<10} p50 {p50:>6.2} ms  p99 {p99:>6.2} ms");
+    }
+    state.update(Action::ViewAnomalies);
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        state.update(Action::Down);
+        term.draw(|f| trailtop::ui::render(f, &state, &theme, &keymap)).unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!("  key press to frame (anomalies): p50 {:.2} ms  p99 {:.2} ms", percentile(&mut times.clone(), 0.5), percentile(&mut times, 0.99));
+    println!("  peak RSS {} MiB", trailtop::sys::peak_rss_kib() / 1024);
+}
