@@ -80,7 +80,14 @@ fn main() {
         rows: Arc::new(scored.rows),
         cutoff: scored.cutoff,
         rates: rates.into_values().collect(),
-        sources: vec![SourceView { name: "bench".into(), status: SourceStatus::Live, newest_event: None, events, last_error: None, note: None }],
+        sources: vec![SourceView {
+            name: "bench".into(),
+            status: SourceStatus::Live,
+            newest_event: None,
+            events,
+            last_error: None,
+            note: None,
+        }],
         tail: tail.into_iter().collect(),
         events,
         stats,
@@ -99,9 +106,17 @@ fn main() {
     state.on_snapshot(Arc::clone(&snap));
     let apply_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
-    println!("console benchmark: {events} events ingested in {ingest_s:.1} s, {} windows scored in {score_s:.2} s", snap.rows.len());
+    println!(
+        "console benchmark: {events} events ingested in {ingest_s:.1} s, {} windows scored in {score_s:.2} s",
+        snap.rows.len()
+    );
     println!("  applying a snapshot (filter, sort, keep selection): {apply_ms:.1} ms");
-    for (name, action) in [("anomalies", Action::ViewAnomalies), ("entities", Action::ViewEntities), ("tail", Action::ViewTail), ("model", Action::ViewModel)] {
+    for (name, action) in [
+        ("anomalies", Action::ViewAnomalies),
+        ("entities", Action::ViewEntities),
+        ("tail", Action::ViewTail),
+        ("model", Action::ViewModel),
+    ] {
         state.update(action);
         let mut times = Vec::new();
         for i in 0..200 {
@@ -121,6 +136,10 @@ fn main() {
         term.draw(|f| trailtop::ui::render(f, &state, &theme, &keymap)).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    println!("  key press to frame (anomalies): p50 {:.2} ms  p99 {:.2} ms", percentile(&mut times.clone(), 0.5), percentile(&mut times, 0.99));
+    println!(
+        "  key press to frame (anomalies): p50 {:.2} ms  p99 {:.2} ms",
+        percentile(&mut times.clone(), 0.5),
+        percentile(&mut times, 0.99)
+    );
     println!("  peak RSS {} MiB", trailtop::sys::peak_rss_kib() / 1024);
 }

@@ -29,6 +29,8 @@ use keymap::Keymap;
 use pipeline::{Pipeline, PipelineCommand};
 use state::{AppState, Command};
 
+const LAG_TICK: Duration = Duration::from_secs(5);
+
 /// Where trailtop keeps its log, model and labels: `TRAILTOP_DATA_DIR`, else the platform's
 /// data directory.
 pub fn data_dir() -> std::path::PathBuf {
@@ -120,7 +122,9 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
 
     let mut state = AppState::new(threshold);
     state.notice = theme_notice.or(keymap_notice);
-    let clock = tick(Duration::from_secs(1));
+    // Frames come from input and new data; this slow tick only ages the lag clocks in the
+    // header while a source is quiet.
+    let clock = tick(LAG_TICK);
     let mut dirty = true;
     while !state.quit {
         if term_flag.load(Ordering::Relaxed) {
@@ -158,7 +162,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                     dirty = true;
                 }
             },
-            recv(clock) -> _ => dirty = true,
+            recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live),
         }
         for c in commands {
             match c {

@@ -42,6 +42,24 @@ impl Default for AwsOptions {
     }
 }
 
+/// Runs an AWS source's future on a single-threaded runtime of its own thread; a runtime
+/// that cannot start is reported as the source's status.
+pub fn run_on_runtime<F: std::future::Future<Output = ()>>(
+    id: usize,
+    tx: &crossbeam_channel::Sender<super::SourceMsg>,
+    fut: impl FnOnce() -> F,
+) {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(fut()),
+        Err(e) => {
+            let _ = tx.send(super::SourceMsg::Status {
+                source: id,
+                status: super::SourceStatus::Degraded(format!("no runtime: {e}")),
+            });
+        }
+    }
+}
+
 /// The SDK configuration: environment, profiles, SSO, instance and container roles.
 pub async fn sdk_config(opts: &AwsOptions, region: Option<&str>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())

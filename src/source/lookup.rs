@@ -78,17 +78,8 @@ struct Budget {
 
 impl LookupSource {
     pub fn run(self, tx: Sender<SourceMsg>) {
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                let _ = tx.send(SourceMsg::Status {
-                    source: self.id,
-                    status: SourceStatus::Degraded(format!("no runtime: {e}")),
-                });
-                return;
-            }
-        };
-        rt.block_on(self.run_async(tx));
+        let (id, probe) = (self.id, tx.clone());
+        super::aws::run_on_runtime(id, &probe, move || self.run_async(tx));
     }
 
     async fn run_async(mut self, tx: Sender<SourceMsg>) {
