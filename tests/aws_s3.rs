@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -39,10 +41,48 @@ fn put(root: &Path, key: &str, ids: &[&str], t: i64) {
 }
 
 async fn serve(root: &Path) -> SocketAddr {
+    serve_with_faults(root, Faults::default()).await
+}
+
+/// Faults injected in front of the real server.
+#[derive(Clone, Default)]
+struct Faults {
+    /// Answer this many requests with 503 SlowDown first.
+    slowdowns: Arc<AtomicU32>,
+    /// Answer GetObject of keys containing this with 403 AccessDenied.
+    deny: Option<String>,
+}
+
+fn s3_error(status: u16, code: &str) -> hyper::Response<s3s::Body> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{code}</Message></Error>"
+    );
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/xml")
+        .body(s3s::Body::from(xml))
+        .unwrap()
+}
+
+async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
     let fs = s3s_fs::FileSystem::new(root).unwrap();
     let mut b = s3s::service::S3ServiceBuilder::new(fs);
     b.set_auth(s3s::auth::SimpleAuth::from_single(AK, SK));
-    let service = b.build();
+    let inner = b.build();
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let (inner, faults) = (inner.clone(), faults.clone());
+        async move {
+            if faults.slowdowns.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                return Ok::<_, s3s::HttpError>(s3_error(503, "SlowDown"));
+            }
+            if req.method() == hyper::Method::GET
+                && faults.deny.as_deref().is_some_and(|d| req.uri().path().contains(d))
+            {
+                return Ok(s3_error(403, "AccessDenied"));
+            }
+            hyper::service::Service::call(&inner, req).await
+        }
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -186,4 +226,29 @@ fn s3_backfill_poll_restart_and_errors() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn s3_slowdown_is_retried_and_access_denied_names_the_permission() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    std::fs::create_dir_all(root.join(BUCKET)).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let today = day_folders(now, now).remove(0);
+    let a = format!("AWSLogs/333333333333/CloudTrail/us-east-1/{today}");
+    put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0100Z_ok01.json.gz"), &["ok1"], now);
+    put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0105Z_secret.json.gz"), &["hidden"], now);
+    put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0110Z_ok02.json.gz"), &["ok2"], now);
+    let faults = Faults { slowdowns: Arc::new(AtomicU32::new(3)), deny: Some("secret".into()) };
+    let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let src = source(addr, &dir.path().join("state"), false, SK);
+    std::thread::spawn(move || src.run(tx));
+    let (ids, errors, status) = drain(&rx, |_, _| false);
+    assert_eq!(status, SourceStatus::Finished);
+    assert_eq!(faults.slowdowns.load(Ordering::SeqCst), 0, "the 503s were served");
+    let got: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(got, HashSet::from(["ok1", "ok2"]), "SlowDown retried; the denied object does not stop the others");
+    assert!(errors.iter().any(|e| e.contains("secret") && e.contains("s3:GetObject")), "{errors:?}");
 }

@@ -79,6 +79,45 @@ pub async fn sdk_config(opts: &AwsOptions, region: Option<&str>) -> aws_config::
     loader.load().await
 }
 
+/// Error codes that mean "try again later".
+fn transient(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "SlowDown"
+                | "ServiceUnavailable"
+                | "InternalError"
+                | "RequestTimeout"
+                | "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+        )
+    )
+}
+
+/// Runs `op`, and again after 0.5, 1 and 2 s while it fails with a transient code. The SDK
+/// retries on its own too, but gives up on a run of `SlowDown`s sooner than a back-fill should.
+pub async fn persist<T, E, F, Fut>(mut op: F) -> Result<T, aws_sdk_s3::error::SdkError<E>>
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, aws_sdk_s3::error::SdkError<E>>>,
+{
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    let mut wait = Duration::from_millis(500);
+    for _ in 0..3 {
+        match op().await {
+            Err(e) if transient(e.code()) => {
+                tracing::debug!("transient {:?}; again in {wait:?}", e.code());
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+    op().await
+}
+
 /// A one-line explanation of an SDK failure, naming the permission when access was denied.
 pub fn describe<E>(err: &aws_sdk_s3::error::SdkError<E>, action: &str) -> String
 where

@@ -17,7 +17,7 @@ use crossbeam_channel::Sender;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use super::aws::{AwsOptions, describe, sdk_config};
+use super::aws::{AwsOptions, describe, persist, sdk_config};
 use super::file::{MAX_DECOMPRESSED, decode_bytes};
 use super::{SourceMsg, SourceStatus};
 use crate::parse::{ParseOptions, ParseStats, parse_document};
@@ -222,7 +222,7 @@ async fn fetch(
         stats.digests += 1;
         return (events, stats, None);
     }
-    let body = match client.get_object().bucket(bucket).key(key).send().await {
+    let body = match persist(|| client.get_object().bucket(bucket).key(key).send()).await {
         Ok(o) => o.body.collect().await.map(|b| b.into_bytes()).map_err(|e| e.to_string()),
         Err(e) => Err(describe(&e, "s3:GetObject")),
     };
@@ -258,15 +258,17 @@ async fn find_roots(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<S
             }
             let mut token = None;
             loop {
-                let page = client
-                    .list_objects_v2()
-                    .bucket(bucket)
-                    .prefix(&p)
-                    .delimiter("/")
-                    .set_continuation_token(token.clone())
-                    .send()
-                    .await
-                    .map_err(|e| format!("listing s3://{bucket}/{p}: {}", describe(&e, "s3:ListBucket")))?;
+                let page = persist(|| {
+                    client
+                        .list_objects_v2()
+                        .bucket(bucket)
+                        .prefix(&p)
+                        .delimiter("/")
+                        .set_continuation_token(token.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| format!("listing s3://{bucket}/{p}: {}", describe(&e, "s3:ListBucket")))?;
                 for cp in page.common_prefixes() {
                     if let Some(child) = cp.prefix()
                         && !child.contains("CloudTrail-Digest")
