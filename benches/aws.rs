@@ -43,6 +43,8 @@ async fn serve_s3(root: std::path::PathBuf) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
+            // Without it, delayed ACKs stall every small response by 40 ms on loopback.
+            let _ = sock.set_nodelay(true);
             let svc = service.clone();
             tokio::spawn(async move {
                 let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
@@ -153,6 +155,8 @@ fn main() {
         let api = Arc::clone(&api);
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
+                // Without it, delayed ACKs stall every small response by 40 ms on loopback.
+                let _ = sock.set_nodelay(true);
                 let api = Arc::clone(&api);
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| lookup(req, Arc::clone(&api)));

@@ -90,6 +90,8 @@ async fn serve(trail: Arc<Mutex<Trail>>) -> SocketAddr {
     tokio::spawn(async move {
         loop {
             let Ok((sock, _)) = listener.accept().await else { return };
+            // Without it, delayed ACKs stall every small response by 40 ms on loopback.
+            let _ = sock.set_nodelay(true);
             let trail = Arc::clone(&trail);
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req| handle(req, Arc::clone(&trail)));

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_cloudtrail::Client;
+use aws_sdk_cloudtrail::config::retry::RetryConfig;
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
 use aws_sdk_cloudtrail::primitives::DateTime;
 use crossbeam_channel::Sender;
@@ -18,8 +19,9 @@ use super::aws::{AwsOptions, describe, sdk_config};
 use super::{SourceMsg, SourceStatus};
 use crate::parse::{ParseOptions, ParseStats, parse_document};
 
-/// LookupEvents allows 2 requests per second per account and region.
-pub const REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+/// LookupEvents allows 2 requests per second per account and region; 10 ms of margin keeps
+/// network jitter from making two requests look closer than 500 ms.
+pub const REQUEST_INTERVAL: Duration = Duration::from_millis(510);
 pub const OVERLAP: i64 = 15 * 60;
 const PAGE: i32 = 50;
 
@@ -33,6 +35,12 @@ pub struct Limiter {
 impl Limiter {
     pub fn new(interval: Duration) -> Self {
         Self { next: tokio::sync::Mutex::new(tokio::time::Instant::now()), interval }
+    }
+
+    /// After a throttle: the next slot moves back one interval.
+    pub async fn penalize(&self) {
+        let mut next = self.next.lock().await;
+        *next = (*next).max(tokio::time::Instant::now()) + self.interval;
     }
 
     pub async fn acquire(&self) {
@@ -155,22 +163,34 @@ impl LookupSource {
         let mut stats = ParseStats::default();
         let mut token: Option<String> = None;
         let mut backoff = Duration::from_millis(500);
+        let mut transient_attempts = 0;
         loop {
             limiter.acquire().await;
             budget.requests += 1;
+            // The SDK's own retries would bypass the limiter; retries happen here, through it.
             let resp = client
                 .lookup_events()
                 .start_time(DateTime::from_secs(from))
                 .end_time(DateTime::from_secs(to))
                 .max_results(PAGE)
                 .set_next_token(token.clone())
+                .customize()
+                .config_override(aws_sdk_cloudtrail::Config::builder().retry_config(RetryConfig::disabled()))
                 .send()
                 .await;
             let page = match resp {
-                Ok(p) => p,
-                // Still throttled after the SDK's own retries: wait longer, same page again.
+                Ok(p) => {
+                    backoff = Duration::from_millis(500);
+                    p
+                }
                 Err(e) if e.code() == Some("ThrottlingException") => {
                     budget.throttled += 1;
+                    limiter.penalize().await;
+                    continue;
+                }
+                // 5xx and timeouts: back off, same page again, a few times.
+                Err(e) if transient_attempts < 4 && is_transient(&e) => {
+                    transient_attempts += 1;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                     continue;
@@ -196,6 +216,15 @@ impl LookupSource {
                 _ => return (events, stats, None),
             }
         }
+    }
+}
+
+fn is_transient<E: ProvideErrorMetadata>(e: &aws_sdk_cloudtrail::error::SdkError<E>) -> bool {
+    use aws_sdk_cloudtrail::error::SdkError;
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
+        _ => false,
     }
 }
 

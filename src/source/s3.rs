@@ -234,13 +234,20 @@ async fn fetch(
             return (events, stats, Some(msg));
         }
     };
-    let (bytes, error) = decode_bytes(&raw, MAX_DECOMPRESSED);
-    let error = error.map(|e| format!("s3://{bucket}/{key}: {e}"));
-    parse_document(&bytes, opts, &mut events, &mut stats);
-    if let Some(e) = &error {
-        stats.last_error = Some(e.clone());
-    }
-    (events, stats, error)
+    // Inflating and parsing are CPU work: off the I/O thread, onto the blocking pool, so
+    // several objects are parsed at once.
+    let (key, opts, bucket) = (key.to_owned(), opts.clone(), bucket.to_owned());
+    let parsed = tokio::task::spawn_blocking(move || {
+        let (bytes, error) = decode_bytes(&raw, MAX_DECOMPRESSED);
+        let error = error.map(|e| format!("s3://{bucket}/{key}: {e}"));
+        parse_document(&bytes, &opts, &mut events, &mut stats);
+        if let Some(e) = &error {
+            stats.last_error = Some(e.clone());
+        }
+        (events, stats, error)
+    })
+    .await;
+    parsed.unwrap_or_else(|e| (Vec::new(), ParseStats::default(), Some(format!("parser task failed: {e}"))))
 }
 
 /// The `.../CloudTrail/REGION/` and `.../CloudTrail-Insight/REGION/` folders under `prefix`,
