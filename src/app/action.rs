@@ -27,6 +27,8 @@ pub enum Action {
     SortNext,
     SortPrev,
     SortReverse,
+    HideColumn,
+    ShowColumns,
     ThresholdUp,
     ThresholdDown,
     Span,

@@ -90,6 +90,18 @@ pub struct Lists {
     pub entities: Vec<usize>,
     /// Indices into the tail, newest first.
     pub tail: Vec<usize>,
+    /// Per entity: events in its last windows, as a sparkline.
+    pub sparks: rustc_hash::FxHashMap<String, String>,
+}
+
+/// Windows shown in an entity's activity sparkline.
+pub const SPARK_WINDOWS: usize = 12;
+
+/// `▁▂▃▄▅▆▇█` bars for `values`, scaled to their maximum.
+pub fn sparkline(values: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    values.iter().map(|&v| BARS[((v * 7 + max / 2) / max) as usize]).collect()
 }
 
 /// Sort columns of the entity table: events, then every feature.
@@ -112,6 +124,8 @@ pub struct AppState {
     pub frozen: Option<Arc<Snapshot>>,
     pub sort_col: usize,
     pub sort_desc: bool,
+    /// Feature columns hidden from the entity table.
+    pub hidden: std::collections::BTreeSet<usize>,
     pub span_minutes: i64,
     pub threshold: Threshold,
     pub notice: Option<String>,
@@ -141,6 +155,7 @@ impl AppState {
             frozen: None,
             sort_col: 0,
             sort_desc: true,
+            hidden: Default::default(),
             span_minutes: 60,
             threshold,
             notice: None,
@@ -232,6 +247,18 @@ impl AppState {
             if self.sort_desc { o.reverse() } else { o }
         });
         self.lists.entities = ent;
+        let mut by_entity: rustc_hash::FxHashMap<&str, Vec<(i64, u64)>> = Default::default();
+        for r in rows.iter() {
+            by_entity.entry(&r.row.entity).or_default().push((r.row.window_start, r.row.events));
+        }
+        self.lists.sparks = by_entity
+            .into_iter()
+            .map(|(e, mut w)| {
+                w.sort_unstable();
+                let last: Vec<u64> = w.iter().rev().take(SPARK_WINDOWS).rev().map(|x| x.1).collect();
+                (e.to_owned(), sparkline(&last))
+            })
+            .collect();
         let tail = &self.tail_snap().tail;
         self.lists.tail = (0..tail.len()).rev().filter(|&i| self.filter.matches_event(&tail[i])).collect();
         self.clamp();
@@ -376,8 +403,21 @@ impl AppState {
             Action::SortNext | Action::SortPrev => {
                 let step = if action == Action::SortNext { 1 } else { SORT_COLUMNS - 1 };
                 self.sort_col = (self.sort_col + step) % SORT_COLUMNS;
+                while self.hidden.contains(&self.sort_col) {
+                    self.sort_col = (self.sort_col + step) % SORT_COLUMNS;
+                }
                 self.rebuild();
             }
+            Action::HideColumn => {
+                if self.hidden.len() + 1 < SORT_COLUMNS {
+                    self.hidden.insert(self.sort_col);
+                    while self.hidden.contains(&self.sort_col) {
+                        self.sort_col = (self.sort_col + 1) % SORT_COLUMNS;
+                    }
+                    self.rebuild();
+                }
+            }
+            Action::ShowColumns => self.hidden.clear(),
             Action::SortReverse => {
                 self.sort_desc = !self.sort_desc;
                 self.rebuild();

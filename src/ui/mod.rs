@@ -204,7 +204,7 @@ fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let max = events.iter().max().copied().unwrap_or(0);
     let now_rate = rates.last().map_or(0, |p| p.events);
     let title = format!(
-        " events/min, last {}: now {now_rate}, peak {}/{}min, errors now {errors}  (t: span) ",
+        " events/min, last {}: now {now_rate}, peak {}/{}min, errors now {errors}  (s: span) ",
         match span {
             60 => "1h",
             360 => "6h",

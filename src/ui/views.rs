@@ -114,13 +114,15 @@ pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let height = area.height.saturating_sub(2) as usize;
     let sel = s.sel[1];
     let start = page_start(sel, height);
-    let fixed = 24 + 15 + 11 + 3;
+    let fixed = 22 + 15 + 11 + 12 + 4;
     let col_w = 9u16;
-    let n_cols = ((area.width.saturating_sub(fixed) / (col_w + 1)) as usize).clamp(1, FEATURE_NAMES.len());
+    let shown: Vec<usize> = (0..FEATURE_NAMES.len()).filter(|c| !s.hidden.contains(c)).collect();
+    let n_cols = ((area.width.saturating_sub(fixed) / (col_w + 1)) as usize).clamp(1, shown.len().max(1));
     // Keep the sort column in view.
-    let first = s.sort_col.saturating_sub(n_cols.saturating_sub(1)).min(FEATURE_NAMES.len() - n_cols);
-    let cols: Vec<usize> = (first..first + n_cols).collect();
-    let mut header: Vec<String> = vec!["principal".into(), "source ip".into(), "window".into()];
+    let at = shown.iter().position(|&c| c == s.sort_col).unwrap_or(0);
+    let first = at.saturating_sub(n_cols.saturating_sub(1)).min(shown.len().saturating_sub(n_cols));
+    let cols: Vec<usize> = shown.iter().skip(first).take(n_cols).copied().collect();
+    let mut header: Vec<String> = vec!["principal".into(), "source ip".into(), "window".into(), "activity".into()];
     header.extend(cols.iter().map(|&c| {
         let mark = if c == s.sort_col { if s.sort_desc { "▼" } else { "▲" } } else { "" };
         format!("{}{mark}", truncate(&short_feature(FEATURE_NAMES[c]), 8))
@@ -135,16 +137,19 @@ pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 Cell::from(short_principal(&r.row.principal).to_owned()),
                 Cell::from(r.row.source_ip.clone()),
                 Cell::from(short_window(r.row.window_start)),
+                Cell::from(s.lists.sparks.get(&r.row.entity).cloned().unwrap_or_default()),
             ];
             cells.extend(cols.iter().map(|&c| Cell::from(fmt_num(r.row.features[c]))));
             let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
             Row::new(cells).style(style)
         })
         .collect();
-    let mut widths = vec![Constraint::Length(24), Constraint::Length(15), Constraint::Length(11)];
+    let mut widths =
+        vec![Constraint::Length(22), Constraint::Length(15), Constraint::Length(11), Constraint::Length(12)];
     widths.extend(cols.iter().map(|_| Constraint::Length(col_w)));
+    let hidden = if s.hidden.is_empty() { String::new() } else { format!(", {} hidden (C shows)", s.hidden.len()) };
     let title = format!(
-        " {} entity-windows, sorted by {} (< > column, r reverse) ",
+        " {} entity-windows, sorted by {} (< > column, r reverse, c hide{hidden}) ",
         s.lists.entities.len(),
         FEATURE_NAMES[s.sort_col]
     );
@@ -190,7 +195,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             .style(style)
         })
         .collect();
-    let mode = if s.frozen.is_some() { "FROZEN (f to follow)" } else { "following (f to freeze)" };
+    let mode = if s.frozen.is_some() { "PAUSED (p to follow)" } else { "following (p to pause)" };
     let title = format!(" {} events, newest first, {mode} ", s.lists.tail.len());
     let header = Row::new(["time", "principal", "event", "service", "region", "source ip", "error", "user agent"])
         .style(theme.fg("muted").add_modifier(Modifier::BOLD));

@@ -194,3 +194,17 @@ fn false_positive_dialog_scope_expiry_note() {
     let cmds = s.update(Action::UndoLabel);
     assert!(matches!(&cmds[..], [Command::Undo { window_start: 3600, .. }]));
 }
+
+#[test]
+fn hide_columns_and_sparklines() {
+    let mut s = state();
+    s.update(Action::ViewEntities);
+    s.update(Action::HideColumn);
+    assert!(s.hidden.contains(&0) && s.sort_col == 1, "the sort moves off a hidden column");
+    s.update(Action::SortPrev);
+    assert_ne!(s.sort_col, 0, "hidden columns are skipped");
+    s.update(Action::ShowColumns);
+    assert!(s.hidden.is_empty());
+    assert_eq!(sparkline(&[0, 5, 10]), "▁▅█");
+    assert_eq!(s.lists.sparks.get("arn:aws:iam::1:user/a").map(String::as_str), Some("█"));
+}
