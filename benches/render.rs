@@ -79,6 +79,7 @@ fn main() {
         generation: 1,
         rows: Arc::new(scored.rows),
         cutoff: scored.cutoff,
+        population: Arc::new(scored.population),
         rates: rates.into_values().collect(),
         sources: vec![SourceView {
             name: "bench".into(),

@@ -48,6 +48,7 @@ fn snapshot() -> Arc<Snapshot> {
         generation: 7,
         rows: Arc::new(scored.rows),
         cutoff: scored.cutoff,
+        population: Arc::new(scored.population),
         rates: rates.into_values().collect(),
         sources: vec![SourceView {
             name: "demo".into(),

@@ -44,6 +44,8 @@ pub struct Snapshot {
     pub generation: u64,
     pub rows: Arc<Vec<ScoredRow>>,
     pub cutoff: f64,
+    /// Every feature's values over the ranked windows, sorted.
+    pub population: Arc<Vec<Vec<f64>>>,
     pub rates: Vec<RatePoint>,
     pub sources: Vec<SourceView>,
     /// The newest events, oldest first, bounded.
@@ -68,6 +70,7 @@ impl Snapshot {
             generation: self.generation,
             rows: Arc::clone(&self.rows),
             cutoff: self.cutoff,
+            population: Arc::clone(&self.population),
             rates: self.rates.clone(),
             sources: self.sources.clone(),
             tail: self.tail.clone(),
@@ -109,8 +112,8 @@ pub enum PipelineCommand {
     Undo { window_start: i64, entity: String },
 }
 
-/// The latest ranking: rows, cut-off, when it was trained, and the error if it failed.
-type Ranking = (Arc<Vec<ScoredRow>>, f64, Option<i64>, Option<String>);
+/// The latest ranking: rows, cut-off, population, when it was trained, the error if it failed.
+type Ranking = (Arc<Vec<ScoredRow>>, f64, Arc<Vec<Vec<f64>>>, Option<i64>, Option<String>);
 
 pub struct Pipeline {
     /// Where labels and the model live; `None` keeps labels in memory only (tests).
@@ -287,9 +290,9 @@ impl Pipeline {
                             last_saved = Instant::now();
                             save_due = false;
                         }
-                        (Arc::new(s.rows), s.cutoff, Some(chrono::Utc::now().timestamp()), None)
+                        (Arc::new(s.rows), s.cutoff, Arc::new(s.population), Some(chrono::Utc::now().timestamp()), None)
                     }
-                    Err(e) => (Arc::default(), 0.0, None, Some(e.to_string())),
+                    Err(e) => (Arc::default(), 0.0, Arc::default(), None, Some(e.to_string())),
                 });
                 labels_in_force = feedback.labels.len();
                 tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, windows = store.len(), "re-scored");
@@ -299,12 +302,13 @@ impl Pipeline {
             if let Some(&newest) = rates.keys().next_back() {
                 rates.retain(|m, _| *m > newest - 86_400);
             }
-            let (rows, cutoff, trained_at, model_error) = last.clone().unwrap_or_default();
+            let (rows, cutoff, population, trained_at, model_error) = last.clone().unwrap_or_default();
             generation += 1;
             let snap = Snapshot {
                 generation,
                 rows,
                 cutoff,
+                population,
                 rates: rates.values().copied().collect(),
                 sources: sources.clone(),
                 tail: tail.iter().cloned().collect(),

@@ -49,11 +49,12 @@ impl Context {
     }
 
     pub fn percentile(&self, i: usize, v: f64) -> f64 {
-        let col = &self.sorted[i];
-        if col.is_empty() {
-            return 0.5;
-        }
-        col.partition_point(|x| *x <= v) as f64 / col.len() as f64
+        percentile_in(&self.sorted[i], v)
+    }
+
+    /// The sorted columns, for whoever needs percentiles later.
+    pub fn into_sorted(self) -> Vec<Vec<f64>> {
+        self.sorted
     }
 
     pub fn quantile(&self, i: usize, q: f64) -> f64 {
@@ -68,6 +69,14 @@ impl Context {
         let (sums, n) = self.entity_sums.get(&row.entity)?;
         (*n > 1).then(|| (sums[i] - row.features[i]) / f64::from(n - 1))
     }
+}
+
+/// Fraction of a sorted column at or below `v` (0.5 for an empty column).
+pub fn percentile_in(sorted: &[f64], v: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.5;
+    }
+    sorted.partition_point(|x| *x <= v) as f64 / sorted.len() as f64
 }
 
 /// Features where the unusual side is "low", not "high".

@@ -68,6 +68,8 @@ pub struct Scored {
     /// The rank score at and above which rows are flagged.
     pub cutoff: f64,
     pub model: Option<IsolationForest>,
+    /// Every feature's values over the population, sorted (for percentiles in the console).
+    pub population: Vec<Vec<f64>>,
 }
 
 /// The rank formula (see the module doc).
@@ -158,5 +160,5 @@ pub fn score_rows_with(
         r.rank = i + 1;
         r.flagged = r.rank_score >= cutoff || r.verdict == Some(feedback::Verdict::TruePositive);
     }
-    Ok(Scored { rows: out, cutoff, model: Some(model) })
+    Ok(Scored { rows: out, cutoff, model: Some(model), population: ctx.into_sorted() })
 }

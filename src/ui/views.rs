@@ -252,8 +252,7 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     ))];
     for (i, name) in FEATURE_NAMES.iter().enumerate() {
         let v = sel.row.features[i];
-        let below = rows.iter().filter(|r| r.row.features[i] <= v).count();
-        let pct = below as f64 / rows.len().max(1) as f64;
+        let pct = s.snap.population.get(i).map_or(0.5, |col| crate::model::explain::percentile_in(col, v));
         let pos = (pct * 10.0).round() as usize;
         let gauge: String = (0..=10).map(|k| if k == pos { '●' } else { '─' }).collect();
         lines.push(Line::from(vec![
