@@ -157,6 +157,8 @@ pub struct FeatureStore {
     insights: u64,
     /// Failed console sign-ins per (window, source IP), for the brute-force rule.
     login_failures: FxHashMap<(i64, u64), u32>,
+    /// Offensive-tool verdict per distinct user agent (there are few agents, many events).
+    offensive_agents: FxHashMap<u64, bool>,
 }
 
 impl FeatureStore {
@@ -216,7 +218,10 @@ impl FeatureStore {
         if is_sensitive(ev.service(), &ev.name) {
             agg.sensitive += 1;
         }
-        agg.rules |= rules::event_rules(ev);
+        let agent_hash = hash(&ev.user_agent);
+        let offensive =
+            *self.offensive_agents.entry(agent_hash).or_insert_with(|| rules::is_offensive_agent(&ev.user_agent));
+        agg.rules |= rules::event_rules(ev) | if offensive { rules::OFFENSIVE_AGENT } else { 0 };
         if &*ev.name == "ConsoleLogin" {
             if ev.mfa == Some(false) && ev.login_ok != Some(false) {
                 agg.console_no_mfa += 1;
@@ -231,7 +236,7 @@ impl FeatureStore {
         let angle = (ev.time.rem_euclid(86_400) as f64 / 86_400.0) * std::f64::consts::TAU;
         agg.hour_sin += angle.sin();
         agg.hour_cos += angle.cos();
-        let (ip, region, agent) = (hash(&ev.ip), hash(&ev.region), hash(&ev.user_agent));
+        let (ip, region, agent) = (hash(&ev.ip), hash(&ev.region), agent_hash);
         agg.sources.insert(hash(&ev.source));
         agg.names.insert(hash(&ev.name));
         agg.agents.insert(agent);

@@ -60,7 +60,7 @@ const TAMPERING: &[&str] = &[
     "DeleteLogGroup",
 ];
 
-/// The rule bits one event sets.
+/// The rule bits one event sets, apart from the user-agent rule (see [`is_offensive_agent`]).
 pub fn event_rules(ev: &Event) -> u16 {
     let name = &*ev.name;
     let mut bits = 0;
@@ -83,11 +83,14 @@ pub fn event_rules(ev: &Event) -> u16 {
     if is_public_sharing(ev) {
         bits |= PUBLIC_SHARING;
     }
-    let agent = ev.user_agent.to_ascii_lowercase();
-    if OFFENSIVE_AGENTS.iter().any(|a| agent.contains(a)) {
-        bits |= OFFENSIVE_AGENT;
-    }
     bits
+}
+
+/// Whether a user agent belongs to an offensive tool. Kept apart from [`event_rules`] so the
+/// feature store can ask once per distinct agent rather than once per event.
+pub fn is_offensive_agent(agent: &str) -> bool {
+    let agent = agent.to_ascii_lowercase();
+    OFFENSIVE_AGENTS.iter().any(|a| agent.contains(a))
 }
 
 fn param<'a>(params: &'a str, key: &str) -> Option<&'a str> {
@@ -155,7 +158,9 @@ mod tests {
         assert_eq!(event_rules(&ev("ModifySnapshotAttribute", snap)), PUBLIC_SHARING);
         let mut pacu = ev("ListBuckets", "");
         pacu.user_agent = "Boto3/1.26 Pacu/1.5".into();
-        assert_eq!(event_rules(&pacu), OFFENSIVE_AGENT);
+        assert!(is_offensive_agent(&pacu.user_agent));
+        assert!(!is_offensive_agent("aws-cli/2.15 Python/3.11"));
+        assert_eq!(event_rules(&pacu), 0);
         let no_mfa = r#","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"}"#;
         assert_eq!(event_rules(&ev("ConsoleLogin", no_mfa)), CONSOLE_NO_MFA);
         let failed = r#","responseElements":{"ConsoleLogin":"Failure"},"additionalEventData":{"MFAUsed":"No"}"#;
