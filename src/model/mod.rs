@@ -96,16 +96,16 @@ pub fn score_rows_with(
     }
     let x = scale::matrix(&rows);
     let extra = fb.normal_rows(&rows);
-    let train = if extra.is_empty() {
-        x.clone()
-    } else {
+    // Without labels the forest trains on `x` itself; only feedback needs a larger matrix.
+    let with_feedback = (!extra.is_empty()).then(|| {
         let mut t = x.clone();
         for f in extra {
             let scaled: Vec<f64> = f.iter().enumerate().map(|(i, v)| scale::transform(i, *v)).collect();
             t.push_row(ndarray::ArrayView1::from(&scaled)).expect("same width");
         }
         t
-    };
+    });
+    let train = with_feedback.as_ref().map_or_else(|| x.view(), |t| t.view());
     let mut model = IsolationForestParams::default()
         .n_trees(cfg.n_trees)
         .sub_sample(cfg.sub_sample)
