@@ -18,6 +18,9 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use serde_json::{Value, json};
 use trailtop::source::aws::AwsOptions;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 use trailtop::source::folder::FolderSource;
 use trailtop::source::lookup::LookupSource;
 use trailtop::source::s3::S3Source;
@@ -38,22 +41,7 @@ fn count(rx: crossbeam_channel::Receiver<SourceMsg>) -> u64 {
 async fn serve_s3(root: std::path::PathBuf) -> SocketAddr {
     let mut b = s3s::service::S3ServiceBuilder::new(s3s_fs::FileSystem::new(root).unwrap());
     b.set_auth(s3s::auth::SimpleAuth::from_single("AK", "SK"));
-    let service = b.build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            // Without it, delayed ACKs stall every small response by 40 ms on loopback.
-            let _ = sock.set_nodelay(true);
-            let svc = service.clone();
-            tokio::spawn(async move {
-                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    common::serve_loopback(b.build()).await
 }
 
 struct Api {
@@ -149,25 +137,10 @@ fn main() {
         })
         .collect();
     let api = Arc::new(Mutex::new(Api { events, last: None, requests: 0, throttled: 0 }));
-    let addr: SocketAddr = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+    let addr: SocketAddr = {
         let api = Arc::clone(&api);
-        tokio::spawn(async move {
-            while let Ok((sock, _)) = listener.accept().await {
-                // Without it, delayed ACKs stall every small response by 40 ms on loopback.
-                let _ = sock.set_nodelay(true);
-                let api = Arc::clone(&api);
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| lookup(req, Arc::clone(&api)));
-                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
-                        .await;
-                });
-            }
-        });
-        addr
-    });
+        rt.block_on(common::serve_loopback(hyper::service::service_fn(move |req| lookup(req, Arc::clone(&api)))))
+    };
     let conf = aws_sdk_cloudtrail::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))

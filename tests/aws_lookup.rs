@@ -14,6 +14,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use serde_json::{Value, json};
 use trailtop::source::aws::AwsOptions;
+
+mod common;
 use trailtop::source::lookup::LookupSource;
 use trailtop::source::{SourceMsg, SourceStatus};
 
@@ -85,23 +87,7 @@ async fn handle(req: Request<Incoming>, trail: Arc<Mutex<Trail>>) -> Result<Resp
 }
 
 async fn serve(trail: Arc<Mutex<Trail>>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
-            // Without it, delayed ACKs stall every small response by 40 ms on loopback.
-            let _ = sock.set_nodelay(true);
-            let trail = Arc::clone(&trail);
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| handle(req, Arc::clone(&trail)));
-                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    common::serve_loopback(hyper::service::service_fn(move |req| handle(req, Arc::clone(&trail)))).await
 }
 
 fn client(addr: SocketAddr) -> aws_sdk_cloudtrail::Client {

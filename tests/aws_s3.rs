@@ -16,6 +16,8 @@ use crossbeam_channel::Receiver;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use trailtop::source::aws::AwsOptions;
+
+mod common;
 use trailtop::source::s3::{S3Source, day_folders};
 use trailtop::source::{SourceMsg, SourceStatus};
 
@@ -83,22 +85,7 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
             hyper::service::Service::call(&inner, req).await
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
-            // Without it, delayed ACKs stall every small response by 40 ms on loopback.
-            let _ = sock.set_nodelay(true);
-            let svc = service.clone();
-            tokio::spawn(async move {
-                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    common::serve_loopback(service).await
 }
 
 fn client(addr: SocketAddr, secret: &str) -> aws_sdk_s3::Client {
