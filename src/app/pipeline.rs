@@ -246,9 +246,7 @@ impl Pipeline {
                             let now = chrono::Utc::now().timestamp();
                             let live = Feedback::from_lines(label_lines.clone(), now);
                             if let Some(l) = live.labels.iter().rev().find(|l| l.window_start == window_start && l.entity == entity) {
-                                let mut undo = l.clone();
-                                undo.undoes = Some(l.id.clone());
-                                undo.id = format!("{now:x}-undo-{}", l.id);
+                                let undo = l.undo_of(now);
                                 if let Some(st) = &store_labels
                                     && let Err(e) = st.append(&undo)
                                 {

@@ -174,11 +174,6 @@ impl FeatureStore {
         t.div_euclid(self.cfg.window_secs) * self.cfg.window_secs
     }
 
-    /// The window and entity key an event falls in.
-    pub fn key_of(&self, ev: &Event) -> (i64, u64) {
-        (self.window_of(ev.time), hash(&entity_text(self.cfg.by, ev)))
-    }
-
     pub fn len(&self) -> usize {
         self.aggs.len()
     }

@@ -116,6 +116,15 @@ impl Label {
         }
     }
 
+    /// The line that withdraws this label.
+    pub fn undo_of(&self, now: i64) -> Label {
+        let mut u = self.clone();
+        u.undoes = Some(self.id.clone());
+        u.id = format!("{now:x}-undo-{}", self.id);
+        u.labelled_at = now;
+        u
+    }
+
     fn applies(&self, row: &FeatureRow) -> bool {
         match self.scope {
             Scope::Entity => row.entity == self.entity,
@@ -267,13 +276,9 @@ impl LabelStore {
         Ok(())
     }
 
-    /// Appends an undo of label `id`.
+    /// Appends an undo of `of`.
     pub fn undo(&self, of: &Label, now: i64) -> anyhow::Result<()> {
-        let mut u = of.clone();
-        u.undoes = Some(of.id.clone());
-        u.id = format!("{now:x}-undo-{}", of.id);
-        u.labelled_at = now;
-        self.append(&u)
+        self.append(&of.undo_of(now))
     }
 }
 

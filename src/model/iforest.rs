@@ -266,10 +266,6 @@ impl Tree {
 }
 
 impl IsolationForest {
-    pub fn n_features(&self) -> usize {
-        self.n_features
-    }
-
     /// Mean path length E[h(x)] over the trees.
     pub fn mean_path(&self, x: ArrayView1<f64>) -> f64 {
         assert_eq!(x.len(), self.n_features, "feature count differs from the training data");
