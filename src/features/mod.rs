@@ -7,6 +7,7 @@
 
 mod entity;
 pub mod rules;
+mod runs;
 pub mod sensitive;
 
 use std::hash::{Hash, Hasher};
@@ -18,7 +19,7 @@ pub use entity::{EntityBy, entity_text};
 use sensitive::{is_read, is_sensitive};
 
 /// Feature names, in column order. Adding one bumps [`SCHEMA_VERSION`].
-pub const FEATURE_NAMES: [&str; 24] = [
+pub const FEATURE_NAMES: [&str; 25] = [
     "events",
     "rate_per_min",
     "distinct_sources",
@@ -43,9 +44,10 @@ pub const FEATURE_NAMES: [&str; 24] = [
     "region_novelty",
     "hour_share",
     "ip_recency",
+    "run_excess",
 ];
 pub const N_FEATURES: usize = FEATURE_NAMES.len();
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub fn feature_index(name: &str) -> Option<usize> {
     FEATURE_NAMES.iter().position(|n| *n == name)
@@ -103,6 +105,9 @@ struct History {
     agents: FxHashMap<u64, i64>,
     windows: FxHashSet<i64>,
     hours: [u32; 24],
+    ip_windows: runs::PairWindows,
+    /// Rule bits per active window.
+    window_rules: FxHashMap<i64, u16>,
 }
 
 /// The identity whose history novelty is judged against. A role session's ARN names the
@@ -123,7 +128,7 @@ fn note_first(map: &mut FxHashMap<u64, i64>, key: u64, t: i64) {
 }
 
 /// One row of the feature table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FeatureRow {
     /// The grouping key (see [`entity_text`]).
     pub entity: String,
@@ -137,6 +142,9 @@ pub struct FeatureRow {
     pub features: [f64; N_FEATURES],
     /// Bits of [`rules::RULES`] that events of this window set.
     pub rules: u16,
+    /// Of those, the rules this principal hits habitually (see [`rules::habitual`]): still
+    /// shown, but they do not lift the rank.
+    pub habitual_rules: u16,
     /// Hashes of the event names in the window, sorted (for feedback scopes).
     pub names: Vec<u64>,
 }
@@ -157,6 +165,8 @@ pub struct FeatureStore {
     insights: u64,
     /// Failed console sign-ins per (window, source IP), for the brute-force rule.
     login_failures: FxHashMap<(i64, u64), u32>,
+    /// Per source address: the principals that used it, with when they first did.
+    ip_users: FxHashMap<u64, FxHashMap<u64, i64>>,
     /// Offensive-tool verdict per distinct user agent (there are few agents, many events).
     offensive_agents: FxHashMap<u64, bool>,
 }
@@ -216,7 +226,8 @@ impl FeatureStore {
         let agent_hash = hash(&ev.user_agent);
         let offensive =
             *self.offensive_agents.entry(agent_hash).or_insert_with(|| rules::is_offensive_agent(&ev.user_agent));
-        agg.rules |= rules::event_rules(ev) | if offensive { rules::OFFENSIVE_AGENT } else { 0 };
+        let event_rules = rules::event_rules(ev) | if offensive { rules::OFFENSIVE_AGENT } else { 0 };
+        agg.rules |= event_rules;
         if &*ev.name == "ConsoleLogin" {
             if ev.mfa == Some(false) && ev.login_ok != Some(false) {
                 agg.console_no_mfa += 1;
@@ -238,12 +249,13 @@ impl FeatureStore {
         agg.regions.insert(region);
         agg.ips.insert(ip);
 
-        let hist = self
-            .history
-            .entry(hash(identity_root(&ev.principal)))
-            .or_insert_with(|| History { first: ev.time, ..Default::default() });
+        let root = hash(identity_root(&ev.principal));
+        note_first(self.ip_users.entry(ip).or_default(), root, ev.time);
+        let hist = self.history.entry(root).or_insert_with(|| History { first: ev.time, ..Default::default() });
         hist.first = hist.first.min(ev.time);
         hist.windows.insert(start);
+        hist.ip_windows.entry(ip).or_default().insert(start);
+        *hist.window_rules.entry(start).or_default() |= event_rules;
         hist.hours[hour] += 1;
         note_first(&mut hist.ips, ip, ev.time);
         note_first(&mut hist.regions, region, ev.time);
@@ -253,15 +265,18 @@ impl FeatureStore {
 
     /// Every entity-window as a feature row, ordered by window then entity.
     pub fn rows(&self) -> Vec<FeatureRow> {
-        let mut rows: Vec<FeatureRow> = self.aggs.iter().map(|(&(start, _), agg)| self.row(start, agg)).collect();
+        let runs = runs::RunIndex::new(self.cfg.window_secs, self.history.iter().map(|(k, h)| (*k, &h.ip_windows)));
+        let mut rows: Vec<FeatureRow> =
+            self.aggs.iter().map(|(&(start, _), agg)| self.row(start, agg, &runs)).collect();
         rows.sort_by(|a, b| (a.window_start, &a.entity).cmp(&(b.window_start, &b.entity)));
         rows
     }
 
-    fn row(&self, start: i64, a: &Agg) -> FeatureRow {
+    fn row(&self, start: i64, a: &Agg, runs: &runs::RunIndex) -> FeatureRow {
         let w = self.cfg.window_secs;
         let n = f64::from(a.events);
-        let hist = self.history.get(&hash(identity_root(&a.principal)));
+        let root = hash(identity_root(&a.principal));
+        let hist = self.history.get(&root);
         // Novelty needs a past: in the data's first window, and for a principal's first
         // window, nothing counts as newly seen (the principal itself is flagged instead).
         let first_window = self.data_start.is_none_or(|d| self.window_of(d) == start);
@@ -299,6 +314,7 @@ impl FeatureStore {
             0.0,
             hour_share(hist, a),
             0.0,
+            a.ips.iter().map(|&ip| runs.excess(root, ip, start)).fold(0.0, f64::max),
         ];
         let mut features = features;
         if let Some(h) = hist.filter(|_| known_before) {
@@ -309,7 +325,9 @@ impl FeatureStore {
                 let seen_before = map.values().filter(|&&t| t < start).count() as f64;
                 new * (1.0 - (seen_before / windows_before).min(1.0))
             };
-            features[19] = surprise(features[15], &h.ips);
+            // An address colleagues already use (the office egress, a VPN) is no news.
+            let shared = self.shared_before(root, a, start);
+            features[19] = surprise(features[15], &h.ips) * shared;
             features[20] = surprise(features[17], &h.agents);
             features[21] = surprise(features[16], &h.regions);
             // An address adopted recently, by a principal that rarely adopts new ones: what a
@@ -321,7 +339,7 @@ impl FeatureStore {
                 .filter_map(|ip| h.ips.get(ip))
                 .map(|&first| 1.0 - ((start - first) as f64 / tenure).clamp(0.0, 1.0))
                 .fold(0.0, f64::max);
-            features[23] = surprise(recency, &h.ips);
+            features[23] = surprise(recency, &h.ips) * shared;
         }
         FeatureRow {
             entity: a.entity.to_string(),
@@ -332,6 +350,9 @@ impl FeatureStore {
             events: u64::from(a.events),
             features,
             rules: a.rules | self.brute_force(start, a),
+            habitual_rules: hist
+                .filter(|_| known_before)
+                .map_or(0, |h| rules::habitual(a.rules, start, &h.window_rules)),
             names: {
                 let mut v: Vec<u64> = a.names.iter().copied().collect();
                 v.sort_unstable();
@@ -342,6 +363,15 @@ impl FeatureStore {
 }
 
 impl FeatureStore {
+    /// 1 for addresses no other principal used before `start`, falling as more did (the
+    /// least-shared of the window's addresses counts).
+    fn shared_before(&self, root: u64, a: &Agg, start: i64) -> f64 {
+        let others = |ip: &u64| {
+            self.ip_users.get(ip).map_or(0, |users| users.iter().filter(|(r, t)| **r != root && **t < start).count())
+        };
+        a.ips.iter().map(others).min().map_or(1.0, |n| 1.0 / (1.0 + n as f64))
+    }
+
     /// The brute-force bit for an entity-window whose addresses failed many sign-ins.
     fn brute_force(&self, start: i64, a: &Agg) -> u16 {
         let hit = a.console_failures > 0

@@ -22,6 +22,28 @@ pub const OFFENSIVE_AGENT: u16 = 1 << 4;
 pub const CONSOLE_NO_MFA: u16 = 1 << 5;
 pub const ROOT_ACTIVITY: u16 = 1 << 6;
 
+/// A principal's rule is habitual when it fired in at least this many of its earlier windows…
+const HABIT_WINDOWS: usize = 3;
+/// …making up at least this share of them: an SSO admin who changes IAM every day, root that
+/// signs in for billing every Monday.
+const HABIT_SHARE: f64 = 0.1;
+
+/// Of `rules`, those the principal hit habitually in windows before `start`.
+pub fn habitual(rules: u16, start: i64, window_rules: &rustc_hash::FxHashMap<i64, u16>) -> u16 {
+    if rules == 0 {
+        return 0;
+    }
+    let earlier: Vec<u16> = window_rules.iter().filter(|(w, _)| **w < start).map(|(_, r)| *r).collect();
+    (0..RULES.len())
+        .map(|i| 1u16 << i)
+        .filter(|bit| rules & bit != 0)
+        .filter(|bit| {
+            let hits = earlier.iter().filter(|r| *r & bit != 0).count();
+            hits >= HABIT_WINDOWS && hits as f64 >= HABIT_SHARE * earlier.len() as f64
+        })
+        .fold(0, |acc, bit| acc | bit)
+}
+
 /// Failed console sign-ins from one address in one window that make a brute force.
 pub const BRUTE_FORCE_FAILURES: u32 = 5;
 

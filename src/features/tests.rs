@@ -142,3 +142,61 @@ fn hour_share_is_low_at_an_unusual_hour() {
     assert_eq!(night.get("hour_share"), 0.0);
     assert_eq!(day.get("hour_share"), 0.8);
 }
+
+#[test]
+fn an_address_colleagues_use_is_no_news() {
+    // Five colleagues use the office egress; "dev" arrives there late, and at home.
+    let mut events = Vec::new();
+    for w in 0..6 {
+        events.push(ev(w * 3600, "dev", "1.1.1.1", "ListUsers", ""));
+        for c in 0..5 {
+            events.push(ev(w * 3600 + 10 + c, &format!("colleague{c}"), "9.9.9.9", "ListUsers", ""));
+        }
+    }
+    events.push(ev(6 * 3600, "dev", "9.9.9.9", "ListUsers", ""));
+    events.push(ev(7 * 3600, "dev", "6.6.6.6", "ListUsers", ""));
+    let rows = store(&events, EntityBy::PrincipalIp);
+    let office = rows.iter().find(|r| r.principal.ends_with("/dev") && r.source_ip == "9.9.9.9").unwrap();
+    let home = rows.iter().find(|r| r.source_ip == "6.6.6.6").unwrap();
+    assert_eq!((office.get("new_ips"), home.get("new_ips")), (1.0, 1.0));
+    assert!(home.get("ip_novelty") > 0.7, "{}", home.get("ip_novelty"));
+    assert!(office.get("ip_novelty") < home.get("ip_novelty") / 5.0, "{}", office.get("ip_novelty"));
+}
+
+#[test]
+fn rules_a_principal_hits_every_day_become_habitual() {
+    let iam = r#","readOnly":false,"requestParameters":{"userName":"someone-else"}"#;
+    let events: Vec<Event> =
+        (0..6).map(|d| ev(d * 86_400 + 10 * 3600, "admin", "1.1.1.1", "CreateAccessKey", iam)).collect();
+    let rows = store(&events, EntityBy::Principal);
+    assert!(rows.iter().all(|r| r.rules == rules::IAM_PERSISTENCE));
+    let habitual: Vec<bool> = rows.iter().map(|r| r.habitual_rules == rules::IAM_PERSISTENCE).collect();
+    // The first three windows are the habit being formed.
+    assert_eq!(habitual, [false, false, false, true, true, true]);
+    // Another principal doing it once is not covered by the admin's habit.
+    let mut events = events;
+    events.push(ev(6 * 86_400, "dev", "1.1.1.1", "ListUsers", ""));
+    events.push(ev(7 * 86_400, "dev", "1.1.1.1", "CreateAccessKey", iam));
+    let rows = store(&events, EntityBy::Principal);
+    let dev = rows.iter().find(|r| r.principal.ends_with("/dev") && r.rules != 0).unwrap();
+    assert_eq!(dev.habitual_rules, 0);
+}
+
+#[test]
+fn a_run_longer_than_the_principals_longest_shows_in_run_excess() {
+    // Two office days of eight hours, then an address active around the clock.
+    let mut events = Vec::new();
+    for d in 0..2 {
+        for h in 9..17 {
+            events.push(ev(d * 86_400 + h * 3600, "dev", "1.1.1.1", "ListUsers", ""));
+        }
+    }
+    for h in 0..24 {
+        events.push(ev(2 * 86_400 + h * 3600 + 60, "dev", "6.6.6.6", "DescribeInstances", ""));
+    }
+    let rows = store(&events, EntityBy::PrincipalIp);
+    let last = rows.iter().rfind(|r| r.source_ip == "6.6.6.6").unwrap();
+    assert_eq!(last.get("run_excess"), 24.0 / 8.0);
+    let office = rows.iter().rfind(|r| r.source_ip == "1.1.1.1").unwrap();
+    assert_eq!(office.get("run_excess"), 1.0);
+}

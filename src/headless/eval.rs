@@ -141,8 +141,8 @@ mod tests {
                 window_end: 3600,
                 events: 1,
                 features: [0.0; N_FEATURES],
-                rules: 0,
                 names: vec![],
+                ..Default::default()
             },
             score: 0.5,
             rank_score: 1.0 / rank as f64,

@@ -104,8 +104,8 @@ mod tests {
                 window_end: 3600,
                 events: 1,
                 features: [0.0; N_FEATURES],
-                rules: 0,
                 names: vec![],
+                ..Default::default()
             },
             score: 0.5,
             rank_score: 0.5,

@@ -17,6 +17,8 @@ pub struct RowOut<'a> {
     pub rank_score: f64,
     pub flagged: bool,
     pub rules: &'a [&'static str],
+    /// Of `rules`, those this principal hits habitually: shown, but they do not lift the rank.
+    pub habitual_rules: Vec<&'static str>,
     pub reasons: &'a [Reason],
     pub entity: &'a str,
     pub principal: &'a str,
@@ -43,6 +45,7 @@ impl<'a> RowOut<'a> {
             rank_score: round(s.rank_score),
             flagged: s.flagged,
             rules: &s.rules,
+            habitual_rules: crate::features::rules::rule_ids(r.habitual_rules),
             reasons: &s.reasons,
             entity: &r.entity,
             principal: &r.principal,

@@ -6,7 +6,8 @@
 //! between an ordinary (≈0.45) and a clearly isolated (≈0.70) score, so a single certain event
 //! (a trail stopped) is not buried under merely unusual volume. Flagged: the top
 //! `contamination` fraction by rank score (default 1%), or every window whose rank score
-//! reaches `--threshold`.
+//! reaches `--threshold`. Rules the principal hits habitually, or that an analyst marked as
+//! expected for the entity, are shown but do not lift the rank.
 
 pub mod explain;
 pub mod feedback;
@@ -131,7 +132,7 @@ pub fn score_rows_with(
             // A confirmed attack is pinned above everything unconfirmed.
             let pin = if verdict == Some(feedback::Verdict::TruePositive) { 1.0 } else { 0.0 };
             ScoredRow {
-                rank_score: rank_score(score, row.rules & !fb.expected_rules(&row)) + pin,
+                rank_score: rank_score(score, row.rules & !(row.habitual_rules | fb.expected_rules(&row))) + pin,
                 rules: rule_ids(row.rules),
                 row,
                 score,

@@ -24,11 +24,24 @@ pub fn is_count(i: usize) -> bool {
             | "region_novelty"
             | "hour_share"
             | "ip_recency"
+            | "run_excess"
     )
 }
 
+/// Whether feature `i` is for the analyst only. Raw first-seen counts make every CI run (a
+/// new runner address each time) look like an intrusion; their habit-weighted twins
+/// (`ip_novelty`, ...) carry what matters. `rate_per_min` is `events` rescaled, and a
+/// duplicate column would double the chance of splitting on volume.
+pub fn is_display_only(i: usize) -> bool {
+    matches!(FEATURE_NAMES[i], "rate_per_min" | "new_ips" | "new_regions" | "new_user_agents")
+}
+
+/// The model's value of feature `i`. Display-only features become a constant column, which
+/// the forest never splits on.
 pub fn transform(i: usize, v: f64) -> f64 {
-    if FEATURE_NAMES[i] == "hour_share" {
+    if is_display_only(i) {
+        0.0
+    } else if FEATURE_NAMES[i] == "hour_share" {
         (v * 24.0 + 0.01).log10()
     } else if is_count(i) {
         v.max(0.0).ln_1p()

@@ -130,8 +130,13 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
                     theme.fg("severity_high").add_modifier(Modifier::BOLD),
                 ),
             ]));
+            let habitual = crate::features::rules::rule_ids(r.row.habitual_rules);
             for rule in &r.rules {
-                lines.push(Line::from(Span::styled(format!("⚑ rule: {rule}"), theme.fg("rule_badge"))));
+                lines.push(if habitual.contains(rule) {
+                    Line::from(Span::styled(format!("⚑ rule: {rule} (habitual for this principal)"), theme.fg("muted")))
+                } else {
+                    Line::from(Span::styled(format!("⚑ rule: {rule}"), theme.fg("rule_badge")))
+                });
             }
             lines.push(Line::from(Span::styled("why:", theme.fg("muted"))));
             if r.reasons.is_empty() {

@@ -20,8 +20,8 @@ fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
             window_end: 7200,
             events,
             features,
-            rules: 0,
             names: vec![],
+            ..Default::default()
         },
         score: 1.0 - rank as f64 / 100.0,
         rank_score: 1.0 - rank as f64 / 100.0,

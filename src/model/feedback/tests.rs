@@ -11,8 +11,8 @@ fn scored(entity: &str, window: i64, names: Vec<u64>) -> ScoredRow {
             window_end: window + 3600,
             events: 3,
             features: [1.0; N_FEATURES],
-            rules: 0,
             names,
+            ..Default::default()
         },
         score: 0.7,
         rank_score: 0.7,
