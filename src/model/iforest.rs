@@ -16,6 +16,8 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+mod layout;
+
 /// Euler–Mascheroni constant, for the harmonic-number approximation in c(n).
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
@@ -273,54 +275,42 @@ impl IsolationForest {
         self.trees.iter().map(|t| t.path_length(&row)).sum::<f64>() / self.trees.len() as f64
     }
 
-    /// Scores of many rows. Rows go through the forest in blocks, tree by tree, so each tree
-    /// stays in cache for a whole block; blocks run on all cores.
+    /// Scores of many rows, in blocks on all cores. A block (transposed) and one tree fit in
+    /// L1 cache together, so the block walks the forest tree by tree; within a tree, groups
+    /// of rows walk in lockstep: the paths are independent, so the CPU overlaps their loads
+    /// instead of waiting on one path at a time.
     pub fn score_rows(&self, x: &ArrayView2<f64>) -> Vec<f64> {
         assert_eq!(x.ncols(), self.n_features, "feature count differs from the training data");
-        const BLOCK: usize = 512;
+        const BLOCK: usize = 128;
         const LANES: usize = 8;
         let d = self.n_features;
         let flat: std::borrow::Cow<[f64]> = match x.as_slice() {
             Some(s) => std::borrow::Cow::Borrowed(s),
             None => std::borrow::Cow::Owned(x.iter().copied().collect()),
         };
+        let layout = layout::Layout::new(&self.trees, LANES);
+        let n = self.trees.len() as f64;
         let mut out = vec![0.0; x.nrows()];
         out.par_chunks_mut(BLOCK).enumerate().for_each(|(b, chunk)| {
             let rows = &flat[b * BLOCK * d..(b * BLOCK + chunk.len()) * d];
-            for t in &self.trees {
-                // Eight rows walk in lockstep: their paths are independent, so the CPU
-                // overlaps the loads instead of waiting on one path at a time.
-                let mut acc_groups = chunk.chunks_mut(LANES);
-                for group in rows.chunks(LANES * d) {
-                    let acc = acc_groups.next().expect("as many groups as row groups");
-                    let lanes = acc.len();
-                    // Row slices are cut once per group, not once per step.
-                    let mut row: [&[f64]; LANES] = [&[]; LANES];
-                    for (k, r) in group.chunks_exact(d).enumerate() {
-                        row[k] = r;
-                    }
-                    let mut idx = [0usize; LANES];
-                    if lanes == LANES {
-                        for _ in 0..t.height {
-                            for k in 0..LANES {
-                                idx[k] = t.step(idx[k], row[k]);
-                            }
-                        }
-                    } else {
-                        for _ in 0..t.height {
-                            for k in 0..lanes {
-                                idx[k] = t.step(idx[k], row[k]);
-                            }
-                        }
-                    }
-                    for k in 0..lanes {
-                        acc[k] += t.leaf_value[idx[k]];
-                    }
+            // Groups of LANES rows, each transposed (feature f of lane k at f * LANES + k).
+            // Spare lanes of a short last group walk zeros and are not read back.
+            let groups = chunk.len().div_ceil(LANES);
+            let mut cols = vec![0.0; groups * d * LANES];
+            for (r, row) in rows.chunks_exact(d).enumerate() {
+                let group = &mut cols[(r / LANES) * d * LANES..];
+                for (f, v) in row.iter().enumerate() {
+                    group[f * LANES + r % LANES] = *v;
                 }
             }
-            let n = self.trees.len() as f64;
-            for acc in chunk.iter_mut() {
-                *acc = score_from_path(*acc / n, self.psi);
+            let mut acc = vec![0.0; groups * LANES];
+            for tree in layout.trees() {
+                for (g, a) in cols.chunks_exact(d * LANES).zip(acc.chunks_exact_mut(LANES)) {
+                    tree.add_paths::<LANES>(g, a);
+                }
+            }
+            for (s, a) in chunk.iter_mut().zip(acc) {
+                *s = score_from_path(a / n, self.psi);
             }
         });
         out
@@ -431,6 +421,24 @@ mod tests {
         let x = cloud(500, 2);
         assert_eq!(fit(&x, 3).predict(&x), fit(&x, 3).predict(&x));
         assert_ne!(fit(&x, 3).predict(&x), fit(&x, 4).predict(&x));
+    }
+
+    #[test]
+    fn batch_scoring_matches_the_per_row_walk() {
+        // 1,029 rows: several blocks, a short last lane group, and outliers whose leaves sit
+        // above the bottom of the complete layout.
+        let mut x = cloud(1029, 5);
+        for r in 0..20 {
+            x[[r * 50, r % 2]] = 40.0 + r as f64;
+        }
+        let m = fit(&x, 6);
+        let batch = m.predict(&x);
+        for (r, s) in batch.iter().enumerate() {
+            assert_eq!(*s, m.score(x.row(r)), "row {r}");
+        }
+        // A forest of leaves only (one row) still scores.
+        let one = array![[1.0, 2.0]];
+        assert_eq!(fit(&one, 1).predict(&one)[0], fit(&one, 1).score(one.row(0)));
     }
 
     #[test]
