@@ -42,14 +42,15 @@ impl Default for AwsOptions {
     }
 }
 
-/// Runs an AWS source's future on a single-threaded runtime of its own thread; a runtime
-/// that cannot start is reported as the source's status.
+/// Runs an AWS source's future on a runtime of its own with two workers, so that one can
+/// parse a downloaded object while the other keeps requests moving; a runtime that cannot
+/// start is reported as the source's status.
 pub fn run_on_runtime<F: std::future::Future<Output = ()>>(
     id: usize,
     tx: &crossbeam_channel::Sender<super::SourceMsg>,
     fut: impl FnOnce() -> F,
 ) {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt.block_on(fut()),
         Err(e) => {
             let _ = tx.send(super::SourceMsg::Status {
