@@ -1,6 +1,7 @@
 //! LookupEvents through the real `aws-sdk-cloudtrail` client against a loopback endpoint that
 //! speaks CloudTrail's JSON protocol: pagination, late-arriving events, throttling and a
-//! malformed `CloudTrailEvent`. No event may be lost or delivered twice.
+//! malformed `CloudTrailEvent`, and several regions polled side by side, each within its own
+//! 2 requests/s. No event may be lost or delivered twice.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -91,9 +92,13 @@ async fn serve(trail: Arc<Mutex<Trail>>) -> SocketAddr {
 }
 
 fn client(addr: SocketAddr) -> aws_sdk_cloudtrail::Client {
+    client_in(addr, "us-east-1")
+}
+
+fn client_in(addr: SocketAddr, region: &'static str) -> aws_sdk_cloudtrail::Client {
     let conf = aws_sdk_cloudtrail::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region))
         .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
         .endpoint_url(format!("http://{addr}"))
         .retry_config(
@@ -167,4 +172,97 @@ fn lookup_events_paginates_dedupes_and_survives_throttling() {
     assert!(t.throttled > 0, "the endpoint throttled some requests");
     assert!(t.targets.iter().all(|x| x.ends_with("LookupEvents")), "{:?}", t.targets);
     println!("requests {}, throttled {} (all retried, nothing lost)", t.requests, t.throttled);
+}
+
+/// One account's trail per region, each region with its own 2/s allowance; the region is
+/// read from the request's SigV4 credential scope, as AWS routes it.
+#[derive(Default)]
+struct Regions {
+    trails: std::collections::HashMap<String, Vec<(i64, String, String)>>,
+    last: std::collections::HashMap<String, Instant>,
+    /// Region of every answered request, in order.
+    log: Vec<String>,
+    too_fast: u64,
+}
+
+async fn handle_regions(req: Request<Incoming>, r: Arc<Mutex<Regions>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let region = auth.split("Credential=").nth(1).and_then(|c| c.split('/').nth(2)).unwrap_or("").to_owned();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let mut r = r.lock().unwrap();
+    let now = Instant::now();
+    if r.last.get(&region).is_some_and(|l| now.duration_since(*l) < Duration::from_millis(450)) {
+        r.too_fast += 1;
+        return Ok(reply(400, json!({"__type": "ThrottlingException", "message": "Rate exceeded"})));
+    }
+    r.last.insert(region.clone(), now);
+    r.log.push(region.clone());
+    let q: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+    let offset: usize = q["NextToken"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let events = r.trails.get(&region).cloned().unwrap_or_default();
+    let page: Vec<Value> = events
+        .iter()
+        .skip(offset)
+        .take(50)
+        .map(|(time, id, ct)| json!({"EventId": id, "EventTime": time, "CloudTrailEvent": ct}))
+        .collect();
+    let mut out = json!({ "Events": page });
+    if offset + 50 < events.len() {
+        out["NextToken"] = json!((offset + 50).to_string());
+    }
+    Ok(reply(200, out))
+}
+
+#[test]
+fn regions_are_polled_side_by_side_each_within_its_own_rate() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let mut regions = Regions::default();
+    for region in ["us-east-1", "eu-west-1"] {
+        // 200 events: four pages per region.
+        let trail = (0..200)
+            .map(|i| {
+                let (id, time) = (format!("{region}-{i:03}"), now - 3000 + i * 10);
+                (time, id.clone(), record(&id, time))
+            })
+            .rev()
+            .collect();
+        regions.trails.insert(region.into(), trail);
+    }
+    let regions = Arc::new(Mutex::new(regions));
+    let addr = {
+        let r = Arc::clone(&regions);
+        rt.block_on(common::serve_loopback(hyper::service::service_fn(move |req| handle_regions(req, Arc::clone(&r)))))
+    };
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let src = LookupSource {
+        id: 0,
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        opts: AwsOptions { since: 3600, ..Default::default() },
+        parse: Default::default(),
+        follow: false,
+        clients: Some(vec![client_in(addr, "us-east-1"), client_in(addr, "eu-west-1")]),
+    };
+    std::thread::spawn(move || src.run(tx));
+
+    let (mut ids, mut finished_after) = (Vec::new(), None);
+    for msg in rx.iter() {
+        match msg {
+            SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
+            SourceMsg::Status { status: SourceStatus::Finished, .. } => {
+                assert!(finished_after.is_none(), "the source finished twice");
+                finished_after = Some(ids.len());
+            }
+            SourceMsg::Status { status: SourceStatus::Degraded(e), .. } => panic!("degraded: {e}"),
+            _ => {}
+        }
+    }
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (400, 400), "every event of both regions, once");
+    assert_eq!(finished_after, Some(400), "finished once, after both regions' events");
+    let r = regions.lock().unwrap();
+    assert_eq!(r.too_fast, 0, "each region kept to 2 requests a second");
+    // Side by side: the second region was asked before the first had finished its pages.
+    let first_done = r.log.iter().rposition(|x| *x == r.log[0]).unwrap();
+    assert!(r.log[..first_done].iter().any(|x| *x != r.log[0]), "regions polled one after the other: {:?}", r.log);
 }

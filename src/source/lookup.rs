@@ -119,7 +119,6 @@ impl LookupSource {
         let mut seen: HashMap<String, i64> = HashMap::new();
         let mut budget = Budget::default();
         let mut from = chrono::Utc::now().timestamp() - self.opts.since;
-        let mut first = true;
         loop {
             let to = chrono::Utc::now().timestamp();
             let (events, stats, error) = self.window(&client, from, to, &limiter, &mut seen, &mut budget).await;
@@ -130,15 +129,17 @@ impl LookupSource {
                 }
             }
             let note = format!("{region}: {} requests, {} throttled, ≤2/s", budget.requests, budget.throttled);
+            // A back-fill only finishes when every region's has: `run_async` says so.
             let st = match error {
-                Some(e) => SourceStatus::Degraded(format!("{region}: {e}")),
-                None if first && !self.follow => SourceStatus::Finished,
-                None => SourceStatus::Live,
+                Some(e) => Some(SourceStatus::Degraded(format!("{region}: {e}"))),
+                None if !self.follow => None,
+                None => Some(SourceStatus::Live),
             };
-            if tx.send(status(st)).is_err() || tx.send(SourceMsg::Note { source: self.id, text: note }).is_err() {
+            if st.is_some_and(|st| tx.send(status(st)).is_err())
+                || tx.send(SourceMsg::Note { source: self.id, text: note }).is_err()
+            {
                 return;
             }
-            first = false;
             if !self.follow {
                 return;
             }
