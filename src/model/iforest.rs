@@ -144,6 +144,29 @@ impl Tree {
     fn is_leaf(&self, i: usize) -> bool {
         usize::from(self.nodes[i].left) == i
     }
+
+    /// Whether the walks' unchecked indexing is sound on this tree: children come after their
+    /// parent (so there are no cycles), every index and feature is in range, and `height` is
+    /// the real depth. `grow` builds trees so; a tree read from disk may be anything.
+    fn is_well_formed(&self, n_features: usize) -> bool {
+        let n = self.nodes.len();
+        if n == 0 || n > usize::from(u16::MAX) || self.sizes.len() != n || self.leaf_value.len() != n {
+            return false;
+        }
+        let mut depth = vec![0usize; n];
+        for (i, node) in self.nodes.iter().enumerate() {
+            let (l, r) = (usize::from(node.left), usize::from(node.right));
+            if l == i && r == i {
+                continue;
+            }
+            if l <= i || r <= i || l >= n || r >= n || usize::from(node.feature) >= n_features {
+                return false;
+            }
+            depth[l] = depth[i] + 1;
+            depth[r] = depth[i] + 1;
+        }
+        depth.iter().max() == Some(&self.height)
+    }
 }
 
 /// A fitted forest.
@@ -314,6 +337,11 @@ impl IsolationForest {
             }
         });
         out
+    }
+
+    /// Whether a forest read from disk is one `fit` could have made (see `Tree::is_well_formed`).
+    pub fn is_well_formed(&self) -> bool {
+        !self.trees.is_empty() && self.psi >= 1 && self.trees.iter().all(|t| t.is_well_formed(self.n_features))
     }
 
     /// The anomaly score s(x) = 2^(−E[h(x)] / c(ψ)).

@@ -53,6 +53,9 @@ pub fn load_model(dir: &Path) -> Result<Option<IsolationForest>, String> {
             saved.schema_version
         ));
     }
+    if !saved.forest.is_well_formed() {
+        return Err(format!("{} holds a malformed forest; retraining", path.display()));
+    }
     Ok(Some(saved.forest))
 }
 
@@ -77,6 +80,12 @@ mod tests {
         let back = load_model(dir.path()).unwrap().unwrap();
         assert_eq!(back.predict(&x), m.predict(&x));
         let path = dir.path().join(MODEL_FILE);
+        // Well-formed JSON whose splits name a feature the model does not have.
+        let good = std::fs::read_to_string(&path).unwrap();
+        let bad = (0..3).fold(good.clone(), |t, f| t.replace(&format!("\"feature\":{f},"), "\"feature\":7,"));
+        std::fs::write(&path, bad).unwrap();
+        assert!(load_model(dir.path()).unwrap_err().contains("malformed"));
+        std::fs::write(&path, &good).unwrap();
         let text = std::fs::read_to_string(&path).unwrap().replacen(
             &format!("\"schema_version\":{SCHEMA_VERSION}"),
             "\"schema_version\":0",

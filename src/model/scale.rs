@@ -3,8 +3,10 @@
 //! Counts are heavy-tailed (one window has 3 events, another 3,000): `log1p` spreads the
 //! low range where most behaviour lives, so uniform splits land where they separate
 //! something. Ratios, the cyclical hour and novelty weights are already in [−1, 1] and stay as
-//! they are. `hour_share` is log-scaled because "rarely at this hour" spans orders of
-//! magnitude.
+//! they are; so does `run_excess`, whose telling values (a run 2–5 times the principal's
+//! longest) sit in a short linear range that uniform splits reach directly. `hour_share` is
+//! log-scaled because "rarely at this hour" spans orders of magnitude. Some features are for
+//! the analyst only and not modelled (see [`is_display_only`]).
 
 use ndarray::Array2;
 

@@ -180,7 +180,8 @@ impl S3Source {
                 let keys: Vec<&str> = page.contents().iter().filter_map(|o| o.key()).collect();
                 for (i, key) in keys.iter().enumerate() {
                     while queue.len() >= DOWNLOADS {
-                        if !self.deliver(queue.pop_front(), cp, tx, &mut done, total).await {
+                        let Some(oldest) = queue.pop_front() else { break };
+                        if !self.deliver(oldest, cp, tx, &mut done, total).await {
                             return false;
                         }
                     }
@@ -201,31 +202,30 @@ impl S3Source {
                 queue.push_back(Pending::FolderDone);
             }
         }
-        while !queue.is_empty() {
-            if !self.deliver(queue.pop_front(), cp, tx, &mut done, total).await {
+        while let Some(oldest) = queue.pop_front() {
+            if !self.deliver(oldest, cp, tx, &mut done, total).await {
                 return false;
             }
         }
         true
     }
 
-    /// Waits for the oldest pending item and hands it over.
+    /// Waits for a pending item (the oldest) and hands it over.
     async fn deliver(
         &self,
-        item: Option<Pending>,
+        item: Pending,
         cp: &mut Checkpoint,
         tx: &Sender<SourceMsg>,
         done: &mut u64,
         total: u64,
     ) -> bool {
         match item {
-            None => true,
-            Some(Pending::FolderDone) => {
+            Pending::FolderDone => {
                 *done += 1;
                 tx.send(SourceMsg::Status { source: self.id, status: SourceStatus::Backfilling { done: *done, total } })
                     .is_ok()
             }
-            Some(Pending::Object { task, last_of_page }) => {
+            Pending::Object { task, last_of_page } => {
                 let (events, stats, error) = task.await.unwrap_or_else(|e| {
                     (Vec::new(), ParseStats::default(), Some(format!("download task failed: {e}")))
                 });
