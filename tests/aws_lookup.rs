@@ -245,10 +245,11 @@ fn regions_are_polled_side_by_side_each_within_its_own_rate() {
     };
     std::thread::spawn(move || src.run(tx));
 
-    let (mut ids, mut finished_after) = (Vec::new(), None);
+    let (mut ids, mut finished_after, mut note) = (Vec::new(), None, String::new());
     for msg in rx.iter() {
         match msg {
             SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
+            SourceMsg::Note { text, .. } => note = text,
             SourceMsg::Status { status: SourceStatus::Finished, .. } => {
                 assert!(finished_after.is_none(), "the source finished twice");
                 finished_after = Some(ids.len());
@@ -260,6 +261,8 @@ fn regions_are_polled_side_by_side_each_within_its_own_rate() {
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!((ids.len(), unique.len()), (400, 400), "every event of both regions, once");
     assert_eq!(finished_after, Some(400), "finished once, after both regions' events");
+    // The request budget shown is every region's (four pages each), whichever finished last.
+    assert!(note.contains("eu-west-1: 4 requests") && note.contains("us-east-1: 4 requests"), "{note}");
     let r = regions.lock().unwrap();
     assert_eq!(r.too_fast, 0, "each region kept to 2 requests a second");
     // Side by side: the second region was asked before the first had finished its pages.

@@ -77,6 +77,9 @@ pub struct LookupSource {
     pub clients: Option<Vec<Client>>,
 }
 
+/// Each region's counters, shared by the pollers of one source.
+type Budgets = Arc<Mutex<std::collections::BTreeMap<String, Budget>>>;
+
 /// Counters a poller reports.
 #[derive(Debug, Default, Clone, Copy)]
 struct Budget {
@@ -100,13 +103,14 @@ impl LookupSource {
             }
         }
         let this = Arc::new(self);
+        let budgets = Budgets::default();
         let mut tasks = tokio::task::JoinSet::new();
         for (region, client) in regions.into_iter().zip(clients) {
             let region_name =
                 region.clone().or_else(|| client.config().region().map(|r| r.to_string())).unwrap_or_default();
             let key = format!("{:?}|{:?}|{region_name}", this.opts.profile, this.opts.endpoint_url);
-            let (this, tx) = (Arc::clone(&this), tx.clone());
-            tasks.spawn(async move { this.poll_region(client, region_name, limiter_for(key), tx).await });
+            let (this, tx, budgets) = (Arc::clone(&this), tx.clone(), Arc::clone(&budgets));
+            tasks.spawn(async move { this.poll_region(client, region_name, limiter_for(key), budgets, tx).await });
         }
         while tasks.join_next().await.is_some() {}
         if !this.follow {
@@ -114,7 +118,14 @@ impl LookupSource {
         }
     }
 
-    async fn poll_region(&self, client: Client, region: String, limiter: Arc<Limiter>, tx: Sender<SourceMsg>) {
+    async fn poll_region(
+        &self,
+        client: Client,
+        region: String,
+        limiter: Arc<Limiter>,
+        budgets: Budgets,
+        tx: Sender<SourceMsg>,
+    ) {
         let status = |s| SourceMsg::Status { source: self.id, status: s };
         let mut seen: HashMap<String, i64> = HashMap::new();
         let mut budget = Budget::default();
@@ -128,7 +139,16 @@ impl LookupSource {
                     return;
                 }
             }
-            let note = format!("{region}: {} requests, {} throttled, ≤2/s", budget.requests, budget.throttled);
+            // Every region's budget in one note: the header shows a source's latest note.
+            let note = {
+                let mut all = budgets.lock().unwrap_or_else(|p| p.into_inner());
+                all.insert(region.clone(), budget);
+                let each: Vec<String> = all
+                    .iter()
+                    .map(|(r, b)| format!("{r}: {} requests, {} throttled", b.requests, b.throttled))
+                    .collect();
+                format!("{}; ≤2/s each", each.join(" · "))
+            };
             // A back-fill only finishes when every region's has: `run_async` says so.
             let st = match error {
                 Some(e) => Some(SourceStatus::Degraded(format!("{region}: {e}"))),
