@@ -129,29 +129,16 @@ pub fn write_table(out: &mut dyn std::io::Write, r: &Report) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::{FeatureRow, N_FEATURES};
+    use crate::features::FeatureRow;
 
     fn row(rank: usize, entity: &str, flagged: bool) -> ScoredRow {
         ScoredRow {
-            row: FeatureRow {
-                entity: entity.into(),
-                principal: String::new(),
-                source_ip: String::new(),
-                window_start: 0,
-                window_end: 3600,
-                events: 1,
-                features: [0.0; N_FEATURES],
-                names: vec![],
-                ..Default::default()
-            },
+            row: FeatureRow { entity: entity.into(), window_end: 3600, events: 1, ..Default::default() },
             score: 0.5,
             rank_score: 1.0 / rank as f64,
             rank,
             flagged,
-            rules: vec![],
-            reasons: vec![],
-            verdict: None,
-            prev_rank: None,
+            ..Default::default()
         }
     }
 

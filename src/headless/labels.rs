@@ -89,7 +89,7 @@ pub fn export_csv(out: &mut dyn Write, fb: &Feedback) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::{FeatureRow, N_FEATURES};
+    use crate::features::FeatureRow;
     use crate::model::ScoredRow;
     use crate::model::feedback::{Label, Scope};
 
@@ -100,21 +100,14 @@ mod tests {
                 entity: "=cmd|' /C calc'!A0".into(),
                 principal: "@SUM(1)".into(),
                 source_ip: "+1".into(),
-                window_start: 0,
                 window_end: 3600,
                 events: 1,
-                features: [0.0; N_FEATURES],
-                names: vec![],
                 ..Default::default()
             },
             score: 0.5,
             rank_score: 0.5,
             rank: 1,
-            flagged: false,
-            rules: vec![],
-            reasons: vec![],
-            verdict: None,
-            prev_rank: None,
+            ..Default::default()
         };
         let mut l = Label::new(&row, Verdict::FalsePositive, Scope::Entity, 1, 0);
         l.note = Some("-2+3".into());

@@ -46,7 +46,7 @@ impl Default for ModelConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScoredRow {
     pub row: FeatureRow,
     pub score: f64,
