@@ -83,21 +83,13 @@ fn false_positive_feedback_raises_precision_and_generalises() {
     // The analyst reviewed the top 50: feedback should clear benign windows out of it. Its cap
     // is what the positives allow (every attack window in it); R-precision (precision in the
     // top |positives|) is printed for scale.
-    let k = pos.len();
-    let cap = k.min(TOP) as f64 / TOP as f64;
-    let (p0, p1) = (precision_top(&before.rows, &pos, TOP), precision_top(&after.rows, &pos, TOP));
-    println!("seed 11: precision@50 {p0:.2} -> {p1:.2} after {} false-positive labels", fb.labels.len());
-    println!(
-        "seed 11: R-precision (top {k}) {:.2} -> {:.2}",
-        precision_top(&before.rows, &pos, k),
-        precision_top(&after.rows, &pos, k)
-    );
+    let cap = pos.len().min(TOP) as f64 / TOP as f64;
+    println!("seed 11: {} false-positive labels on the top {TOP}", fb.labels.len());
+    let (p0, p1) = report("seed 11", &before.rows, &after.rows, &pos);
     let (s0, s1) = (scenarios(&before.rows, &pos), scenarios(&after.rows, &pos));
-    for (s, (rank, flagged)) in &s0 {
-        let (r1, f1) = s1[s];
-        println!("  {s:<24} best rank {rank:>4} -> {r1:>4}  flagged {flagged} -> {f1}");
+    for (s, (_, flagged)) in &s0 {
         if *flagged {
-            assert!(f1, "{s} left the flagged set");
+            assert!(s1[s].1, "{s} left the flagged set");
         }
     }
     assert!(p1 - p0 >= (cap - p0) / 2.0, "precision@50 {p0:.2} -> {p1:.2} closes less than half the gap to {cap:.2}");
@@ -106,18 +98,25 @@ fn false_positive_feedback_raises_precision_and_generalises() {
     let (rows2, pos2) = dataset(12);
     let before2 = score_rows_with(rows2.clone(), &cfg, &Feedback::default()).unwrap();
     let after2 = score_rows_with(rows2, &cfg, &fb).unwrap();
-    let k2 = pos2.len();
-    let (q0, q1) = (precision_top(&before2.rows, &pos2, TOP), precision_top(&after2.rows, &pos2, TOP));
-    println!("seed 12 (never labelled): precision@50 {q0:.2} -> {q1:.2}");
+    let (q0, q1) = report("seed 12 (never labelled)", &before2.rows, &after2.rows, &pos2);
+    assert!(q1 > q0, "labels from another period should help: {q0:.2} -> {q1:.2}");
+}
+
+/// Prints precision@50, R-precision and each scenario's best rank before and after the
+/// labels; returns precision@50 before and after.
+fn report(name: &str, before: &[ScoredRow], after: &[ScoredRow], pos: &Positives) -> (f64, f64) {
+    let k = pos.len();
+    let (p0, p1) = (precision_top(before, pos, TOP), precision_top(after, pos, TOP));
+    println!("{name}: precision@50 {p0:.2} -> {p1:.2}");
     println!(
-        "seed 12: R-precision (top {k2}) {:.2} -> {:.2}",
-        precision_top(&before2.rows, &pos2, k2),
-        precision_top(&after2.rows, &pos2, k2)
+        "{name}: R-precision (top {k}) {:.2} -> {:.2}",
+        precision_top(before, pos, k),
+        precision_top(after, pos, k)
     );
-    let (t0, t1) = (scenarios(&before2.rows, &pos2), scenarios(&after2.rows, &pos2));
-    for (s, (rank, flagged)) in &t0 {
-        let (r1, f1) = t1[s];
+    let s1 = scenarios(after, pos);
+    for (s, (rank, flagged)) in &scenarios(before, pos) {
+        let (r1, f1) = s1[s];
         println!("  {s:<24} best rank {rank:>4} -> {r1:>4}  flagged {flagged} -> {f1}");
     }
-    assert!(q1 > q0, "labels from another period should help: {q0:.2} -> {q1:.2}");
+    (p0, p1)
 }

@@ -115,11 +115,7 @@ impl S3Source {
             }
         }
         let now = chrono::Utc::now().timestamp();
-        let folders = |from: i64| -> Vec<String> {
-            let days = day_folders(from, now);
-            roots.iter().flat_map(|root| days.iter().map(move |day| format!("{root}{day}"))).collect()
-        };
-        if !self.read_folders(&client, &folders(now - self.opts.since), &mut cp, &tx, true).await {
+        if !self.read_folders(&client, &folders(&roots, now - self.opts.since, now), &mut cp, &tx, true).await {
             return;
         }
         if !self.follow {
@@ -133,10 +129,7 @@ impl S3Source {
             tokio::time::sleep(self.opts.poll).await;
             let now = chrono::Utc::now().timestamp();
             // Yesterday too: CloudTrail delivers files minutes after the day turned.
-            let days = day_folders(now - 86_400, now);
-            let folders: Vec<String> =
-                roots.iter().flat_map(|root| days.iter().map(move |day| format!("{root}{day}"))).collect();
-            if !self.read_folders(&client, &folders, &mut cp, &tx, false).await {
+            if !self.read_folders(&client, &folders(&roots, now - 86_400, now), &mut cp, &tx, false).await {
                 return;
             }
         }
@@ -340,6 +333,12 @@ async fn find_roots(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<S
     }
     roots.sort();
     Ok(roots)
+}
+
+/// Every root's day folder for every UTC day from `from` to `to`, root by root.
+fn folders(roots: &[String], from: i64, to: i64) -> Vec<String> {
+    let days = day_folders(from, to);
+    roots.iter().flat_map(|root| days.iter().map(move |day| format!("{root}{day}"))).collect()
 }
 
 /// `YYYY/MM/DD/` for every UTC day from `from` to `to`.
