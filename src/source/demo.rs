@@ -73,11 +73,7 @@ impl DemoSource {
                 return;
             }
         }
-        if !self.follow {
-            let _ = tx.send(status(SourceStatus::Finished));
-            return;
-        }
-        if tx.send(status(SourceStatus::Live)).is_err() {
+        if !super::backfill_done(&tx, self.id, self.follow) {
             return;
         }
         let began = Instant::now();

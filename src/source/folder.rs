@@ -78,11 +78,8 @@ impl FolderSource {
         if ok.is_err() {
             return;
         }
-        let Some(_watcher) = watcher else {
-            let _ = tx.send(status(SourceStatus::Finished));
-            return;
-        };
-        if tx.send(status(SourceStatus::Live)).is_err() {
+        // The watcher lives to the end of this function, through `follow_changes`.
+        if !super::backfill_done(&tx, self.id, watcher.is_some()) {
             return;
         }
         self.follow_changes(files.into_iter().collect(), &wrx, &tx);

@@ -102,6 +102,16 @@ pub struct SpawnOptions {
 }
 
 /// Starts `spec` on its own thread, sending to `tx`.
+/// Ends a back-fill: `Finished` when the source does not follow, `Live` when it does. True
+/// when the source should go on tailing (it follows and the consumer is still there).
+fn backfill_done(tx: &crossbeam_channel::Sender<SourceMsg>, source: usize, follow: bool) -> bool {
+    if !follow {
+        let _ = tx.send(SourceMsg::Status { source, status: SourceStatus::Finished });
+        return false;
+    }
+    tx.send(SourceMsg::Status { source, status: SourceStatus::Live }).is_ok()
+}
+
 pub fn spawn(id: usize, spec: &SourceSpec, o: &SpawnOptions, tx: crossbeam_channel::Sender<SourceMsg>) {
     let mut aws = o.aws.clone();
     match spec {

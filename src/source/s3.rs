@@ -118,11 +118,7 @@ impl S3Source {
         if !self.read_folders(&client, &folders(&roots, now - self.opts.since, now), &mut cp, &tx, true).await {
             return;
         }
-        if !self.follow {
-            let _ = tx.send(status(SourceStatus::Finished));
-            return;
-        }
-        if tx.send(status(SourceStatus::Live)).is_err() {
+        if !super::backfill_done(&tx, self.id, self.follow) {
             return;
         }
         loop {
