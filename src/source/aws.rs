@@ -50,7 +50,8 @@ pub fn run_on_runtime<F: std::future::Future<Output = ()>>(
     tx: &crossbeam_channel::Sender<super::SourceMsg>,
     fut: impl FnOnce() -> F,
 ) {
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("trailtop-aws").enable_all().build()
+    {
         Ok(rt) => rt.block_on(fut()),
         Err(e) => {
             let _ = tx.send(super::SourceMsg::Status {

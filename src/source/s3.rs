@@ -144,6 +144,8 @@ impl S3Source {
         progress: bool,
     ) -> bool {
         let mut queue = VecDeque::new();
+        // Objects in the queue: folder markers hold no download slot.
+        let mut fetching = 0;
         let (mut done, total) = (0, folders.len() as u64);
         for folder in folders {
             let mut token = None;
@@ -168,8 +170,9 @@ impl S3Source {
                 };
                 let keys: Vec<&str> = page.contents().iter().filter_map(|o| o.key()).collect();
                 for (i, key) in keys.iter().enumerate() {
-                    while queue.len() >= DOWNLOADS {
+                    while fetching >= DOWNLOADS {
                         let Some(oldest) = queue.pop_front() else { break };
+                        fetching -= usize::from(matches!(oldest, Pending::Object { .. }));
                         if !self.deliver(oldest, cp, tx, &mut done, total).await {
                             return false;
                         }
@@ -181,6 +184,7 @@ impl S3Source {
                         task: tokio::spawn(async move { fetch(&client, &bucket, &key, &opts).await }),
                         last_of_page: last,
                     });
+                    fetching += 1;
                 }
                 match page.next_continuation_token() {
                     Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
