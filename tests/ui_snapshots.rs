@@ -125,3 +125,21 @@ fn the_top_anomaly_is_an_attack_and_is_flagged() {
     assert!(text.contains("DEMO DATA"));
     assert!(text.contains("ranked entity-windows"));
 }
+
+#[test]
+fn every_key_in_the_help_is_reachable_at_80x24() {
+    let (keymap, _) = Keymap::load(None);
+    let mut s = state_with(&[Action::Help]);
+    s.help_overflow = keymap.bindings.len().saturating_sub(trailtop::ui::help_rows(24));
+    assert!(s.help_overflow > 0, "the help is taller than 24 rows");
+    let first = screen(&s, 80, 24);
+    assert!(first.contains("↓ more") && first.contains("j/k scroll"), "{first}");
+    for _ in 0..3 {
+        s.update(Action::PageDown);
+    }
+    let last = screen(&s, 80, 24);
+    for b in &keymap.bindings {
+        assert!(first.contains(&b.desc) || last.contains(&b.desc), "{:?} never shown", b.desc);
+    }
+    assert!(!last.contains("↓ more"), "{last}");
+}

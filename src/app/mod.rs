@@ -135,6 +135,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             state.now = chrono::Utc::now().timestamp();
             let size = terminal.size()?;
             state.page = crate::ui::list_rows(size.height);
+            state.help_overflow = keymap.bindings.len().saturating_sub(crate::ui::help_rows(size.height));
             terminal.draw(|f| crate::ui::render(f, &state, &theme, &keymap))?;
             dirty = false;
         }

@@ -119,6 +119,9 @@ pub struct AppState {
     pub mark: Option<MarkDialog>,
     pub detail: Option<Detail>,
     pub help: bool,
+    /// How far the help is scrolled, and how far it can be (it is taller than 80×24).
+    pub help_scroll: usize,
+    pub help_overflow: usize,
     pub follow: bool,
     /// The tail as it was when frozen.
     pub frozen: Option<Arc<Snapshot>>,
@@ -151,6 +154,8 @@ impl AppState {
             mark: None,
             detail: None,
             help: false,
+            help_scroll: 0,
+            help_overflow: 0,
             follow: true,
             frozen: None,
             sort_col: 0,
@@ -350,11 +355,22 @@ impl AppState {
 
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         self.notice = None;
+        let page = self.page.max(1) as isize;
         if self.help && !matches!(action, Action::ForceQuit) {
-            self.help = false;
+            // Moving keys scroll the help; any other key closes it.
+            let to = match action {
+                Action::Down => self.help_scroll as isize + 1,
+                Action::Up => self.help_scroll as isize - 1,
+                Action::PageDown => self.help_scroll as isize + page,
+                Action::PageUp => self.help_scroll as isize - page,
+                _ => {
+                    (self.help, self.help_scroll) = (false, 0);
+                    return vec![];
+                }
+            };
+            self.help_scroll = to.clamp(0, self.help_overflow as isize) as usize;
             return vec![];
         }
-        let page = self.page.max(1) as isize;
         match action {
             Action::Quit => {
                 if self.detail.is_some() {

@@ -71,12 +71,16 @@ impl Context {
     }
 }
 
-/// Fraction of a sorted column at or below `v` (0.5 for an empty column).
+/// The mid-rank percentile of `v` in a sorted column: the fraction below it plus half the
+/// fraction equal to it (0.5 for an empty column). Ties share the middle, so a value that
+/// half the population has is p50 and a value everyone has is not "p100, extreme".
 pub fn percentile_in(sorted: &[f64], v: f64) -> f64 {
     if sorted.is_empty() {
         return 0.5;
     }
-    sorted.partition_point(|x| *x <= v) as f64 / sorted.len() as f64
+    let below = sorted.partition_point(|x| *x < v);
+    let at_or_below = sorted.partition_point(|x| *x <= v);
+    (below + at_or_below) as f64 / 2.0 / sorted.len() as f64
 }
 
 /// Features where the unusual side is "low", not "high".
@@ -157,4 +161,24 @@ pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Re
     out.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
     out.truncate(4);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile_in;
+
+    #[test]
+    fn ties_share_the_middle_rank() {
+        // Everyone at 0: the value is typical, not extreme.
+        assert_eq!(percentile_in(&[0.0; 10], 0.0), 0.5);
+        // A value 1 in 10 rows have, at the top: p95, not p100.
+        let col = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+        assert_eq!(percentile_in(&col, 1.0), 0.95);
+        assert_eq!(percentile_in(&col, 0.0), 0.45);
+        // Values not in the column sit between their neighbours.
+        assert_eq!(percentile_in(&col, 0.5), 0.9);
+        assert_eq!(percentile_in(&col, 2.0), 1.0);
+        assert_eq!(percentile_in(&col, -1.0), 0.0);
+        assert_eq!(percentile_in(&[], 3.0), 0.5);
+    }
 }

@@ -106,6 +106,9 @@ fn colour_json_line<'a>(line: &str, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
+/// Windows of the entity listed under the explanation.
+const HISTORY_ROWS: usize = 6;
+
 fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
     let mut lines = Vec::new();
     match &d.row {
@@ -145,22 +148,25 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
             for reason in &r.reasons {
                 lines.push(Line::from(format!("  • {} [{:.0}%]", reason.text, reason.contribution * 100.0)));
             }
-            lines.push(Line::from(Span::styled(
-                "this entity's recent windows (events, calls, fail%):",
-                theme.fg("muted"),
-            )));
+            lines.push(Line::from(Span::styled("this entity around this window:", theme.fg("muted"))));
+            lines.push(Line::from(Span::styled("   window       events calls fail% score", theme.fg("muted"))));
             let mut history: Vec<_> = s.snap.rows.iter().filter(|x| x.row.entity == r.row.entity).collect();
             history.sort_by_key(|x| std::cmp::Reverse(x.row.window_start));
-            for h in history.iter().take(6) {
-                let mark = if h.row.window_start == r.row.window_start { "▶" } else { " " };
-                lines.push(Line::from(format!(
-                    " {mark} {}  {:>5} ev  {:>3} calls  {:>3}%  score {:.2}",
-                    &rfc3339(h.row.window_start)[5..16],
+            // Two later windows (did it go on?) and the earlier ones (what was usual?).
+            let at = history.iter().position(|h| h.row.window_start == r.row.window_start).unwrap_or(0);
+            let from = at.saturating_sub(2).min(history.len().saturating_sub(HISTORY_ROWS));
+            for h in history.iter().skip(from).take(HISTORY_ROWS) {
+                let this = h.row.window_start == r.row.window_start;
+                let line = Line::from(format!(
+                    " {} {} {:>6} {:>5} {:>4}% {:.2}",
+                    if this { "▶" } else { " " },
+                    rfc3339(h.row.window_start)[5..16].replace('T', " "),
                     h.row.events,
                     fmt_num(h.row.get("distinct_events")),
                     (h.row.get("failure_ratio") * 100.0).round(),
                     h.score
-                )));
+                ));
+                lines.push(if this { line.style(theme.fg("title")) } else { line });
             }
         }
         None => {

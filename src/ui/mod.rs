@@ -26,6 +26,11 @@ pub fn list_rows(height: u16) -> usize {
     height.saturating_sub(if height >= 30 { 14 } else { 10 }) as usize
 }
 
+/// Rows the help shows at once in a terminal this tall.
+pub fn help_rows(height: u16) -> usize {
+    height.saturating_sub(2) as usize
+}
+
 pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -67,7 +72,7 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
         render_mark(f, area, d, theme);
     }
     if s.help {
-        render_help(f, area, theme, keymap);
+        render_help(f, area, s.help_scroll, theme, keymap);
     }
 }
 
@@ -254,23 +259,36 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
     f.render_widget(Paragraph::new(line), area);
 }
 
-fn render_help(f: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
-    let w = area.width.min(70);
-    let h = area.height.min(keymap.bindings.len() as u16 + 4);
+fn render_help(f: &mut Frame, area: Rect, scroll: usize, theme: &Theme, keymap: &Keymap) {
+    let keys: Vec<String> = keymap.bindings.iter().map(|b| b.keys.join(" ")).collect();
+    let key_w = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
+    let desc_w = keymap.bindings.iter().map(|b| b.desc.chars().count()).max().unwrap_or(0);
+    let w = area.width.min((key_w + desc_w + 4) as u16);
+    let h = area.height.min(keymap.bindings.len() as u16 + 2);
     let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let shown = help_rows(h);
+    let scroll = scroll.min(keymap.bindings.len().saturating_sub(shown));
     let lines: Vec<Line> = keymap
         .bindings
         .iter()
-        .map(|b| {
+        .zip(&keys)
+        .skip(scroll)
+        .take(shown)
+        .map(|(b, k)| {
             Line::from(vec![
-                Span::styled(format!("{:>22}  ", b.keys.join(" ")), theme.fg("title")),
+                Span::styled(format!("{k:>key_w$}  "), theme.fg("title")),
                 Span::styled(b.desc.clone(), theme.fg("base")),
             ])
         })
         .collect();
+    let more = scroll + shown < keymap.bindings.len();
+    let title =
+        if scroll > 0 || more { " keys (j/k scroll, any other key closes) " } else { " keys (any key closes) " };
+    let mut block = Block::default().borders(Borders::ALL).border_style(theme.fg("accent")).title(title);
+    if more {
+        block = block.title_bottom(Line::from(" ↓ more ").right_aligned());
+    }
     f.render_widget(Clear, popup);
-    let block =
-        Block::default().borders(Borders::ALL).border_style(theme.fg("accent")).title(" keys (any key closes) ");
     f.render_widget(Paragraph::new(lines).block(block), popup);
 }
 

@@ -256,7 +256,7 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         let pos = (pct * 10.0).round() as usize;
         let gauge: String = (0..=10).map(|k| if k == pos { '●' } else { '─' }).collect();
         lines.push(Line::from(vec![
-            Span::styled(format!(" {:<22}", name), theme.fg("base")),
+            Span::styled(format!(" {name:<22} "), theme.fg("base")),
             Span::styled(gauge, theme.fg(if pct >= 0.99 { "severity_high" } else { "muted" })),
             Span::styled(format!(" {} (p{:.0})", fmt_num(v), pct * 100.0), theme.fg("base")),
         ]));

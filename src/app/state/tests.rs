@@ -156,8 +156,17 @@ fn sort_and_threshold_and_copy() {
     assert_eq!(cmds, vec![Command::Copy("arn:aws:iam::1:user/a".into())]);
     s.update(Action::Help);
     assert!(s.help);
-    s.update(Action::Down);
-    assert!(!s.help, "any key closes help");
+    s.help_overflow = 3;
+    for _ in 0..5 {
+        s.update(Action::Down);
+    }
+    assert!(s.help, "moving keys scroll the help");
+    assert_eq!(s.help_scroll, 3, "no further than its end");
+    s.update(Action::Up);
+    assert_eq!(s.help_scroll, 2);
+    s.update(Action::SortReverse);
+    assert!(!s.help, "any other key closes help");
+    assert_eq!(s.help_scroll, 0);
 }
 
 #[test]
