@@ -143,3 +143,14 @@ fn every_key_in_the_help_is_reachable_at_80x24() {
     }
     assert!(!last.contains("↓ more"), "{last}");
 }
+
+#[test]
+fn a_window_whose_older_records_left_the_tail_says_so() {
+    let mut s = state_with(&[Action::Open]);
+    let d = s.detail.as_mut().unwrap();
+    let all = d.row.as_ref().unwrap().row.events;
+    assert!(all > 2 && d.events.len() as u64 == all, "the fixture holds every record");
+    d.events.truncate(2);
+    let text = screen(&s, 160, 48);
+    assert!(text.contains(&format!("2 of {all} records, the rest left the tail buffer")), "{text}");
+}

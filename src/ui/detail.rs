@@ -49,8 +49,12 @@ fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
             )
         })
         .collect();
+    // The console holds the newest records only; say so when a window's older ones are gone.
+    let window_events = d.row.as_ref().map_or(0, |r| r.row.events as usize);
     let title = if d.events.is_empty() {
         " records: no longer in the tail buffer ".to_owned()
+    } else if d.events.len() < window_events {
+        format!(" {} of {} records, the rest left the tail buffer (enter: raw JSON) ", d.events.len(), window_events)
     } else {
         format!(" {} records (enter: raw JSON) ", d.events.len())
     };
