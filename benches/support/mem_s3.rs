@@ -17,6 +17,8 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 pub struct MemS3 {
     bucket: String,
     objects: BTreeMap<String, Bytes>,
+    /// Added before every answer: S3's time to first byte, as seen from a nearby client.
+    latency: std::time::Duration,
 }
 
 impl MemS3 {
@@ -31,13 +33,20 @@ impl MemS3 {
                 (key, Bytes::from(std::fs::read(e.path()).unwrap()))
             })
             .collect();
-        Self { bucket: bucket.to_owned(), objects }
+        Self { bucket: bucket.to_owned(), objects, latency: std::time::Duration::ZERO }
+    }
+
+    pub fn with_latency(self, latency: std::time::Duration) -> Self {
+        Self { latency, ..self }
     }
 }
 
 #[async_trait::async_trait]
 impl S3 for MemS3 {
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         let i = req.input;
         if i.bucket != self.bucket {
             return Err(s3_error!(NoSuchBucket));
@@ -52,6 +61,9 @@ impl S3 for MemS3 {
     }
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         let i = req.input;
         if i.bucket != self.bucket {
             return Err(s3_error!(NoSuchBucket));

@@ -20,7 +20,14 @@ use super::file::{MAX_DECOMPRESSED, decode_bytes};
 use super::{SourceMsg, SourceStatus};
 use crate::parse::{ParseOptions, ParseStats, parse_document};
 
-const DOWNLOADS: usize = 16;
+/// Objects downloading or parsing at once: enough to hide S3's tens of milliseconds to the
+/// first byte behind the parsing of earlier objects...
+const DOWNLOADS: usize = 64;
+/// ...unless they are large: past this many compressed bytes in flight, no new download
+/// starts (one always may), so big accounts' multi-megabyte objects cannot pile up in memory.
+const DOWNLOAD_BYTES: u64 = 64 << 20;
+/// Day folders listed ahead of the downloads, side by side.
+const LIST_AHEAD: usize = 8;
 /// Objects smaller than this (compressed) are parsed on the download task itself.
 const INLINE_PARSE_BYTES: usize = 1 << 20;
 
@@ -132,7 +139,7 @@ impl S3Source {
     }
 
     /// Reads every object after the checkpoint in each day folder, as one pipeline: listing
-    /// runs ahead while up to [`DOWNLOADS`] objects download and parse, and results are handed
+    /// runs ahead while up to [`DOWNLOADS`] objects ([`DOWNLOAD_BYTES`]) download and parse, and results are handed
     /// over in key order, so a folder's checkpoint moves only past keys whose events were
     /// delivered. With `progress`, reports each folder done. False when the consumer has gone.
     async fn read_folders(
@@ -144,51 +151,50 @@ impl S3Source {
         progress: bool,
     ) -> bool {
         let mut queue = VecDeque::new();
-        // Objects in the queue: folder markers hold no download slot.
-        let mut fetching = 0;
+        // Objects in the queue and their compressed bytes; folder markers hold no slot.
+        let (mut fetching, mut fetching_bytes) = (0, 0u64);
         let (mut done, total) = (0, folders.len() as u64);
-        for folder in folders {
-            let mut token = None;
-            loop {
-                let mut req =
-                    client.list_objects_v2().bucket(&self.bucket).prefix(folder).set_continuation_token(token.clone());
-                if token.is_none()
-                    && let Some(after) = cp.after.get(folder)
-                {
-                    req = req.start_after(after);
-                }
-                let page = match req.send().await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let msg = format!("listing s3://{}/{folder}: {}", self.bucket, describe(&e, "s3:ListBucket"));
-                        let degraded = SourceMsg::Status { source: self.id, status: SourceStatus::Degraded(msg) };
-                        if tx.send(degraded).is_err() {
-                            return false;
-                        }
-                        break;
-                    }
-                };
-                let keys: Vec<&str> = page.contents().iter().filter_map(|o| o.key()).collect();
-                for (i, key) in keys.iter().enumerate() {
-                    while fetching >= DOWNLOADS {
+        // Folders are listed a few ahead, side by side: a listing waits tens of milliseconds
+        // on S3, and a folder holds only a day of one region.
+        // A folder's checkpoint moves only once its listing has been read, so it can be taken now.
+        let mut ahead = folders.iter().map(|f| (f.clone(), cp.after.get(f).cloned())).collect::<Vec<_>>().into_iter();
+        let list = |(folder, after): (String, Option<String>)| {
+            let task = tokio::spawn(list_folder(client.clone(), self.bucket.clone(), folder.clone(), after));
+            (folder, task)
+        };
+        let mut listings: VecDeque<_> = ahead.by_ref().take(LIST_AHEAD).map(list).collect();
+        while let Some((folder, listing)) = listings.pop_front() {
+            listings.extend(ahead.next().map(list));
+            let listing = listing.await.unwrap_or_else(|e| Listing {
+                pages: Vec::new(),
+                error: Some(format!("listing s3://{}/{folder}: task failed: {e}", self.bucket)),
+            });
+            for page in listing.pages {
+                for (i, (key, size)) in page.iter().enumerate() {
+                    while fetching >= DOWNLOADS || (fetching > 0 && fetching_bytes + size > DOWNLOAD_BYTES) {
                         let Some(oldest) = queue.pop_front() else { break };
-                        fetching -= usize::from(matches!(oldest, Pending::Object { .. }));
+                        if let Pending::Object { bytes, .. } = &oldest {
+                            (fetching, fetching_bytes) = (fetching - 1, fetching_bytes - bytes);
+                        }
                         if !self.deliver(oldest, cp, tx, &mut done, total).await {
                             return false;
                         }
                     }
                     let (client, bucket, key, opts) =
-                        (client.clone(), self.bucket.clone(), key.to_string(), self.parse.clone());
-                    let last = (i + 1 == keys.len()).then(|| (folder.clone(), key.clone()));
+                        (client.clone(), self.bucket.clone(), key.clone(), self.parse.clone());
+                    let last = (i + 1 == page.len()).then(|| (folder.clone(), key.clone()));
                     queue.push_back(Pending::Object {
                         task: tokio::spawn(async move { fetch(&client, &bucket, &key, &opts).await }),
                         last_of_page: last,
+                        bytes: *size,
                     });
-                    fetching += 1;
+                    (fetching, fetching_bytes) = (fetching + 1, fetching_bytes + size);
                 }
-                match page.next_continuation_token() {
-                    Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
-                    _ => break,
+            }
+            if let Some(msg) = listing.error {
+                let degraded = SourceMsg::Status { source: self.id, status: SourceStatus::Degraded(msg) };
+                if tx.send(degraded).is_err() {
+                    return false;
                 }
             }
             if progress {
@@ -218,7 +224,7 @@ impl S3Source {
                 tx.send(SourceMsg::Status { source: self.id, status: SourceStatus::Backfilling { done: *done, total } })
                     .is_ok()
             }
-            Pending::Object { task, last_of_page } => {
+            Pending::Object { task, last_of_page, .. } => {
                 let (events, stats, error) = task.await.unwrap_or_else(|e| {
                     (Vec::new(), ParseStats::default(), Some(format!("download task failed: {e}")))
                 });
@@ -238,9 +244,46 @@ impl S3Source {
     }
 }
 
+/// A day folder's keys after its checkpoint with their sizes, page by page, and the error
+/// that cut the listing short.
+struct Listing {
+    pages: Vec<Vec<(String, u64)>>,
+    error: Option<String>,
+}
+
+async fn list_folder(client: Client, bucket: String, folder: String, after: Option<String>) -> Listing {
+    let mut listing = Listing { pages: Vec::new(), error: None };
+    let mut token = None;
+    loop {
+        let mut req = client.list_objects_v2().bucket(&bucket).prefix(&folder).set_continuation_token(token.clone());
+        if token.is_none()
+            && let Some(after) = &after
+        {
+            req = req.start_after(after);
+        }
+        let page = match req.send().await {
+            Ok(p) => p,
+            Err(e) => {
+                listing.error = Some(format!("listing s3://{bucket}/{folder}: {}", describe(&e, "s3:ListBucket")));
+                return listing;
+            }
+        };
+        listing.pages.push(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(|k| (k.to_owned(), o.size().map_or(0, |n| n.max(0) as u64))))
+                .collect(),
+        );
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => return listing,
+        }
+    }
+}
+
 /// An object being fetched, or a marker that a folder's objects are all ahead of it.
 enum Pending {
-    Object { task: tokio::task::JoinHandle<Fetched>, last_of_page: Option<(String, String)> },
+    Object { task: tokio::task::JoinHandle<Fetched>, last_of_page: Option<(String, String)>, bytes: u64 },
     FolderDone,
 }
 
@@ -293,37 +336,19 @@ async fn find_roots(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<S
     let mut roots = Vec::new();
     let mut frontier = vec![prefix.to_owned()];
     for _depth in 0..8 {
-        let mut next = Vec::new();
-        for p in frontier {
+        let (found, deeper): (Vec<String>, Vec<String>) = frontier.into_iter().partition(|p| {
             let segs: Vec<&str> = p.trim_end_matches('/').split('/').collect();
-            if segs.len() >= 2 && matches!(segs[segs.len() - 2], "CloudTrail" | "CloudTrail-Insight") && !p.is_empty() {
-                roots.push(p);
-                continue;
-            }
-            let mut token = None;
-            loop {
-                let page = persist(|| {
-                    client
-                        .list_objects_v2()
-                        .bucket(bucket)
-                        .prefix(&p)
-                        .delimiter("/")
-                        .set_continuation_token(token.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| format!("listing s3://{bucket}/{p}: {}", describe(&e, "s3:ListBucket")))?;
-                for cp in page.common_prefixes() {
-                    if let Some(child) = cp.prefix()
-                        && !child.contains("CloudTrail-Digest")
-                    {
-                        next.push(child.to_owned());
-                    }
-                }
-                match page.next_continuation_token() {
-                    Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
-                    _ => break,
-                }
+            segs.len() >= 2 && matches!(segs[segs.len() - 2], "CloudTrail" | "CloudTrail-Insight")
+        });
+        roots.extend(found);
+        // An organisation trail has a folder per account: a level's folders are listed side
+        // by side, LIST_AHEAD at a time.
+        let mut next = Vec::new();
+        for chunk in deeper.chunks(LIST_AHEAD) {
+            let tasks: Vec<_> =
+                chunk.iter().map(|p| tokio::spawn(subfolders(client.clone(), bucket.to_owned(), p.clone()))).collect();
+            for task in tasks {
+                next.extend(task.await.map_err(|e| format!("listing s3://{bucket}/: task failed: {e}"))??);
             }
         }
         if next.is_empty() {
@@ -333,6 +358,36 @@ async fn find_roots(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<S
     }
     roots.sort();
     Ok(roots)
+}
+
+/// The folders directly under `prefix`, digest folders left out.
+async fn subfolders(client: Client, bucket: String, prefix: String) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = persist(|| {
+            client
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix(&prefix)
+                .delimiter("/")
+                .set_continuation_token(token.clone())
+                .send()
+        })
+        .await
+        .map_err(|e| format!("listing s3://{bucket}/{prefix}: {}", describe(&e, "s3:ListBucket")))?;
+        out.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|cp| cp.prefix())
+                .filter(|child| !child.contains("CloudTrail-Digest"))
+                .map(str::to_owned),
+        );
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
 }
 
 /// Every root's day folder for every UTC day from `from` to `to`, root by root.
