@@ -171,7 +171,18 @@ impl S3Source {
             });
             for page in listing.pages {
                 for (i, (key, size)) in page.iter().enumerate() {
-                    while fetching >= DOWNLOADS || (fetching > 0 && fetching_bytes + size > DOWNLOAD_BYTES) {
+                    // Hand over what is ready at the front, so parsed events do not wait in
+                    // memory for the queue to fill; then wait while there is no room.
+                    loop {
+                        let ready = match queue.front() {
+                            Some(Pending::Object { task, .. }) => task.is_finished(),
+                            Some(Pending::FolderDone) => true,
+                            None => false,
+                        };
+                        let full = fetching >= DOWNLOADS || (fetching > 0 && fetching_bytes + size > DOWNLOAD_BYTES);
+                        if !ready && !full {
+                            break;
+                        }
                         let Some(oldest) = queue.pop_front() else { break };
                         if let Pending::Object { bytes, .. } = &oldest {
                             (fetching, fetching_bytes) = (fetching - 1, fetching_bytes - bytes);
