@@ -1,6 +1,8 @@
 //! AWS sources benchmark, all on loopback:
 //! - S3 back-fill from an in-process S3 server (s3s over memory, `support/mem_s3.rs`) against
-//!   the folder source on the same files, events/s and CPU time for both, and the ratio;
+//!   the folder source on the same files, events/s and CPU time for both, and the ratio, for a
+//!   quiet account's small objects and a busy account's; then the S3 back-fill from a server
+//!   that answers each request after 20 ms;
 //! - LookupEvents against an endpoint that allows exactly 2 requests/s with 50 events a page,
 //!   events/s against the 100 events/s cap, and throttled requests.
 //!
