@@ -139,9 +139,10 @@ impl S3Source {
     }
 
     /// Reads every object after the checkpoint in each day folder, as one pipeline: listing
-    /// runs ahead while up to [`DOWNLOADS`] objects ([`DOWNLOAD_BYTES`]) download and parse, and results are handed
-    /// over in key order, so a folder's checkpoint moves only past keys whose events were
-    /// delivered. With `progress`, reports each folder done. False when the consumer has gone.
+    /// runs ahead while up to [`DOWNLOADS`] objects (and [`DOWNLOAD_BYTES`]) download and
+    /// parse, and results are handed over in key order, so a folder's checkpoint moves only
+    /// past keys whose events were delivered. With `progress`, reports each folder done.
+    /// False when the consumer has gone.
     async fn read_folders(
         &self,
         client: &Client,
@@ -155,8 +156,8 @@ impl S3Source {
         let (mut fetching, mut fetching_bytes) = (0, 0u64);
         let (mut done, total) = (0, folders.len() as u64);
         // Folders are listed a few ahead, side by side: a listing waits tens of milliseconds
-        // on S3, and a folder holds only a day of one region.
-        // A folder's checkpoint moves only once its listing has been read, so it can be taken now.
+        // on S3, and a folder holds only a day of one region. A folder's checkpoint moves only
+        // after its listing has been read, so each can be taken now.
         let mut ahead = folders.iter().map(|f| (f.clone(), cp.after.get(f).cloned())).collect::<Vec<_>>().into_iter();
         let list = |(folder, after): (String, Option<String>)| {
             let task = tokio::spawn(list_folder(client.clone(), self.bucket.clone(), folder.clone(), after));
