@@ -1,0 +1,140 @@
+//! Listing a CloudTrail bucket: the region folders under a prefix (organisation trails
+//! included), the day folders in a time range, and a day folder's keys after a checkpoint.
+
+use aws_sdk_s3::Client;
+
+use crate::source::aws::{describe, persist};
+
+/// Folders listed side by side: an organisation's account folders, and the day folders
+/// listed ahead of the downloads.
+pub(super) const LIST_AHEAD: usize = 8;
+
+/// A day folder's keys after its checkpoint with their sizes, page by page, and the error
+/// that cut the listing short.
+pub(super) struct Listing {
+    pub pages: Vec<Vec<(String, u64)>>,
+    pub error: Option<String>,
+}
+
+pub(super) async fn list_folder(client: Client, bucket: String, folder: String, after: Option<String>) -> Listing {
+    let mut listing = Listing { pages: Vec::new(), error: None };
+    let mut token = None;
+    loop {
+        let mut req = client.list_objects_v2().bucket(&bucket).prefix(&folder).set_continuation_token(token.clone());
+        if token.is_none()
+            && let Some(after) = &after
+        {
+            req = req.start_after(after);
+        }
+        let page = match req.send().await {
+            Ok(p) => p,
+            Err(e) => {
+                listing.error = Some(format!("listing s3://{bucket}/{folder}: {}", describe(&e, "s3:ListBucket")));
+                return listing;
+            }
+        };
+        listing.pages.push(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(|k| (k.to_owned(), o.size().map_or(0, |n| n.max(0) as u64))))
+                .collect(),
+        );
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => return listing,
+        }
+    }
+}
+
+/// The `.../CloudTrail/REGION/` and `.../CloudTrail-Insight/REGION/` folders under `prefix`,
+/// found by listing with a delimiter, level by level (never the whole bucket).
+pub(super) async fn find_roots(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
+    let mut roots = Vec::new();
+    let mut frontier = vec![prefix.to_owned()];
+    for _depth in 0..8 {
+        let (found, deeper): (Vec<String>, Vec<String>) = frontier.into_iter().partition(|p| {
+            let segs: Vec<&str> = p.trim_end_matches('/').split('/').collect();
+            segs.len() >= 2 && matches!(segs[segs.len() - 2], "CloudTrail" | "CloudTrail-Insight")
+        });
+        roots.extend(found);
+        // An organisation trail has a folder per account: a level's folders are listed side
+        // by side, LIST_AHEAD at a time.
+        let mut next = Vec::new();
+        for chunk in deeper.chunks(LIST_AHEAD) {
+            let tasks: Vec<_> =
+                chunk.iter().map(|p| tokio::spawn(subfolders(client.clone(), bucket.to_owned(), p.clone()))).collect();
+            for task in tasks {
+                next.extend(task.await.map_err(|e| format!("listing s3://{bucket}/: task failed: {e}"))??);
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    roots.sort();
+    Ok(roots)
+}
+
+/// The folders directly under `prefix`, digest folders left out.
+async fn subfolders(client: Client, bucket: String, prefix: String) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = persist(|| {
+            client
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix(&prefix)
+                .delimiter("/")
+                .set_continuation_token(token.clone())
+                .send()
+        })
+        .await
+        .map_err(|e| format!("listing s3://{bucket}/{prefix}: {}", describe(&e, "s3:ListBucket")))?;
+        out.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|cp| cp.prefix())
+                .filter(|child| !child.contains("CloudTrail-Digest"))
+                .map(str::to_owned),
+        );
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Every root's day folder for every UTC day from `from` to `to`, root by root.
+pub(super) fn folders(roots: &[String], from: i64, to: i64) -> Vec<String> {
+    let days = day_folders(from, to);
+    roots.iter().flat_map(|root| days.iter().map(move |day| format!("{root}{day}"))).collect()
+}
+
+/// `YYYY/MM/DD/` for every UTC day from `from` to `to`.
+pub fn day_folders(from: i64, to: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut day = from.div_euclid(86_400);
+    while day <= to.div_euclid(86_400) {
+        if let Some(t) = chrono::DateTime::from_timestamp(day * 86_400, 0) {
+            out.push(t.format("%Y/%m/%d/").to_string());
+        }
+        day += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::s3::parse_url;
+
+    #[test]
+    fn urls_and_days() {
+        assert_eq!(parse_url("s3://b/AWSLogs/"), Some(("b".into(), "AWSLogs/".into())));
+        assert_eq!(parse_url("s3://b"), Some(("b".into(), String::new())));
+        assert_eq!(parse_url("s3:///x"), None);
+        assert_eq!(day_folders(1_709_510_400 - 10, 1_709_510_400 + 10), ["2024/03/03/", "2024/03/04/"]);
+    }
+}
