@@ -26,8 +26,10 @@ fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
         .title(Span::styled(title, theme.fg("title")))
 }
 
-fn score_bar(score: f64, width: usize) -> String {
-    let filled = ((score.clamp(0.0, 1.0) - 0.3).max(0.0) / 0.5 * width as f64).round() as usize;
+/// A rank score as a bar: empty at 0.3 (the forest's "surely normal"), full at 1.3 (a clear
+/// anomaly that also broke rules).
+fn score_bar(rank_score: f64, width: usize) -> String {
+    let filled = ((rank_score - 0.3).clamp(0.0, 1.0) * width as f64).round() as usize;
     format!("{}{}", "█".repeat(filled.min(width)), "·".repeat(width - filled.min(width)))
 }
 
@@ -68,9 +70,11 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
             Row::new(vec![
                 Cell::from(format!("{}{}", r.rank, delta(r))),
+                // What the list is ordered and cut by: the forest's score plus the rules' weight
+                // (the detail view shows the two apart).
                 Cell::from(Line::from(vec![
-                    Span::styled(score_bar(r.score, 6), theme.fg("score_bar")),
-                    Span::raw(format!(" {:.2}", r.score)),
+                    Span::styled(score_bar(r.rank_score, 6), theme.fg("score_bar")),
+                    Span::raw(format!(" {:.2}", r.rank_score)),
                 ])),
                 // Flag as a glyph as well as a colour, so it reads without colour.
                 Cell::from(if r.flagged { "!" } else { " " }),
@@ -83,7 +87,7 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         })
         .collect();
     let title = format!(" {} ranked entity-windows, cut-off {:.3} ", s.lists.anomalies.len(), s.snap.cutoff);
-    let header = Row::new(["#", "score", "!", "principal", "source ip", "window", "why"])
+    let header = Row::new(["#", "rank score", "!", "principal", "source ip", "window", "why"])
         .style(theme.fg("muted").add_modifier(Modifier::BOLD));
     let widths = [
         Constraint::Length(7),
@@ -212,19 +216,22 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     f.render_widget(Table::new(visible, widths).header(header).block(block(title, theme)), area);
 }
 
-/// Score histogram with the cut-off marked, and the selected window's features against the
+/// Rank-score histogram with the cut-off marked, and the selected window's features against the
 /// population.
 pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let rows = &s.snap.rows;
     let bins = 20usize;
     let mut hist = vec![0usize; bins];
     for r in rows.iter() {
-        hist[((r.score * bins as f64) as usize).min(bins - 1)] += 1;
+        hist[((r.rank_score * bins as f64) as usize).min(bins - 1)] += 1;
     }
     let max = hist.iter().max().copied().unwrap_or(1).max(1);
     let bar_w = (area.width as usize / 2).saturating_sub(18).max(5);
     let cut_bin = ((s.snap.cutoff.min(1.0) * bins as f64) as usize).min(bins - 1);
-    let mut lines = vec![Line::from(Span::styled(" score histogram (+/- moves the threshold)", theme.fg("title")))];
+    let mut lines = vec![Line::from(Span::styled(
+        " rank score histogram (score + rules; +/- moves the threshold)",
+        theme.fg("title"),
+    ))];
     for (i, &n) in hist.iter().enumerate().rev() {
         if n == 0 && i < 6 {
             continue;
@@ -232,8 +239,14 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         // Counts on a log scale: the interesting tail is a handful against thousands.
         let len = ((n as f64).ln_1p() / (max as f64).ln_1p() * bar_w as f64).round() as usize;
         let marker = if i == cut_bin { "◀ cut-off" } else { "" };
+        // The top bin holds everything above it: rules lift a rank score past 1.
+        let label = if i + 1 == bins {
+            format!("≥{:.2}", i as f64 / bins as f64)
+        } else {
+            format!(" {:.2}", i as f64 / bins as f64)
+        };
         lines.push(Line::from(vec![
-            Span::styled(format!(" {:.2} ", i as f64 / bins as f64), theme.fg("muted")),
+            Span::styled(format!("{label} "), theme.fg("muted")),
             Span::styled("█".repeat(len), theme.fg(if i >= cut_bin { "severity_high" } else { "chart" })),
             Span::styled(format!(" {n} {marker}"), theme.fg("muted")),
         ]));
