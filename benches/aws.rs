@@ -179,7 +179,8 @@ fn s3_against_folder(rt: &tokio::runtime::Runtime, n_s3: u64, pairs: usize, labe
         s3_runs.push(s);
     }
     let steal: f64 = folder_runs.iter().chain(&s3_runs).map(|r| r.steal).sum();
-    let busy: f64 = folder_runs.iter().chain(&s3_runs).map(|r| r.secs).sum::<f64>() * 2.0;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let busy: f64 = folder_runs.iter().chain(&s3_runs).map(|r| r.secs).sum::<f64>() * cores;
     let (folder, s3) = (median(folder_runs), median(s3_runs));
     println!(
         "S3 against the folder source, {label}: {:.0} events an object; {pairs} alternating pairs, medians; CPU stolen by other guests {steal:.2} s of {busy:.1} core-s",
