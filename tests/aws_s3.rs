@@ -265,21 +265,20 @@ fn s3_many_folders_arrive_once_and_in_order() {
         }
     }
     let addr = rt.block_on(serve(&root));
-    let mut src = source(addr, &state, false, SK);
-    src.opts.since = 6 * 86_400;
-    let (tx, rx) = crossbeam_channel::unbounded();
-    std::thread::spawn(move || src.run(tx));
-    let (ids, errors, status) = drain(&rx, |_, _| false);
+    let back_fill = || {
+        let mut src = source(addr, &state, false, SK);
+        src.opts.since = 6 * 86_400;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        std::thread::spawn(move || src.run(tx));
+        drain(&rx, |_, _| false)
+    };
+    let (ids, errors, status) = back_fill();
     assert_eq!(status, SourceStatus::Finished);
     assert!(errors.is_empty(), "{errors:?}");
     // Ids sort as their keys do: account, then day, then file.
     assert_eq!(ids, expected, "all {} objects, once each, in order", expected.len());
 
-    let mut again = source(addr, &state, false, SK);
-    again.opts.since = 6 * 86_400;
-    let (tx, rx) = crossbeam_channel::unbounded();
-    std::thread::spawn(move || again.run(tx));
-    let (ids, _, status) = drain(&rx, |_, _| false);
+    let (ids, _, status) = back_fill();
     assert_eq!(status, SourceStatus::Finished);
     assert!(ids.is_empty(), "read again after a restart: {ids:?}");
 }

@@ -39,18 +39,24 @@ impl MemS3 {
     pub fn with_latency(self, latency: std::time::Duration) -> Self {
         Self { latency, ..self }
     }
+
+    /// Waits out the latency, then answers only for the one bucket.
+    async fn answer(&self, bucket: &str) -> S3Result<()> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        if bucket != self.bucket {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
 impl S3 for MemS3 {
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
         let i = req.input;
-        if i.bucket != self.bucket {
-            return Err(s3_error!(NoSuchBucket));
-        }
+        self.answer(&i.bucket).await?;
         let Some(body) = self.objects.get(&i.key) else { return Err(s3_error!(NoSuchKey)) };
         Ok(S3Response::new(GetObjectOutput {
             content_length: Some(body.len() as i64),
@@ -61,13 +67,8 @@ impl S3 for MemS3 {
     }
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
         let i = req.input;
-        if i.bucket != self.bucket {
-            return Err(s3_error!(NoSuchBucket));
-        }
+        self.answer(&i.bucket).await?;
         let prefix = i.prefix.clone().unwrap_or_default();
         let after = i.continuation_token.clone().into_iter().chain(i.start_after.clone()).max().unwrap_or_default();
         let max = usize::try_from(i.max_keys.unwrap_or(1000)).unwrap_or(1000);
