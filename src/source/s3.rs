@@ -153,9 +153,7 @@ impl S3Source {
         tx: &Sender<SourceMsg>,
         progress: bool,
     ) -> bool {
-        let mut queue = VecDeque::new();
-        // Objects in the queue and their compressed bytes; folder markers hold no slot.
-        let (mut fetching, mut fetching_bytes) = (0, 0u64);
+        let mut flight = InFlight::default();
         let (mut done, total) = (0, folders.len() as u64);
         // Folders are listed a few ahead, side by side: a listing waits tens of milliseconds
         // on S3, and a folder holds only a day of one region. A folder's checkpoint moves only
@@ -176,20 +174,8 @@ impl S3Source {
                 for (i, (key, size)) in page.iter().enumerate() {
                     // Hand over what is ready at the front, so parsed events do not wait in
                     // memory for the queue to fill; then wait while there is no room.
-                    loop {
-                        let ready = match queue.front() {
-                            Some(Pending::Object { task, .. }) => task.is_finished(),
-                            Some(Pending::FolderDone) => true,
-                            None => false,
-                        };
-                        let full = fetching >= DOWNLOADS || (fetching > 0 && fetching_bytes + size > DOWNLOAD_BYTES);
-                        if !ready && !full {
-                            break;
-                        }
-                        let Some(oldest) = queue.pop_front() else { break };
-                        if let Pending::Object { bytes, .. } = &oldest {
-                            (fetching, fetching_bytes) = (fetching - 1, fetching_bytes - bytes);
-                        }
+                    while flight.front_ready() || !flight.has_room(*size) {
+                        let Some(oldest) = flight.pop() else { break };
                         if !self.deliver(oldest, cp, tx, &mut done, total).await {
                             return false;
                         }
@@ -197,12 +183,11 @@ impl S3Source {
                     let (client, bucket, key, opts) =
                         (client.clone(), self.bucket.clone(), key.clone(), self.parse.clone());
                     let last = (i + 1 == page.len()).then(|| (folder.clone(), key.clone()));
-                    queue.push_back(Pending::Object {
+                    flight.push(Pending::Object {
                         task: tokio::spawn(async move { fetch(&client, &bucket, &key, &opts).await }),
                         last_of_page: last,
                         bytes: *size,
                     });
-                    (fetching, fetching_bytes) = (fetching + 1, fetching_bytes + size);
                 }
             }
             if let Some(msg) = listing.error {
@@ -212,10 +197,10 @@ impl S3Source {
                 }
             }
             if progress {
-                queue.push_back(Pending::FolderDone);
+                flight.push(Pending::FolderDone);
             }
         }
-        while let Some(oldest) = queue.pop_front() {
+        while let Some(oldest) = flight.pop() {
             if !self.deliver(oldest, cp, tx, &mut done, total).await {
                 return false;
             }
@@ -255,6 +240,46 @@ impl S3Source {
                 true
             }
         }
+    }
+}
+
+/// What the pipeline waits for, oldest first, with the objects and compressed bytes in it
+/// (folder markers hold no download slot).
+#[derive(Default)]
+struct InFlight {
+    queue: VecDeque<Pending>,
+    objects: usize,
+    bytes: u64,
+}
+
+impl InFlight {
+    /// Whether an object of `size` compressed bytes may start downloading (one always may).
+    fn has_room(&self, size: u64) -> bool {
+        self.objects == 0 || (self.objects < DOWNLOADS && self.bytes + size <= DOWNLOAD_BYTES)
+    }
+
+    /// Whether the oldest item can be handed over without waiting.
+    fn front_ready(&self) -> bool {
+        match self.queue.front() {
+            Some(Pending::Object { task, .. }) => task.is_finished(),
+            Some(Pending::FolderDone) => true,
+            None => false,
+        }
+    }
+
+    fn push(&mut self, item: Pending) {
+        if let Pending::Object { bytes, .. } = &item {
+            (self.objects, self.bytes) = (self.objects + 1, self.bytes + bytes);
+        }
+        self.queue.push_back(item);
+    }
+
+    fn pop(&mut self) -> Option<Pending> {
+        let item = self.queue.pop_front()?;
+        if let Pending::Object { bytes, .. } = &item {
+            (self.objects, self.bytes) = (self.objects - 1, self.bytes - bytes);
+        }
+        Some(item)
     }
 }
 
