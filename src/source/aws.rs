@@ -42,16 +42,16 @@ impl Default for AwsOptions {
     }
 }
 
-/// Runs an AWS source's future on a runtime of its own with a worker per core (at least two,
-/// so that one can parse a downloaded object while the other keeps requests moving): the S3
-/// back-fill parses on these workers, as the folder source parses on every core. A runtime
-/// that cannot start is reported as the source's status.
+/// Runs an AWS source's future on a runtime of its own with `workers` threads (at least two,
+/// so that one can parse while the other keeps requests moving); a runtime that cannot start
+/// is reported as the source's status.
 pub fn run_on_runtime<F: std::future::Future<Output = ()>>(
     id: usize,
     tx: &crossbeam_channel::Sender<super::SourceMsg>,
+    workers: usize,
     fut: impl FnOnce() -> F,
 ) {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let workers = workers.max(2);
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("trailtop-aws")

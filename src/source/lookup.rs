@@ -90,7 +90,8 @@ struct Budget {
 impl LookupSource {
     pub fn run(self, tx: Sender<SourceMsg>) {
         let (id, probe) = (self.id, tx.clone());
-        super::aws::run_on_runtime(id, &probe, move || self.run_async(tx));
+        // At most 2 requests a second per region: two workers are plenty.
+        super::aws::run_on_runtime(id, &probe, 2, move || self.run_async(tx));
     }
 
     async fn run_async(mut self, tx: Sender<SourceMsg>) {

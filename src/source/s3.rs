@@ -87,7 +87,9 @@ impl S3Source {
     /// Runs on its own runtime until the receiver hangs up.
     pub fn run(self, tx: Sender<SourceMsg>) {
         let (id, probe) = (self.id, tx.clone());
-        super::aws::run_on_runtime(id, &probe, move || self.run_async(tx));
+        // The back-fill parses on the runtime's workers: one per core, as the folder source.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        super::aws::run_on_runtime(id, &probe, cores, move || self.run_async(tx));
     }
 
     async fn run_async(mut self, tx: Sender<SourceMsg>) {
