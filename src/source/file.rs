@@ -90,7 +90,8 @@ pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<String>) {
 pub fn decode_bytes(raw: &[u8], max: u64) -> (Vec<u8>, Option<String>) {
     if raw.len() >= 2 && raw[..2] == [0x1f, 0x8b] {
         let mut buf = Vec::with_capacity((raw.len() * 8).min(max as usize));
-        let result = MultiGzDecoder::new(raw).take(max + 1).read_to_end(&mut buf);
+        // Inflated straight from the slice: the `read` decoder would copy it through a buffer first.
+        let result = flate2::bufread::MultiGzDecoder::new(raw).take(max + 1).read_to_end(&mut buf);
         if buf.len() as u64 > max {
             return (Vec::new(), Some(format!("larger than {} MiB once decompressed; skipped", max >> 20)));
         }
@@ -142,6 +143,19 @@ mod tests {
         assert!(out.error.as_deref().unwrap().contains("gzip stream damaged"));
         assert!(out.events.len() > 100 && out.events.len() < 2000, "{}", out.events.len());
         assert_eq!(out.stats.truncated, 1);
+    }
+
+    #[test]
+    fn bytes_decode_as_files_do() {
+        let doc = format!(r#"{{"Records":[{}]}}"#, (0..2000).map(record).collect::<Vec<_>>().join(","));
+        let packed = gz(doc.as_bytes());
+        assert_eq!(decode_bytes(&packed, MAX_DECOMPRESSED), (doc.as_bytes().to_vec(), None));
+        assert_eq!(decode_bytes(doc.as_bytes(), MAX_DECOMPRESSED), (doc.as_bytes().to_vec(), None));
+        let (cut, err) = decode_bytes(&packed[..packed.len() / 2], MAX_DECOMPRESSED);
+        assert!(err.unwrap().contains("gzip stream damaged"));
+        assert!(!cut.is_empty() && doc.as_bytes().starts_with(&cut), "{}", cut.len());
+        let (bomb, err) = decode_bytes(&gz(&vec![b' '; 4 << 20]), 1 << 20);
+        assert!(bomb.is_empty() && err.unwrap().contains("larger than 1 MiB"));
     }
 
     #[test]
