@@ -6,7 +6,8 @@
 //! - LookupEvents against an endpoint that allows exactly 2 requests/s with 50 events a page,
 //!   events/s against the 100 events/s cap, and throttled requests.
 //!
-//! `cargo bench --bench aws`; `TRAILTOP_BENCH_S3_EVENTS` (default 200,000),
+//! `cargo bench --bench aws`; `TRAILTOP_BENCH_S3_EVENTS` (default 1,000,000 for each account; the
+//! quiet one spreads them over 10 days, the busy one over 2),
 //! `TRAILTOP_BENCH_PAIRS` (folder and S3 runs taken in turn, default 7) and
 //! `TRAILTOP_BENCH_LOOKUP_EVENTS` (default 1,000) set the sizes.
 
@@ -120,14 +121,14 @@ fn median_of(v: &mut [f64]) -> f64 {
 /// An S3 back-fill from the server at `addr`, the client built as `trailtop s3://…
 /// --endpoint-url` builds it: the credential chain (the environment, set in `main`), retries
 /// and timeouts.
-fn s3_run(addr: SocketAddr) -> Run {
+fn s3_run(addr: SocketAddr, days: u64) -> Run {
     timed(|tx| {
         let src = S3Source {
             id: 0,
             bucket: "trail".into(),
             prefix: "AWSLogs/".into(),
             opts: AwsOptions {
-                since: 4 * 86_400,
+                since: (days as i64 + 2) * 86_400,
                 region: Some("us-east-1".into()),
                 endpoint_url: Some(format!("http://{addr}")),
                 ..Default::default()
@@ -140,14 +141,15 @@ fn s3_run(addr: SocketAddr) -> Run {
     })
 }
 
-/// Generates `n_events` over two days, serves them from the loopback S3 server, and reports
+/// Generates `n_s3` events over `days` days, serves them from the loopback S3 server, and reports
 /// the S3 back-fill against the folder source on the same files.
-fn s3_against_folder(rt: &tokio::runtime::Runtime, n_s3: u64, pairs: usize, label: &str) {
+fn s3_against_folder(rt: &tokio::runtime::Runtime, n_s3: u64, days: u64, pairs: usize, label: &str) {
     let dir = tempfile::tempdir().unwrap();
     let bucket = dir.path().join("s3").join("trail");
     let bin = env!("CARGO_BIN_EXE_trailtop");
     let ok = std::process::Command::new(bin)
-        .args(["gen", "--out", bucket.to_str().unwrap(), "--events", &n_s3.to_string(), "--days", "2", "--start", "3d"])
+        .args(["gen", "--out", bucket.to_str().unwrap(), "--events", &n_s3.to_string()])
+        .args(["--days", &days.to_string(), "--start", &format!("{}d", days + 1)])
         .status()
         .unwrap()
         .success();
@@ -165,7 +167,7 @@ fn s3_against_folder(rt: &tokio::runtime::Runtime, n_s3: u64, pairs: usize, labe
                 std::thread::spawn(move || folder.run(tx));
             })
         };
-        let run_s3 = || s3_run(addr);
+        let run_s3 = || s3_run(addr, days);
         let (f, s) = if pair % 2 == 0 {
             let f = run_folder();
             (f, run_s3())
@@ -217,7 +219,7 @@ fn s3_against_folder(rt: &tokio::runtime::Runtime, n_s3: u64, pairs: usize, labe
     // Real S3 answers after tens of milliseconds, not microseconds: the back-fill must keep
     // enough requests in flight to hide that.
     let far = rt.block_on(serve_s3(&bucket, Duration::from_millis(S3_LATENCY_MS)));
-    let r = s3_run(far);
+    let r = s3_run(far, days);
     println!(
         "  S3, {S3_LATENCY_MS} ms a request  {} events in {:.2} s ({:.0} events/s, {:.2} of the folder rate)",
         r.events,
@@ -293,14 +295,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let n_s3: u64 = std::env::var("TRAILTOP_BENCH_S3_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let n_s3: u64 = std::env::var("TRAILTOP_BENCH_S3_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let pairs: usize = std::env::var("TRAILTOP_BENCH_PAIRS").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
     let n_lookup: i64 = std::env::var("TRAILTOP_BENCH_LOOKUP_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
 
     // S3 against the folder source, same files: a quiet account's small objects, where S3's
     // cost per request weighs most, and a busy account's.
-    s3_against_folder(&rt, n_s3, pairs, "quiet account");
-    s3_against_folder(&rt, n_s3 * 5, pairs, "busy account");
+    s3_against_folder(&rt, n_s3, 10, pairs, "quiet account");
+    s3_against_folder(&rt, n_s3, 2, pairs, "busy account");
 
     // LookupEvents at exactly 2 requests/s.
     let now = chrono::Utc::now().timestamp();
