@@ -126,6 +126,11 @@ mod tests {
         )
     }
 
+    /// `n` records as CloudTrail writes them to S3.
+    fn records(n: usize) -> String {
+        format!(r#"{{"Records":[{}]}}"#, (0..n).map(record).collect::<Vec<_>>().join(","))
+    }
+
     fn gz(data: &[u8]) -> Vec<u8> {
         let mut e = GzEncoder::new(Vec::new(), Compression::fast());
         e.write_all(data).unwrap();
@@ -134,7 +139,7 @@ mod tests {
 
     #[test]
     fn truncated_gzip_keeps_the_readable_records() {
-        let doc = format!(r#"{{"Records":[{}]}}"#, (0..2000).map(record).collect::<Vec<_>>().join(","));
+        let doc = records(2000);
         let packed = gz(doc.as_bytes());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.json.gz");
@@ -147,7 +152,7 @@ mod tests {
 
     #[test]
     fn bytes_decode_as_files_do() {
-        let doc = format!(r#"{{"Records":[{}]}}"#, (0..2000).map(record).collect::<Vec<_>>().join(","));
+        let doc = records(2000);
         let packed = gz(doc.as_bytes());
         assert_eq!(decode_bytes(&packed, MAX_DECOMPRESSED), (doc.as_bytes().to_vec(), None));
         assert_eq!(decode_bytes(doc.as_bytes(), MAX_DECOMPRESSED), (doc.as_bytes().to_vec(), None));
