@@ -140,6 +140,10 @@ pub struct AppState {
     /// After a label the cursor stays where it was (on the next window to triage) instead of
     /// following the labelled window down the list.
     pub hold_position: bool,
+    /// Per view, whether the analyst has moved the cursor. Until then it stays on the top row
+    /// while the ranking fills in (at start-up the first rows scored are rarely the top ones);
+    /// after, it follows the row it is on.
+    pub moved: [bool; 4],
 }
 
 impl AppState {
@@ -168,6 +172,7 @@ impl AppState {
             page: 10,
             now: 0,
             hold_position: false,
+            moved: [false; 4],
         }
     }
 
@@ -216,7 +221,7 @@ impl AppState {
         let keys = if std::mem::take(&mut self.hold_position) {
             [None, None]
         } else {
-            [self.selected_key(View::Anomalies), self.selected_key(View::Entities)]
+            [View::Anomalies, View::Entities].map(|v| self.moved[v.index()].then(|| self.selected_key(v)).flatten())
         };
         let tail_newest_selected = self.sel[2] == 0;
         let old_tail_len = self.lists.tail.len();
@@ -289,6 +294,7 @@ impl AppState {
             return;
         }
         let n = self.list_len(self.view) as isize;
+        self.moved[self.view.index()] = true;
         let s = &mut self.sel[self.view.index()];
         *s = (*s as isize + delta).clamp(0, (n - 1).max(0)) as usize;
     }
@@ -300,7 +306,7 @@ impl AppState {
             KeyCode::Enter => {
                 self.filter = Filter::parse(input);
                 self.filter_input = None;
-                self.sel = [0; 4];
+                (self.sel, self.moved) = ([0; 4], [false; 4]);
                 self.rebuild();
             }
             KeyCode::Esc => self.filter_input = None,

@@ -73,6 +73,17 @@ fn selection_follows_its_row_when_the_ranking_changes() {
 }
 
 #[test]
+fn an_untouched_cursor_stays_on_the_top_row() {
+    let mut s = state();
+    s.on_snapshot(snap(&["c", "a", "b"]));
+    assert_eq!((who(&s), s.sel[0]), ("c".to_owned(), 0), "nobody moved it: it shows the new top");
+    s.update(Action::Down);
+    s.update(Action::Up);
+    s.on_snapshot(snap(&["b", "c", "a"]));
+    assert_eq!(who(&s), "c", "once moved, it follows its row");
+}
+
+#[test]
 fn movement_is_clamped() {
     let mut s = state();
     s.update(Action::Up);
