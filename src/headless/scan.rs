@@ -73,8 +73,18 @@ pub fn write_jsonl(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<(
 
 pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let mut header =
-        vec!["rank", "score", "flagged", "rules", "principal", "source_ip", "window_start", "window_end", "events"];
+    let mut header = vec![
+        "rank",
+        "score",
+        "rank_score",
+        "flagged",
+        "rules",
+        "principal",
+        "source_ip",
+        "window_start",
+        "window_end",
+        "events",
+    ];
     header.extend(FEATURE_NAMES);
     header.push("top_reason");
     w.write_record(&header)?;
@@ -83,6 +93,7 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> 
         let mut rec = vec![
             s.rank.to_string(),
             format!("{:.4}", s.score),
+            format!("{:.4}", s.rank_score),
             s.flagged.to_string(),
             s.rules.join(" "),
             neutralize_csv(&r.principal),
@@ -109,12 +120,13 @@ pub fn threshold_line(scored: &Scored, threshold: Threshold) -> String {
     format!("{flagged} of {} entity-windows flagged ({how}; cut-off {:.3})", scored.rows.len(), scored.cutoff)
 }
 
-/// A table for a 100-column terminal.
+/// A table for a 100-column terminal. It shows the rank score, by which rows are ordered and
+/// cut (the forest's score alone is in the JSON lines and CSV).
 pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:>4} {:>5} {:1} {:<16} {:<24} {:<15} {:>6} WHY",
-        "RANK", "SCORE", "!", "WINDOW (UTC)", "PRINCIPAL", "SOURCE IP", "EVENTS"
+        "{:>4} {:>10} {:1} {:<16} {:<24} {:<15} {:>6} WHY",
+        "#", "RANK SCORE", "!", "WINDOW (UTC)", "PRINCIPAL", "SOURCE IP", "EVENTS"
     )?;
     for s in rows {
         let r = &s.row;
@@ -125,16 +137,63 @@ pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<(
         };
         writeln!(
             out,
-            "{:>4} {:>5.3} {:1} {:<16} {:<24} {:<15} {:>6} {}",
+            "{:>4} {:>10.3} {:1} {:<16} {:<24} {:<15} {:>6} {}",
             s.rank,
-            s.score,
+            s.rank_score,
             if s.flagged { "!" } else { " " },
             &rfc3339(r.window_start)[..16],
             truncate(short_principal(&r.principal), 24),
             truncate(&r.source_ip, 15),
             r.events,
-            truncate(&why, 22),
+            truncate(&why, 17),
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::FeatureRow;
+
+    /// Two windows where the rules lift the one with the lower forest score to the top.
+    fn ranked() -> Vec<ScoredRow> {
+        let row = |rank, principal: &str, score, rank_score, rules| ScoredRow {
+            row: FeatureRow { principal: principal.into(), entity: principal.into(), ..Default::default() },
+            score,
+            rank_score,
+            rank,
+            flagged: rank == 1,
+            rules,
+            ..Default::default()
+        };
+        vec![
+            row(1, "user/low-score", 0.46, 0.96, vec!["logging-tampering"]),
+            row(2, "user/high-score", 0.70, 0.70, vec![]),
+        ]
+    }
+
+    #[test]
+    fn the_table_shows_the_rank_score_the_rows_are_ordered_by() {
+        let mut out = Vec::new();
+        write_table(&mut out, &ranked()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("RANK SCORE"), "{text}");
+        assert!(lines[1].contains(" 0.960 ! ") && lines[1].contains("user/low-score"), "{text}");
+        assert!(lines[2].contains(" 0.700   ") && !text.contains("0.460"), "{text}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 100), "{text}");
+    }
+
+    #[test]
+    fn csv_carries_score_and_rank_score() {
+        let mut out = Vec::new();
+        write_csv(&mut out, &ranked()).unwrap();
+        let mut r = csv::Reader::from_reader(out.as_slice());
+        let header = r.headers().unwrap().clone();
+        let col = |name| header.iter().position(|h| h == name).unwrap();
+        let first = r.records().next().unwrap().unwrap();
+        assert_eq!((&first[col("score")], &first[col("rank_score")]), ("0.4600", "0.9600"));
+        assert_eq!(&first[col("rules")], "logging-tampering");
+    }
 }
