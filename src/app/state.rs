@@ -45,6 +45,24 @@ pub struct Detail {
     pub sel: usize,
     /// Showing the selected record's JSON, scrolled by this many lines.
     pub json: Option<u16>,
+    /// That JSON, pretty-printed and scrubbed once when opened (a record can be megabytes, and
+    /// the view is drawn many times a second).
+    pub pretty: Vec<String>,
+}
+
+impl Detail {
+    fn show_json(&mut self) {
+        let Some(e) = self.events.get(self.sel) else { return };
+        let text = e
+            .raw
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| "(the raw record is not kept for this event)".into());
+        // The pretty printer escapes C0 controls but lets C1 and bidi characters through.
+        self.pretty = text.lines().map(crate::parse::sanitize::clean_owned).collect();
+        self.json = Some(0);
+    }
 }
 
 /// Effects the event loop carries out.
@@ -286,9 +304,14 @@ impl AppState {
     }
 
     fn move_by(&mut self, delta: isize) {
+        let page = self.page;
         if let Some(d) = &mut self.detail {
             match &mut d.json {
-                Some(scroll) => *scroll = (*scroll as isize + delta).max(0) as u16,
+                Some(scroll) => {
+                    // The last line stops at the bottom of the pane, as a pager's does.
+                    let last = d.pretty.len().saturating_sub(page).min(u16::MAX as usize) as isize;
+                    *scroll = (*scroll as isize + delta).clamp(0, last) as u16
+                }
                 None => d.sel = (d.sel as isize + delta).clamp(0, d.events.len().saturating_sub(1) as isize) as usize,
             }
             return;
@@ -510,16 +533,20 @@ impl AppState {
 
     fn open(&mut self) {
         match &mut self.detail {
-            Some(d) if d.json.is_none() && !d.events.is_empty() => d.json = Some(0),
+            Some(d) if d.json.is_none() && !d.events.is_empty() => d.show_json(),
             Some(_) => {}
             None => {
                 if self.view == View::Tail {
                     if let Some(ev) = self.selected_event() {
-                        self.detail = Some(Detail { row: None, events: vec![Arc::clone(ev)], sel: 0, json: Some(0) });
+                        let mut d =
+                            Detail { row: None, events: vec![Arc::clone(ev)], sel: 0, json: None, pretty: Vec::new() };
+                        d.show_json();
+                        self.detail = Some(d);
                     }
                 } else if let Some(row) = self.selected_row() {
                     let events = self.snap.window_events(row);
-                    self.detail = Some(Detail { row: Some(row.clone()), events, sel: 0, json: None });
+                    self.detail =
+                        Some(Detail { row: Some(row.clone()), events, sel: 0, json: None, pretty: Vec::new() });
                 }
             }
         }

@@ -10,13 +10,17 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::theme::Theme;
 use super::views::{fmt_num, page_start};
 use crate::app::state::{AppState, Detail};
-use crate::parse::sanitize::clean;
 use crate::parse::time::rfc3339;
 use crate::text::short_principal;
+
+/// Below this width the raw JSON takes the whole pane: beside the explanation it would be
+/// too narrow to read.
+const JSON_BESIDE_MIN_WIDTH: u16 = 160;
 
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
     let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     match d.json {
+        Some(scroll) if area.width < JSON_BESIDE_MIN_WIDTH => return json(f, area, d, scroll, theme),
         Some(scroll) => json(f, left, d, scroll, theme),
         None => events(f, left, d, theme),
     }
@@ -65,27 +69,31 @@ fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-/// Pretty JSON with keys, strings and numbers coloured. Every line is scrubbed again: the
-/// pretty printer escapes C0 controls but lets C1 and bidi characters through.
+/// Pretty JSON with keys, strings and numbers coloured, long values wrapped. Scrolling moves
+/// by JSON lines; a value longer than the pane can show is cut with an ellipsis (`y` copies
+/// the whole record).
 fn json(f: &mut Frame, area: Rect, d: &Detail, scroll: u16, theme: &Theme) {
     let Some(e) = d.events.get(d.sel) else { return };
-    let pretty = e
-        .raw
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| "(the raw record is not kept for this event)".into());
-    let height = area.height.saturating_sub(2) as usize;
-    let lines: Vec<Line> =
-        pretty.lines().skip(scroll as usize).take(height).map(|l| colour_json_line(&clean(l), theme)).collect();
-    let total = pretty.lines().count();
+    let (width, height) = (area.width.saturating_sub(2) as usize, area.height.saturating_sub(2) as usize);
+    let fits = width * height;
+    let lines: Vec<Line> = d
+        .pretty
+        .iter()
+        .skip(scroll as usize)
+        .take(height)
+        .map(|l| match l.char_indices().nth(fits) {
+            Some((cut, _)) => colour_json_line(&format!("{}…", &l[..cut]), theme),
+            None => colour_json_line(l, theme),
+        })
+        .collect();
+    let total = d.pretty.len();
     let title =
         format!(" {} — line {}/{} (j/k scroll, y copy, esc back) ", e.name, (scroll as usize + 1).min(total), total);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.fg("border"))
         .title(Span::styled(title, theme.fg("title")));
-    f.render_widget(Paragraph::new(lines).block(block), area);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }
 
 fn colour_json_line<'a>(line: &str, theme: &Theme) -> Line<'a> {

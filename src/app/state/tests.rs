@@ -103,10 +103,15 @@ fn drill_down_to_records_and_json_and_back() {
     let d = s.detail.as_ref().unwrap();
     assert_eq!(d.events.iter().map(|e| &*e.id).collect::<Vec<_>>(), ["3", "1"], "entity a's records, newest first");
     assert_eq!(d.json, None);
+    s.page = 3;
     s.update(Action::Open);
     assert_eq!(s.detail.as_ref().unwrap().json, Some(0));
     s.update(Action::Down);
     assert_eq!(s.detail.as_ref().unwrap().json, Some(1));
+    let lines = s.detail.as_ref().unwrap().pretty.len();
+    assert_eq!(lines, 9, "the record pretty-printed: {:?}", s.detail.as_ref().unwrap().pretty);
+    s.update(Action::Bottom);
+    assert_eq!(s.detail.as_ref().unwrap().json, Some(6), "the last line stops at the bottom of a 3-line page");
     s.update(Action::Back);
     assert!(s.detail.as_ref().unwrap().json.is_none());
     s.update(Action::Quit);
@@ -227,4 +232,20 @@ fn hide_columns_and_sparklines() {
     assert!(s.hidden.is_empty());
     assert_eq!(sparkline(&[0, 5, 10]), "▁▅█");
     assert_eq!(s.lists.sparks.get("arn:aws:iam::1:user/a").map(String::as_str), Some("█"));
+}
+
+#[test]
+fn raw_json_is_scrubbed_once_when_opened() {
+    let mut s = state();
+    s.update(Action::ViewTail);
+    let json = "{\"eventTime\":\"1970-01-01T01:10:00Z\",\"eventID\":\"x\",\"eventName\":\"GetUser\",\"userIdentity\":{\"arn\":\"arn:aws:iam::1:user/a\"},\"userAgent\":\"a\u{202e}b\u{9b}31mc\"}";
+    let ev = Arc::new(parse_bytes(json.as_bytes(), &ParseOptions { keep_raw: true, ..Default::default() }).0.remove(0));
+    assert!(ev.raw.as_deref().unwrap().contains('\u{202e}'), "the raw record keeps what the log said");
+    let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
+    snap.tail = vec![ev];
+    s.on_snapshot(Arc::new(snap));
+    s.update(Action::Open);
+    let d = s.detail.as_ref().unwrap();
+    assert_eq!(d.json, Some(0));
+    assert!(d.pretty.iter().any(|l| l.contains("\"userAgent\": \"ab31mc\"")), "{:?}", d.pretty);
 }
