@@ -53,6 +53,8 @@ struct Faults {
     slowdowns: Arc<AtomicU32>,
     /// Answer GetObject of keys containing this with 403 AccessDenied.
     deny: Option<String>,
+    /// Answer every request as S3 does for a bucket in another region.
+    bucket_region: Option<&'static str>,
 }
 
 fn s3_error(status: u16, code: &str) -> hyper::Response<s3s::Body> {
@@ -74,6 +76,11 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let (inner, faults) = (inner.clone(), faults.clone());
         async move {
+            if let Some(region) = faults.bucket_region {
+                let mut resp = s3_error(301, "PermanentRedirect");
+                resp.headers_mut().insert("x-amz-bucket-region", hyper::header::HeaderValue::from_static(region));
+                return Ok(resp);
+            }
             if faults.slowdowns.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
                 return Ok::<_, s3s::HttpError>(s3_error(503, "SlowDown"));
             }
@@ -229,7 +236,7 @@ fn s3_slowdown_is_retried_and_access_denied_names_the_permission() {
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0100Z_ok01.json.gz"), &["ok1"], now);
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0105Z_secret.json.gz"), &["hidden"], now);
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0110Z_ok02.json.gz"), &["ok2"], now);
-    let faults = Faults { slowdowns: Arc::new(AtomicU32::new(3)), deny: Some("secret".into()) };
+    let faults = Faults { slowdowns: Arc::new(AtomicU32::new(3)), deny: Some("secret".into()), ..Default::default() };
     let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
     let (tx, rx) = crossbeam_channel::bounded(64);
     let src = source(addr, &dir.path().join("state"), false, SK);
@@ -281,4 +288,64 @@ fn s3_many_folders_arrive_once_and_in_order() {
     let (ids, _, status) = back_fill();
     assert_eq!(status, SourceStatus::Finished);
     assert!(ids.is_empty(), "read again after a restart: {ids:?}");
+}
+
+/// Runs `trailtop scan` as a user would, with credentials from the environment and the data
+/// dir (checkpoints) in `data`; returns stdout and stderr.
+fn trailtop_scan(args: &[&str], data: &Path) -> (String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailtop"))
+        .arg("scan")
+        .args(args)
+        .args(["--format", "jsonl", "--all", "--labels-dir", "none", "--stats"])
+        .env("AWS_ACCESS_KEY_ID", AK)
+        .env("AWS_SECRET_ACCESS_KEY", SK)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TRAILTOP_DATA_DIR", data)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into());
+    assert!(out.status.success(), "trailtop scan {args:?} failed: {stderr}");
+    (stdout, stderr)
+}
+
+/// The command line reaches the S3 source: `trailtop scan s3://BUCKET/PREFIX` with
+/// `--endpoint-url`, keeping its checkpoint in the data dir, so a second scan reads nothing
+/// again and `--from-scratch` reads everything.
+#[test]
+fn scan_reads_an_s3_prefix_given_on_the_command_line() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (root, data) = (dir.path().join("s3"), dir.path().join("data"));
+    let now = chrono::Utc::now().timestamp();
+    let today = day_folders(now, now).remove(0);
+    let a = format!("AWSLogs/111111111111/CloudTrail/us-east-1/{today}");
+    put(&root, &format!("{a}111111111111_CloudTrail_us-east-1_0100Z_aaaa.json.gz"), &["c1", "c2"], now - 60);
+    put(&root, &format!("{a}111111111111_CloudTrail_us-east-1_0105Z_bbbb.json.gz"), &["c3"], now - 30);
+    let addr = rt.block_on(serve(&root));
+    let endpoint = format!("http://{addr}");
+    let url = format!("s3://{BUCKET}/AWSLogs/");
+    let args = ["--endpoint-url", endpoint.as_str(), "--region", "us-east-1", url.as_str()];
+
+    let (rows, stderr) = trailtop_scan(&args, &data);
+    assert!(stderr.contains("2 files, 3 records, 3 events used"), "{stderr}");
+    let events: u64 =
+        rows.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["events"].as_u64().unwrap()).sum();
+    assert_eq!(events, 3, "{rows}");
+
+    let (_, again) = trailtop_scan(&args, &data);
+    assert!(again.contains("0 files, 0 records"), "the checkpoint says both objects were read: {again}");
+    let (_, scratch) = trailtop_scan(&[&args[..], &["--from-scratch"]].concat(), &data);
+    assert!(scratch.contains("3 events used"), "{scratch}");
+
+    // A bucket that does not exist is reported, not fatal.
+    let (_, missing) = trailtop_scan(&["--endpoint-url", endpoint.as_str(), "s3://no-such-bucket/AWSLogs/"], &data);
+    assert!(missing.contains("s3://no-such-bucket/AWSLogs/") && missing.contains("no such bucket"), "{missing}");
+    // Nor is a bucket in another region, which is named.
+    let elsewhere =
+        rt.block_on(serve_with_faults(&root, Faults { bucket_region: Some("eu-west-3"), ..Default::default() }));
+    let endpoint = format!("http://{elsewhere}");
+    let (_, moved) = trailtop_scan(&["--endpoint-url", endpoint.as_str(), url.as_str()], &data);
+    assert!(moved.contains("the bucket is in eu-west-3: pass --region eu-west-3"), "{moved}");
 }

@@ -134,6 +134,13 @@ where
     use aws_sdk_s3::error::ProvideErrorMetadata;
     let code = err.code().unwrap_or("");
     let msg = err.message().unwrap_or("");
+    // S3 answers a request signed for the wrong region with the bucket's own region.
+    if let Some(region) = err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region"))
+        && (matches!(code, "PermanentRedirect" | "AuthorizationHeaderMalformed")
+            || err.raw_response().is_some_and(|r| r.status().as_u16() == 301))
+    {
+        return format!("the bucket is in {region}: pass --region {region}");
+    }
     match code {
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
             format!("access denied: the credentials lack {action} ({msg})")

@@ -31,15 +31,34 @@ impl SourceSpec {
         if s == "demo" {
             return Ok(SourceSpec::Demo);
         }
+        if s.starts_with("s3://") {
+            let (bucket, prefix) = s3::parse_url(s)
+                .ok_or_else(|| anyhow::anyhow!("'{s}': no bucket; give s3://BUCKET or s3://BUCKET/PREFIX"))?;
+            return Ok(SourceSpec::S3 { bucket, prefix });
+        }
+        if let Some(mut regions) = lookup::parse_url(s) {
+            if let Some(bad) = regions.iter().find(|r| !is_region_name(r)) {
+                anyhow::bail!("'{s}': '{bad}' is not a region name (such as us-east-1)");
+            }
+            // Polling a region twice would only halve each poller's share of its rate limit.
+            let mut seen = std::collections::HashSet::new();
+            regions.retain(|r| seen.insert(r.clone()));
+            return Ok(SourceSpec::Lookup { regions });
+        }
         if let Some((scheme, _)) = s.split_once("://") {
             anyhow::bail!(
-                "'{s}': {scheme}:// sources are not available in this build; give a local file or folder, or 'demo'"
+                "'{s}': no {scheme}:// source; give s3://BUCKET[/PREFIX], lookup://[REGION,...], a file or folder, or 'demo'"
             );
         }
         let path = PathBuf::from(s);
         anyhow::ensure!(path.exists(), "'{s}': no such file or folder");
         Ok(SourceSpec::Path(path))
     }
+}
+
+/// Region names are lower-case letters, digits and dashes (`us-east-1`, `us-gov-west-1`).
+fn is_region_name(r: &str) -> bool {
+    r.len() <= 32 && r.contains('-') && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 impl fmt::Display for SourceSpec {
@@ -101,7 +120,6 @@ pub struct SpawnOptions {
     pub since: Option<i64>,
 }
 
-/// Starts `spec` on its own thread, sending to `tx`.
 /// Ends a back-fill: `Finished` when the source does not follow, `Live` when it does. True
 /// when the source should go on tailing (it follows and the consumer is still there).
 fn backfill_done(tx: &crossbeam_channel::Sender<SourceMsg>, source: usize, follow: bool) -> bool {
@@ -112,6 +130,7 @@ fn backfill_done(tx: &crossbeam_channel::Sender<SourceMsg>, source: usize, follo
     tx.send(SourceMsg::Status { source, status: SourceStatus::Live }).is_ok()
 }
 
+/// Starts `spec` on its own thread, sending to `tx`.
 pub fn spawn(id: usize, spec: &SourceSpec, o: &SpawnOptions, tx: crossbeam_channel::Sender<SourceMsg>) {
     let mut aws = o.aws.clone();
     match spec {
@@ -148,5 +167,38 @@ pub fn spawn(id: usize, spec: &SourceSpec, o: &SpawnOptions, tx: crossbeam_chann
             };
             std::thread::spawn(move || src.run(tx));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceSpec;
+
+    #[test]
+    fn every_source_form_parses() {
+        assert_eq!(SourceSpec::parse("demo").unwrap(), SourceSpec::Demo);
+        assert_eq!(
+            SourceSpec::parse("s3://trail/AWSLogs/o-abc/").unwrap(),
+            SourceSpec::S3 { bucket: "trail".into(), prefix: "AWSLogs/o-abc/".into() }
+        );
+        assert_eq!(
+            SourceSpec::parse("s3://trail").unwrap(),
+            SourceSpec::S3 { bucket: "trail".into(), prefix: "".into() }
+        );
+        assert_eq!(
+            SourceSpec::parse("lookup://us-east-1,eu-west-1,us-east-1").unwrap(),
+            SourceSpec::Lookup { regions: vec!["us-east-1".into(), "eu-west-1".into()] }
+        );
+        assert_eq!(SourceSpec::parse("lookup://").unwrap(), SourceSpec::Lookup { regions: vec![] });
+        assert_eq!(SourceSpec::parse(".").unwrap(), SourceSpec::Path(".".into()));
+    }
+
+    #[test]
+    fn bad_sources_say_what_is_wrong() {
+        let err = |s: &str| SourceSpec::parse(s).unwrap_err().to_string();
+        assert!(err("s3:///AWSLogs").contains("no bucket"), "{}", err("s3:///AWSLogs"));
+        assert!(err("lookup://us-east-1;rm").contains("not a region name"), "{}", err("lookup://us-east-1;rm"));
+        assert!(err("gs://bucket").contains("no gs:// source"), "{}", err("gs://bucket"));
+        assert!(err("/no/such/folder").contains("no such file or folder"));
     }
 }

@@ -101,6 +101,11 @@ impl S3Source {
             None => {
                 let conf = sdk_config(&self.opts, None).await;
                 let mut b = aws_sdk_s3::config::Builder::from(&conf);
+                // S3 needs a region to sign; with none configured, start where the AWS CLI
+                // does (a bucket elsewhere is then named in the error, with its region).
+                if conf.region().is_none() {
+                    b = b.region(aws_sdk_s3::config::Region::from_static("us-east-1"));
+                }
                 if self.opts.endpoint_url.is_some() {
                     b = b.force_path_style(true);
                 }
