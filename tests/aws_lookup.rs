@@ -269,3 +269,43 @@ fn regions_are_polled_side_by_side_each_within_its_own_rate() {
     let first_done = r.log.iter().rposition(|x| *x == r.log[0]).unwrap();
     assert!(r.log[..first_done].iter().any(|x| *x != r.log[0]), "regions polled one after the other: {:?}", r.log);
 }
+
+/// The command line reaches LookupEvents: `trailtop scan lookup://REGION --endpoint-url ...`
+/// with credentials from the environment reads the last hour, a malformed event counted.
+#[test]
+fn scan_reads_lookup_events_given_on_the_command_line() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let mut events: Vec<(i64, String, String)> = (0..60)
+        .map(|i| (now - 3000 + i * 40, format!("cli-{i}"), record(&format!("cli-{i}"), now - 3000 + i * 40)))
+        .collect();
+    events.push((now - 100, "broken".into(), "{\"eventTime\": ".into()));
+    events.push((now - 7200, "too-old".into(), record("too-old", now - 7200)));
+    let trail = Arc::new(Mutex::new(Trail { events, ..Default::default() }));
+    let addr = rt.block_on(serve(Arc::clone(&trail)));
+    let data = tempfile::tempdir().unwrap();
+    let out = common::trailtop_scan(data.path(), "AKIDTEST", "secret")
+        .args(["lookup://eu-west-1", "--endpoint-url", &format!("http://{addr}")])
+        .args(["--format", "jsonl", "--all", "--labels-dir", "none", "--stats"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("60 events used") && stderr.contains("1 truncated"), "{stderr}");
+    let rows = String::from_utf8_lossy(&out.stdout);
+    let events: u64 = rows.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["events"].as_u64().unwrap()).sum();
+    assert_eq!(events, 60, "{rows}");
+    let (requests, throttled) = {
+        let t = trail.lock().unwrap();
+        (t.requests, t.throttled)
+    };
+    assert_eq!((requests, throttled), (2, 0), "two pages of 50, within 2 requests/s");
+
+    // `lookup://` means the configured region; with none, the source says so and scan ends.
+    let out = common::trailtop_scan(data.path(), "AKIDTEST", "secret")
+        .args(["lookup://", "--endpoint-url", &format!("http://{addr}"), "--labels-dir", "none"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("lookup://: no region: name one (lookup://us-east-1)"), "{stderr}");
+}

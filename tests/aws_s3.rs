@@ -293,16 +293,9 @@ fn s3_many_folders_arrive_once_and_in_order() {
 /// Runs `trailtop scan` as a user would, with credentials from the environment and the data
 /// dir (checkpoints) in `data`; returns stdout and stderr.
 fn trailtop_scan(args: &[&str], data: &Path) -> (String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailtop"))
-        .arg("scan")
+    let out = common::trailtop_scan(data, AK, SK)
         .args(args)
         .args(["--format", "jsonl", "--all", "--labels-dir", "none", "--stats"])
-        .env("AWS_ACCESS_KEY_ID", AK)
-        .env("AWS_SECRET_ACCESS_KEY", SK)
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("TRAILTOP_DATA_DIR", data)
         .output()
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into());

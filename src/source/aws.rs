@@ -152,7 +152,17 @@ where
         "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
             format!("credentials rejected ({code}): check the profile or keys")
         }
-        "" => format!("{}", aws_sdk_s3::error::DisplayErrorContext(err)),
+        // No service error: a connection, timeout or configuration problem. Its causes, in
+        // words (the SDK's own rendering adds a page of debug output).
+        "" => {
+            let mut text = err.to_string();
+            let mut cause = std::error::Error::source(err);
+            while let Some(c) = cause {
+                text = format!("{text}: {c}");
+                cause = c.source();
+            }
+            text
+        }
         _ => format!("{code}: {msg}"),
     }
 }

@@ -107,8 +107,11 @@ impl LookupSource {
         let budgets = Budgets::default();
         let mut tasks = tokio::task::JoinSet::new();
         for (region, client) in regions.into_iter().zip(clients) {
-            let region_name =
-                region.clone().or_else(|| client.config().region().map(|r| r.to_string())).unwrap_or_default();
+            let Some(region_name) = region.clone().or_else(|| client.config().region().map(|r| r.to_string())) else {
+                let msg = "no region: name one (lookup://us-east-1), or set AWS_REGION or a profile's region";
+                let _ = tx.send(SourceMsg::Status { source: this.id, status: SourceStatus::Degraded(msg.into()) });
+                continue;
+            };
             let key = format!("{:?}|{:?}|{region_name}", this.opts.profile, this.opts.endpoint_url);
             let (this, tx, budgets) = (Arc::clone(&this), tx.clone(), Arc::clone(&budgets));
             tasks.spawn(async move { this.poll_region(client, region_name, limiter_for(key), budgets, tx).await });

@@ -33,3 +33,21 @@ where
     });
     addr
 }
+
+/// `trailtop scan` as a user runs it: credentials from the environment (no config files, no
+/// instance metadata, no region unless the arguments give one) and the data dir in `data`.
+#[allow(dead_code)] // not every test binary that includes this module runs the CLI
+pub fn trailtop_scan(data: &std::path::Path, key: &str, secret: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trailtop"));
+    cmd.arg("scan")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TRAILTOP_DATA_DIR", data);
+    cmd
+}
