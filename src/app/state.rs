@@ -12,6 +12,7 @@ use crate::features::N_FEATURES;
 use crate::model::feedback::{Scope, Verdict};
 use crate::model::{ScoredRow, Threshold};
 use crate::parse::Event;
+use crate::source::SourceStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -235,6 +236,15 @@ impl AppState {
     pub fn on_snapshot(&mut self, snap: Arc<Snapshot>) {
         if let Some(n) = &snap.notice {
             self.notice = Some(n.clone());
+        }
+        // The header has room for a few words of a source's error: a new one is shown whole
+        // in the footer until the next key.
+        for (i, src) in snap.sources.iter().enumerate() {
+            if let SourceStatus::Degraded(e) = &src.status
+                && self.snap.sources.get(i).is_none_or(|old| old.status != src.status)
+            {
+                self.notice = Some(format!("{}: {e}", src.name));
+            }
         }
         let keys = if std::mem::take(&mut self.hold_position) {
             [None, None]

@@ -152,16 +152,20 @@ where
         "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
             format!("credentials rejected ({code}): check the profile or keys")
         }
-        // No service error: a connection, timeout or configuration problem. Its causes, in
-        // words (the SDK's own rendering adds a page of debug output).
+        // No service error: a connection, timeout or configuration problem. The innermost
+        // cause says what went wrong ("Connection refused"), the outermost at which stage; the
+        // SDK's own rendering adds a page of debug output.
         "" => {
-            let mut text = err.to_string();
+            let mut causes = vec![err.to_string()];
             let mut cause = std::error::Error::source(err);
             while let Some(c) = cause {
-                text = format!("{text}: {c}");
+                causes.push(c.to_string());
                 cause = c.source();
             }
-            text
+            match causes.as_slice() {
+                [first, .., last] => format!("{last} ({first})"),
+                _ => causes.concat(),
+            }
         }
         _ => format!("{code}: {msg}"),
     }

@@ -249,3 +249,29 @@ fn raw_json_is_scrubbed_once_when_opened() {
     assert_eq!(d.json, Some(0));
     assert!(d.pretty.iter().any(|l| l.contains("\"userAgent\": \"ab31mc\"")), "{:?}", d.pretty);
 }
+
+#[test]
+fn a_new_source_error_is_shown_whole_once() {
+    let mut s = state();
+    let with_status = |status| {
+        let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
+        let name = "s3://trail/AWSLogs/".to_owned();
+        let view = crate::app::pipeline::SourceView {
+            name,
+            status,
+            newest_event: None,
+            events: 0,
+            last_error: None,
+            note: None,
+        };
+        snap.sources = vec![view];
+        Arc::new(snap)
+    };
+    let refused = "listing s3://trail/AWSLogs/: Connection refused (os error 111) (dispatch failure)";
+    s.on_snapshot(with_status(SourceStatus::Degraded(refused.into())));
+    assert_eq!(s.notice.as_deref(), Some(format!("s3://trail/AWSLogs/: {refused}").as_str()));
+    s.update(Action::Down);
+    assert_eq!(s.notice, None, "a key clears it");
+    s.on_snapshot(with_status(SourceStatus::Degraded(refused.into())));
+    assert_eq!(s.notice, None, "the same error again is not news");
+}
