@@ -22,7 +22,8 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct ConsoleArgs {
-    /// Sources: a CloudTrail file or folder (watched for new files), or `demo` (the default).
+    /// Sources: a CloudTrail file or folder (watched for new files), s3://BUCKET[/PREFIX],
+    /// lookup://[REGION,...] (the LookupEvents API), or `demo` (the default).
     pub sources: Vec<String>,
     #[command(flatten)]
     pub features: FeatureArgs,
@@ -124,7 +125,8 @@ pub struct GenArgs {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// CloudTrail files or folders, or `demo` for a generated day.
+    /// CloudTrail files or folders, s3://BUCKET[/PREFIX], lookup://[REGION,...], or `demo` for a
+    /// generated day.
     #[arg(required = true)]
     pub sources: Vec<String>,
     #[command(flatten)]
