@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender, select, tick};
 use crate::features::{Dedup, FeatureConfig, FeatureStore, entity_text};
 use crate::model::feedback::{Feedback, Label, LabelStore};
 use crate::model::{ModelConfig, ScoredRow, persist, score_rows_with};
+use crate::parse::sanitize::clean_owned;
 use crate::parse::{Event, ParseStats};
 use crate::source::{SourceMsg, SourceStatus};
 
@@ -209,11 +210,17 @@ impl Pipeline {
                         dirty = true;
                         rows_changed = true;
                     }
+                    // Notes and errors quote servers and file names: scrubbed, as log content
+                    // is, before they can reach the terminal.
                     Ok(SourceMsg::Note { source, text }) => {
-                        sources[source].note = Some(text);
+                        sources[source].note = Some(clean_owned(&text));
                         dirty = true;
                     }
                     Ok(SourceMsg::Status { source, status }) => {
+                        let status = match status {
+                            SourceStatus::Degraded(e) => SourceStatus::Degraded(clean_owned(&e)),
+                            other => other,
+                        };
                         if let SourceStatus::Degraded(e) = &status {
                             sources[source].last_error = Some(e.clone());
                         }
@@ -328,3 +335,6 @@ impl Pipeline {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
