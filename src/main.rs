@@ -77,7 +77,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
             s.repaired_utf8
         );
         if let Some(e) = &s.last_error {
-            eprintln!("trailtop: last problem: {e}");
+            eprintln!("trailtop: last problem: {}", trailtop::parse::sanitize::clean(e));
         }
     }
     if args.stats {

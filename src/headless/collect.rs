@@ -76,7 +76,7 @@ pub fn collect(
                 }
                 if let SourceStatus::Degraded(e) = status {
                     progress.clear();
-                    eprintln!("trailtop: source {}: {e}", specs[source]);
+                    eprintln!("trailtop: source {}: {}", specs[source], crate::parse::sanitize::clean(&e));
                 }
             }
         }
