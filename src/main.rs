@@ -1,7 +1,7 @@
 //! The `trailtop` binary: parses the command line and hands off to the library.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 
 use anyhow::Context;
 use clap::Parser;
@@ -54,7 +54,12 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let written = match args.format {
-        Format::Table => scan::write_table(&mut out, shown).map_err(Into::into),
+        Format::Table => {
+            // Cut to the terminal's width only when printing to it.
+            let width = (args.output.is_none() && std::io::stdout().is_terminal())
+                .then(|| crossterm::terminal::size().map_or(100, |(w, _)| usize::from(w)));
+            scan::write_table(&mut out, shown, width).map_err(Into::into)
+        }
         Format::Jsonl => scan::write_jsonl(&mut out, shown).map_err(Into::into),
         Format::Csv => scan::write_csv(&mut out, shown),
     };

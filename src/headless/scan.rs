@@ -120,9 +120,14 @@ pub fn threshold_line(scored: &Scored, threshold: Threshold) -> String {
     format!("{flagged} of {} entity-windows flagged ({how}; cut-off {:.3})", scored.rows.len(), scored.cutoff)
 }
 
-/// A table for a 100-column terminal. It shows the rank score, by which rows are ordered and
-/// cut (the forest's score alone is in the JSON lines and CSV).
-pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<()> {
+/// Columns before WHY in the table.
+const TABLE_FIXED: usize = 83;
+
+/// A table. It shows the rank score, by which rows are ordered and cut (the forest's score
+/// alone is in the JSON lines and CSV). With `width` (a terminal's), WHY is cut to fit it
+/// (to 17 characters at least); without (a pipe or a file), it is whole.
+pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow], width: Option<usize>) -> std::io::Result<()> {
+    let why_width = width.map_or(usize::MAX, |w| w.saturating_sub(TABLE_FIXED).max(17));
     writeln!(
         out,
         "{:>4} {:>10} {:1} {:<16} {:<24} {:<15} {:>6} WHY",
@@ -145,7 +150,7 @@ pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<(
             truncate(short_principal(&r.principal), 24),
             truncate(&r.source_ip, 15),
             r.events,
-            truncate(&why, 17),
+            truncate(&why, why_width),
         )?;
     }
     Ok(())
@@ -176,13 +181,22 @@ mod tests {
     #[test]
     fn the_table_shows_the_rank_score_the_rows_are_ordered_by() {
         let mut out = Vec::new();
-        write_table(&mut out, &ranked()).unwrap();
+        write_table(&mut out, &ranked(), Some(100)).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].contains("RANK SCORE"), "{text}");
         assert!(lines[1].contains(" 0.960 ! ") && lines[1].contains("user/low-score"), "{text}");
         assert!(lines[2].contains(" 0.700   ") && !text.contains("0.460"), "{text}");
         assert!(lines.iter().all(|l| l.chars().count() <= 100), "{text}");
+        assert!(lines[1].ends_with("[logging-tamperi…"), "{text}");
+    }
+
+    #[test]
+    fn a_table_for_a_pipe_keeps_the_whole_reason() {
+        let mut out = Vec::new();
+        write_table(&mut out, &ranked(), None).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.lines().nth(1).unwrap().ends_with("[logging-tampering] "), "{text}");
     }
 
     #[test]
