@@ -53,7 +53,7 @@ struct Faults {
     slowdowns: Arc<AtomicU32>,
     /// Answer GetObject of keys containing this with 403 AccessDenied.
     deny: Option<String>,
-    /// Answer every request as S3 does for a bucket in another region.
+    /// The bucket's region: requests signed for another are answered as S3 does.
     bucket_region: Option<&'static str>,
 }
 
@@ -76,10 +76,14 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let (inner, faults) = (inner.clone(), faults.clone());
         async move {
+            // Requests signed for another region are turned away, naming the bucket's.
             if let Some(region) = faults.bucket_region {
-                let mut resp = s3_error(301, "PermanentRedirect");
-                resp.headers_mut().insert("x-amz-bucket-region", hyper::header::HeaderValue::from_static(region));
-                return Ok(resp);
+                let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+                if !auth.contains(&format!("/{region}/s3/aws4_request")) {
+                    let mut resp = s3_error(301, "PermanentRedirect");
+                    resp.headers_mut().insert("x-amz-bucket-region", hyper::header::HeaderValue::from_static(region));
+                    return Ok(resp);
+                }
             }
             if faults.slowdowns.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
                 return Ok::<_, s3s::HttpError>(s3_error(503, "SlowDown"));
@@ -335,10 +339,11 @@ fn scan_reads_an_s3_prefix_given_on_the_command_line() {
     // A bucket that does not exist is reported, not fatal.
     let (_, missing) = trailtop_scan(&["--endpoint-url", endpoint.as_str(), "s3://no-such-bucket/AWSLogs/"], &data);
     assert!(missing.contains("s3://no-such-bucket/AWSLogs/") && missing.contains("no such bucket"), "{missing}");
-    // Nor is a bucket in another region, which is named.
+    // A bucket in another region than the one configured is read in its own.
     let elsewhere =
         rt.block_on(serve_with_faults(&root, Faults { bucket_region: Some("eu-west-3"), ..Default::default() }));
     let endpoint = format!("http://{elsewhere}");
-    let (_, moved) = trailtop_scan(&["--endpoint-url", endpoint.as_str(), url.as_str()], &data);
-    assert!(moved.contains("the bucket is in eu-west-3: pass --region eu-west-3"), "{moved}");
+    let moved = ["--endpoint-url", endpoint.as_str(), "--region", "us-west-2", "--from-scratch", url.as_str()];
+    let (_, stderr) = trailtop_scan(&moved, &data);
+    assert!(stderr.contains("3 events used"), "{stderr}");
 }

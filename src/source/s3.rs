@@ -102,14 +102,21 @@ impl S3Source {
                 let conf = sdk_config(&self.opts, None).await;
                 let mut b = aws_sdk_s3::config::Builder::from(&conf);
                 // S3 needs a region to sign; with none configured, start where the AWS CLI
-                // does (a bucket elsewhere is then named in the error, with its region).
+                // does, then move to the bucket's own.
                 if conf.region().is_none() {
                     b = b.region(aws_sdk_s3::config::Region::from_static("us-east-1"));
                 }
                 if self.opts.endpoint_url.is_some() {
                     b = b.force_path_style(true);
                 }
-                Client::from_conf(b.build())
+                let client = Client::from_conf(b.clone().build());
+                match bucket_region(&client, &self.bucket).await {
+                    Some(r) if client.config().region().is_none_or(|c| c.as_ref() != r) => {
+                        tracing::info!("s3://{}: the bucket is in {r}; using that region", self.bucket);
+                        Client::from_conf(b.region(aws_sdk_s3::config::Region::new(r)).build())
+                    }
+                    _ => client,
+                }
             }
         };
         let mut cp = self.load_checkpoint();
@@ -249,6 +256,16 @@ impl S3Source {
                 true
             }
         }
+    }
+}
+
+/// The bucket's region as S3 reports it: HeadBucket answers with it, even to a request sent
+/// to another region (a trail's bucket often lives in a log-archive account's region, not the
+/// analyst's). `None` when the server does not say; listing then reports what is wrong.
+async fn bucket_region(client: &Client, bucket: &str) -> Option<String> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(out) => out.bucket_region,
+        Err(e) => e.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_owned),
     }
 }
 
