@@ -126,6 +126,12 @@ where
     op().await
 }
 
+/// The region S3 says a bucket is in, from the header it adds to answers about the bucket,
+/// errors included.
+pub fn bucket_region_in<E>(err: &aws_sdk_s3::error::SdkError<E>) -> Option<&str> {
+    err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region"))
+}
+
 /// A one-line explanation of an SDK failure, naming the permission when access was denied.
 pub fn describe<E>(err: &aws_sdk_s3::error::SdkError<E>, action: &str) -> String
 where
@@ -135,7 +141,7 @@ where
     let code = err.code().unwrap_or("");
     let msg = err.message().unwrap_or("");
     // S3 answers a request signed for the wrong region with the bucket's own region.
-    if let Some(region) = err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region"))
+    if let Some(region) = bucket_region_in(err)
         && (matches!(code, "PermanentRedirect" | "AuthorizationHeaderMalformed")
             || err.raw_response().is_some_and(|r| r.status().as_u16() == 301))
     {

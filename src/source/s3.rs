@@ -265,7 +265,7 @@ impl S3Source {
 async fn bucket_region(client: &Client, bucket: &str) -> Option<String> {
     match client.head_bucket().bucket(bucket).send().await {
         Ok(out) => out.bucket_region,
-        Err(e) => e.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_owned),
+        Err(e) => super::aws::bucket_region_in(&e).map(str::to_owned),
     }
 }
 
