@@ -44,11 +44,16 @@ pub struct Detail {
     pub row: Option<ScoredRow>,
     pub events: Vec<Arc<Event>>,
     pub sel: usize,
-    /// Showing the selected record's JSON, scrolled by this many lines.
-    pub json: Option<u16>,
-    /// That JSON, pretty-printed and scrubbed once when opened (a record can be megabytes, and
-    /// the view is drawn many times a second).
-    pub pretty: Vec<String>,
+    /// Showing the selected record's JSON.
+    pub json: Option<JsonView>,
+}
+
+/// A record's JSON, pretty-printed and scrubbed once when opened (a record can be megabytes,
+/// and the view is drawn many times a second), and how far it is scrolled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonView {
+    pub lines: Vec<String>,
+    pub scroll: u16,
 }
 
 impl Detail {
@@ -61,8 +66,8 @@ impl Detail {
             .and_then(|v| serde_json::to_string_pretty(&v).ok())
             .unwrap_or_else(|| "(the raw record is not kept for this event)".into());
         // The pretty printer escapes C0 controls but lets C1 and bidi characters through.
-        self.pretty = text.lines().map(crate::parse::sanitize::clean_owned).collect();
-        self.json = Some(0);
+        let lines = text.lines().map(crate::parse::sanitize::clean_owned).collect();
+        self.json = Some(JsonView { lines, scroll: 0 });
     }
 }
 
@@ -317,10 +322,10 @@ impl AppState {
         let page = self.page;
         if let Some(d) = &mut self.detail {
             match &mut d.json {
-                Some(scroll) => {
+                Some(j) => {
                     // The last line stops at the bottom of the pane, as a pager's does.
-                    let last = d.pretty.len().saturating_sub(page).min(u16::MAX as usize) as isize;
-                    *scroll = (*scroll as isize + delta).clamp(0, last) as u16
+                    let last = j.lines.len().saturating_sub(page).min(u16::MAX as usize) as isize;
+                    j.scroll = (j.scroll as isize + delta).clamp(0, last) as u16
                 }
                 None => d.sel = (d.sel as isize + delta).clamp(0, d.events.len().saturating_sub(1) as isize) as usize,
             }
@@ -548,15 +553,13 @@ impl AppState {
             None => {
                 if self.view == View::Tail {
                     if let Some(ev) = self.selected_event() {
-                        let mut d =
-                            Detail { row: None, events: vec![Arc::clone(ev)], sel: 0, json: None, pretty: Vec::new() };
+                        let mut d = Detail { row: None, events: vec![Arc::clone(ev)], sel: 0, json: None };
                         d.show_json();
                         self.detail = Some(d);
                     }
                 } else if let Some(row) = self.selected_row() {
                     let events = self.snap.window_events(row);
-                    self.detail =
-                        Some(Detail { row: Some(row.clone()), events, sel: 0, json: None, pretty: Vec::new() });
+                    self.detail = Some(Detail { row: Some(row.clone()), events, sel: 0, json: None });
                 }
             }
         }

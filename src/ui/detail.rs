@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::theme::Theme;
 use super::views::{fmt_num, page_start};
-use crate::app::state::{AppState, Detail};
+use crate::app::state::{AppState, Detail, JsonView};
 use crate::parse::time::rfc3339;
 use crate::text::short_principal;
 
@@ -19,9 +19,9 @@ const JSON_BESIDE_MIN_WIDTH: u16 = 160;
 
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
     let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
-    match d.json {
-        Some(scroll) if area.width < JSON_BESIDE_MIN_WIDTH => return json(f, area, d, scroll, theme),
-        Some(scroll) => json(f, left, d, scroll, theme),
+    match &d.json {
+        Some(j) if area.width < JSON_BESIDE_MIN_WIDTH => return json(f, area, d, j, theme),
+        Some(j) => json(f, left, d, j, theme),
         None => events(f, left, d, theme),
     }
     explanation(f, right, s, d, theme);
@@ -72,23 +72,23 @@ fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
 /// Pretty JSON with keys, strings and numbers coloured, long values wrapped. Scrolling moves
 /// by JSON lines; a value longer than the pane can show is cut with an ellipsis (`y` copies
 /// the whole record).
-fn json(f: &mut Frame, area: Rect, d: &Detail, scroll: u16, theme: &Theme) {
+fn json(f: &mut Frame, area: Rect, d: &Detail, j: &JsonView, theme: &Theme) {
     let Some(e) = d.events.get(d.sel) else { return };
     let (width, height) = (area.width.saturating_sub(2) as usize, area.height.saturating_sub(2) as usize);
     let fits = width * height;
-    let lines: Vec<Line> = d
-        .pretty
+    let lines: Vec<Line> = j
+        .lines
         .iter()
-        .skip(scroll as usize)
+        .skip(j.scroll as usize)
         .take(height)
         .map(|l| match l.char_indices().nth(fits) {
             Some((cut, _)) => colour_json_line(&format!("{}…", &l[..cut]), theme),
             None => colour_json_line(l, theme),
         })
         .collect();
-    let total = d.pretty.len();
+    let total = j.lines.len();
     let title =
-        format!(" {} — line {}/{} (j/k scroll, y copy, esc back) ", e.name, (scroll as usize + 1).min(total), total);
+        format!(" {} — line {}/{} (j/k scroll, y copy, esc back) ", e.name, (j.scroll as usize + 1).min(total), total);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.fg("border"))

@@ -104,14 +104,15 @@ fn drill_down_to_records_and_json_and_back() {
     assert_eq!(d.events.iter().map(|e| &*e.id).collect::<Vec<_>>(), ["3", "1"], "entity a's records, newest first");
     assert_eq!(d.json, None);
     s.page = 3;
+    let scroll = |s: &AppState| s.detail.as_ref().unwrap().json.as_ref().map(|j| j.scroll);
     s.update(Action::Open);
-    assert_eq!(s.detail.as_ref().unwrap().json, Some(0));
+    assert_eq!(scroll(&s), Some(0));
     s.update(Action::Down);
-    assert_eq!(s.detail.as_ref().unwrap().json, Some(1));
-    let lines = s.detail.as_ref().unwrap().pretty.len();
-    assert_eq!(lines, 9, "the record pretty-printed: {:?}", s.detail.as_ref().unwrap().pretty);
+    assert_eq!(scroll(&s), Some(1));
+    let lines = &s.detail.as_ref().unwrap().json.as_ref().unwrap().lines;
+    assert_eq!(lines.len(), 9, "the record pretty-printed: {lines:?}");
     s.update(Action::Bottom);
-    assert_eq!(s.detail.as_ref().unwrap().json, Some(6), "the last line stops at the bottom of a 3-line page");
+    assert_eq!(scroll(&s), Some(6), "the last line stops at the bottom of a 3-line page");
     s.update(Action::Back);
     assert!(s.detail.as_ref().unwrap().json.is_none());
     s.update(Action::Quit);
@@ -245,9 +246,9 @@ fn raw_json_is_scrubbed_once_when_opened() {
     snap.tail = vec![ev];
     s.on_snapshot(Arc::new(snap));
     s.update(Action::Open);
-    let d = s.detail.as_ref().unwrap();
-    assert_eq!(d.json, Some(0));
-    assert!(d.pretty.iter().any(|l| l.contains("\"userAgent\": \"ab31mc\"")), "{:?}", d.pretty);
+    let j = s.detail.as_ref().unwrap().json.as_ref().unwrap();
+    assert_eq!(j.scroll, 0);
+    assert!(j.lines.iter().any(|l| l.contains("\"userAgent\": \"ab31mc\"")), "{:?}", j.lines);
 }
 
 #[test]
