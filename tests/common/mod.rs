@@ -43,6 +43,7 @@ pub fn trailtop_scan(data: &std::path::Path, key: &str, secret: &str) -> std::pr
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
         .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
         .env("AWS_ACCESS_KEY_ID", key)
         .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_CONFIG_FILE", "/nonexistent")
