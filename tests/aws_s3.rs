@@ -336,6 +336,20 @@ fn scan_reads_an_s3_prefix_given_on_the_command_line() {
     let (_, scratch) = trailtop_scan(&[&args[..], &["--from-scratch"]].concat(), &data);
     assert!(scratch.contains("3 events used"), "{scratch}");
 
+    // A prefix may name a day below a region folder: that day is read, whatever --since says.
+    let old = day_folders(now - 10 * 86_400, now - 10 * 86_400).remove(0);
+    let region = "AWSLogs/111111111111/CloudTrail/us-east-1/";
+    put(
+        &root,
+        &format!("{region}{old}111111111111_CloudTrail_us-east-1_0100Z_old1.json.gz"),
+        &["o1", "o2"],
+        now - 10 * 86_400,
+    );
+    let day_url = format!("s3://{BUCKET}/{region}{old}");
+    let (_, day) =
+        trailtop_scan(&["--endpoint-url", endpoint.as_str(), "--region", "us-east-1", day_url.as_str()], &data);
+    assert!(day.contains("1 files, 2 records, 2 events used"), "{day}");
+
     // A bucket that does not exist is reported, not fatal.
     let (_, missing) = trailtop_scan(&["--endpoint-url", endpoint.as_str(), "s3://no-such-bucket/AWSLogs/"], &data);
     assert!(missing.contains("s3://no-such-bucket/AWSLogs/") && missing.contains("no such bucket"), "{missing}");

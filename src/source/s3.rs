@@ -140,7 +140,10 @@ impl S3Source {
             }
         }
         let now = chrono::Utc::now().timestamp();
-        if !self.read_folders(&client, &folders(&roots, now - self.opts.since, now), &mut cp, &tx, true).await {
+        // A prefix that names a year, month or day is read for that span, not --since.
+        let (from, to) =
+            list::named_span(&self.prefix).map_or((now - self.opts.since, now), |(f, t)| (f, (t - 1).min(now)));
+        if !self.read_folders(&client, &folders(&roots, &self.prefix, from, to), &mut cp, &tx, true).await {
             return;
         }
         if !super::backfill_done(&tx, self.id, self.follow) {
@@ -150,7 +153,8 @@ impl S3Source {
             tokio::time::sleep(self.opts.poll).await;
             let now = chrono::Utc::now().timestamp();
             // Yesterday too: CloudTrail delivers files minutes after the day turned.
-            if !self.read_folders(&client, &folders(&roots, now - 86_400, now), &mut cp, &tx, false).await {
+            if !self.read_folders(&client, &folders(&roots, &self.prefix, now - 86_400, now), &mut cp, &tx, false).await
+            {
                 return;
             }
         }

@@ -49,6 +49,9 @@ pub(super) async fn list_folder(client: Client, bucket: String, folder: String, 
 /// The `.../CloudTrail/REGION/` and `.../CloudTrail-Insight/REGION/` folders under `prefix`,
 /// found by listing with a delimiter, level by level (never the whole bucket).
 pub(super) async fn find_roots(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
+    if let Some((root, _)) = below_region(prefix) {
+        return Ok(vec![root.to_owned()]);
+    }
     let mut roots = Vec::new();
     let mut frontier = vec![prefix.to_owned()];
     for _depth in 0..8 {
@@ -106,10 +109,52 @@ async fn subfolders(client: Client, bucket: String, prefix: String) -> Result<Ve
     }
 }
 
-/// Every root's day folder for every UTC day from `from` to `to`, root by root.
-pub(super) fn folders(roots: &[String], from: i64, to: i64) -> Vec<String> {
+/// A prefix that reaches below a region folder (`.../CloudTrail/us-east-1/2024/05/`) split
+/// into that folder and the rest (`2024/05/`).
+fn below_region(prefix: &str) -> Option<(&str, &str)> {
+    let segs: Vec<&str> = prefix.split('/').collect();
+    let at = segs.iter().position(|s| matches!(*s, "CloudTrail" | "CloudTrail-Insight"))?;
+    // The region segment and its slash must be there, and something after them.
+    if segs.len() <= at + 2 {
+        return None;
+    }
+    let root_len = segs[..at + 2].iter().map(|s| s.len() + 1).sum::<usize>();
+    (root_len < prefix.len()).then(|| prefix.split_at(root_len))
+}
+
+/// The UTC span, `[from, to)`, of the year, month or day a prefix below a region folder names
+/// (`2024/`, `2024/05`, `2024/05/01/`); `None` for any other prefix.
+pub(super) fn named_span(prefix: &str) -> Option<(i64, i64)> {
+    use chrono::{Months, NaiveDate};
+    let (_, rest) = below_region(prefix)?;
+    // Whole segments only: `2024/03/0` names March (and the folder filter narrows it).
+    let parts: Vec<u32> =
+        rest.split('/').zip([4, 2, 2]).map_while(|(p, width)| (p.len() == width).then(|| p.parse().ok())?).collect();
+    let (y, m, d) = match parts[..] {
+        [y] => (y, None, None),
+        [y, m] => (y, Some(m), None),
+        [y, m, d, ..] => (y, Some(m), Some(d)),
+        [] => return None,
+    };
+    let start = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m.unwrap_or(1), d.unwrap_or(1))?;
+    let end = match (m, d) {
+        (_, Some(_)) => start.succ_opt()?,
+        (Some(_), None) => start.checked_add_months(Months::new(1))?,
+        (None, None) => start.checked_add_months(Months::new(12))?,
+    };
+    let secs = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
+    Some((secs(start)?, secs(end)?))
+}
+
+/// Every root's day folder for every UTC day from `from` to `to`, root by root, that lies
+/// under `prefix` (which may name a year, month or day below the roots).
+pub(super) fn folders(roots: &[String], prefix: &str, from: i64, to: i64) -> Vec<String> {
     let days = day_folders(from, to);
-    roots.iter().flat_map(|root| days.iter().map(move |day| format!("{root}{day}"))).collect()
+    roots
+        .iter()
+        .flat_map(|root| days.iter().map(move |day| format!("{root}{day}")))
+        .filter(|f| f.starts_with(prefix))
+        .collect()
 }
 
 /// `YYYY/MM/DD/` for every UTC day from `from` to `to`.
@@ -136,5 +181,28 @@ mod tests {
         assert_eq!(parse_url("s3://b"), Some(("b".into(), String::new())));
         assert_eq!(parse_url("s3:///x"), None);
         assert_eq!(day_folders(1_709_510_400 - 10, 1_709_510_400 + 10), ["2024/03/03/", "2024/03/04/"]);
+    }
+
+    #[test]
+    fn a_prefix_may_name_a_year_month_or_day_below_a_region() {
+        let root = "AWSLogs/1/CloudTrail/us-east-1/";
+        assert_eq!(below_region(&format!("{root}2024/03/")), Some((root, "2024/03/")));
+        assert_eq!(below_region(root), None);
+        assert_eq!(below_region("AWSLogs/1/CloudTrail/us-east-1"), None);
+        assert_eq!(below_region("AWSLogs/1/CloudTrail/"), None);
+        assert_eq!(below_region("AWSLogs/"), None);
+        let day = 1_709_424_000; // 2024-03-03
+        assert_eq!(named_span(&format!("{root}2024/03/03/")), Some((day, day + 86_400)));
+        assert_eq!(named_span(&format!("{root}2024/03/0")), Some((1_709_251_200, 1_711_929_600)), "March");
+        assert_eq!(named_span(&format!("{root}2024")), Some((1_704_067_200, 1_735_689_600)));
+        assert_eq!(named_span(&format!("{root}2024/13/")), None);
+        assert_eq!(named_span(root), None);
+        let roots = [root.to_owned(), "AWSLogs/1/CloudTrail/eu-west-1/".to_owned()];
+        let pinned = format!("{root}2024/03/0");
+        assert_eq!(
+            folders(&roots, &pinned, day - 86_400, day + 20 * 86_400),
+            (2..=9).map(|d| format!("{root}2024/03/0{d}/")).collect::<Vec<_>>()
+        );
+        assert_eq!(folders(&roots, "AWSLogs/", day, day).len(), 2);
     }
 }
