@@ -333,6 +333,8 @@ fn scan_reads_an_s3_prefix_given_on_the_command_line() {
 
     let (_, again) = trailtop_scan(&args, &data);
     assert!(again.contains("0 files, 0 records"), "the checkpoint says both objects were read: {again}");
+    assert!(again.contains("resumed at the checkpoint (--from-scratch re-reads)"), "and it says so: {again}");
+    assert!(!stderr.contains("resumed"), "{stderr}");
     let (_, scratch) = trailtop_scan(&[&args[..], &["--from-scratch"]].concat(), &data);
     assert!(scratch.contains("3 events used"), "{scratch}");
 

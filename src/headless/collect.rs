@@ -52,6 +52,7 @@ pub fn collect(
     let mut dedup = Dedup::default();
     let mut totals = Totals::default();
     let mut progress = Progress::new(specs.len());
+    let mut notes: Vec<Option<String>> = vec![None; specs.len()];
     for msg in rx {
         match msg {
             SourceMsg::Events { events, stats, error, .. } => {
@@ -69,7 +70,14 @@ pub fn collect(
                 }
                 progress.tick(&totals);
             }
-            SourceMsg::Note { .. } => {}
+            // A source's own line (request budget, resumed checkpoint), each new one once.
+            SourceMsg::Note { source, text } => {
+                if notes[source].as_ref() != Some(&text) {
+                    progress.clear();
+                    eprintln!("trailtop: source {}: {}", specs[source], crate::parse::sanitize::clean(&text));
+                    notes[source] = Some(text);
+                }
+            }
             SourceMsg::Status { source, status } => {
                 if let SourceStatus::Backfilling { total, .. } = status {
                     progress.totals[source] = total;

@@ -120,6 +120,14 @@ impl S3Source {
             }
         };
         let mut cp = self.load_checkpoint();
+        // Objects read by an earlier run are not read again: say so, or a restarted console
+        // looks empty and a second scan looks broken.
+        if !cp.after.is_empty() {
+            let text = "resumed at the checkpoint (--from-scratch re-reads)".to_owned();
+            if tx.send(SourceMsg::Note { source: self.id, text }).is_err() {
+                return;
+            }
+        }
         let mut roots = Vec::new();
         while roots.is_empty() {
             match find_roots(&client, &self.bucket, &self.prefix).await {
