@@ -337,6 +337,10 @@ fn scan_reads_an_s3_prefix_given_on_the_command_line() {
     assert!(!stderr.contains("resumed"), "{stderr}");
     let (_, scratch) = trailtop_scan(&[&args[..], &["--from-scratch"]].concat(), &data);
     assert!(scratch.contains("3 events used"), "{scratch}");
+    // A region folder named without its trailing slash is read the same.
+    let bare = format!("s3://{BUCKET}/AWSLogs/111111111111/CloudTrail/us-east-1");
+    let (_, region) = trailtop_scan(&["--endpoint-url", endpoint.as_str(), "--from-scratch", bare.as_str()], &data);
+    assert!(region.contains("3 events used"), "{region}");
 
     // A prefix may name a day below a region folder: that day is read, whatever --since says.
     let old = day_folders(now - 10 * 86_400, now - 10 * 86_400).remove(0);

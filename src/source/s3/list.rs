@@ -57,9 +57,10 @@ pub(super) async fn find_roots(client: &Client, bucket: &str, prefix: &str) -> R
     for _depth in 0..8 {
         let (found, deeper): (Vec<String>, Vec<String>) = frontier.into_iter().partition(|p| {
             let segs: Vec<&str> = p.trim_end_matches('/').split('/').collect();
-            segs.len() >= 2 && matches!(segs[segs.len() - 2], "CloudTrail" | "CloudTrail-Insight")
+            segs.len() >= 2 && is_trail_folder(segs[segs.len() - 2])
         });
-        roots.extend(found);
+        // A region folder given without its slash (`s3://b/.../us-east-1`) is that folder.
+        roots.extend(found.into_iter().map(|p| if p.ends_with('/') { p } else { p + "/" }));
         // An organisation trail has a folder per account: a level's folders are listed side
         // by side, LIST_AHEAD at a time.
         let mut next = Vec::new();
@@ -109,11 +110,16 @@ async fn subfolders(client: Client, bucket: String, prefix: String) -> Result<Ve
     }
 }
 
+/// The folder names above a trail's region folders.
+fn is_trail_folder(name: &str) -> bool {
+    matches!(name, "CloudTrail" | "CloudTrail-Insight")
+}
+
 /// A prefix that reaches below a region folder (`.../CloudTrail/us-east-1/2024/05/`) split
 /// into that folder and the rest (`2024/05/`).
 fn below_region(prefix: &str) -> Option<(&str, &str)> {
     let segs: Vec<&str> = prefix.split('/').collect();
-    let at = segs.iter().position(|s| matches!(*s, "CloudTrail" | "CloudTrail-Insight"))?;
+    let at = segs.iter().position(|s| is_trail_folder(s))?;
     // The region segment and its slash must be there, and something after them.
     if segs.len() <= at + 2 {
         return None;
