@@ -135,7 +135,7 @@ fn s3_run(addr: SocketAddr, days: u64) -> Run {
             },
             parse: Default::default(),
             follow: false,
-            client: None,
+            sdk: None,
         };
         std::thread::spawn(move || src.run(tx));
     })

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use crossbeam_channel::Receiver;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -55,6 +55,11 @@ struct Faults {
     deny: Option<String>,
     /// The bucket's region: requests signed for another are answered as S3 does.
     bucket_region: Option<&'static str>,
+    /// Object GETs that reached the server, by who sent them: trailtop's plain GET, the SDK.
+    plain_gets: Arc<AtomicU32>,
+    sdk_gets: Arc<AtomicU32>,
+    /// Refuse plain GETs, as S3 would a request shape they get wrong.
+    refuse_plain: bool,
 }
 
 fn s3_error(status: u16, code: &str) -> hyper::Response<s3s::Body> {
@@ -88,6 +93,14 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
             if faults.slowdowns.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
                 return Ok::<_, s3s::HttpError>(s3_error(503, "SlowDown"));
             }
+            if req.method() == hyper::Method::GET && req.uri().path().ends_with(".json.gz") {
+                let agent = req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
+                let plain = agent.starts_with("trailtop/");
+                (if plain { &faults.plain_gets } else { &faults.sdk_gets }).fetch_add(1, Ordering::SeqCst);
+                if plain && faults.refuse_plain {
+                    return Ok(s3_error(403, "SignatureDoesNotMatch"));
+                }
+            }
             if req.method() == hyper::Method::GET
                 && faults.deny.as_deref().is_some_and(|d| req.uri().path().contains(d))
             {
@@ -99,20 +112,19 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
     common::serve_loopback(service).await
 }
 
-fn client(addr: SocketAddr, secret: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
+/// The SDK configuration the source builds its client from (path style, as for any endpoint).
+fn sdk(addr: SocketAddr, secret: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(AK, secret, None, None, "test"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(AK, secret, None, None, "test")))
         .endpoint_url(format!("http://{addr}"))
-        .force_path_style(true)
         .retry_config(
             aws_sdk_s3::config::retry::RetryConfig::standard()
                 .with_max_attempts(2)
                 .with_initial_backoff(Duration::from_millis(50)),
         )
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+        .build()
 }
 
 fn source(addr: SocketAddr, state: &Path, follow: bool, secret: &str) -> S3Source {
@@ -128,7 +140,7 @@ fn source(addr: SocketAddr, state: &Path, follow: bool, secret: &str) -> S3Sourc
         },
         parse: Default::default(),
         follow,
-        client: Some(client(addr, secret)),
+        sdk: Some(sdk(addr, secret)),
     }
 }
 
@@ -185,7 +197,8 @@ fn s3_backfill_poll_restart_and_errors() {
     let corrupt = root.join(BUCKET).join(format!("{a}{today}111111111111_CloudTrail_us-east-1_0200Z_dddd.json.gz"));
     std::fs::write(&corrupt, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]).unwrap();
 
-    let addr = rt.block_on(serve(&root));
+    let faults = Faults::default();
+    let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
     let (tx, rx) = crossbeam_channel::bounded(64);
     let src = source(addr, &state, true, SK);
     std::thread::spawn(move || src.run(tx));
@@ -194,6 +207,9 @@ fn s3_backfill_poll_restart_and_errors() {
     let got: HashSet<&str> = ids.iter().map(String::as_str).collect();
     assert_eq!(got, HashSet::from(["y1", "y2", "t1", "t2", "t3"]), "back-fill");
     assert!(errors.iter().any(|e| e.contains("dddd") && e.contains("gzip")), "{errors:?}");
+    // Four objects (the digest is not fetched), each by one plain GET the server's SigV4
+    // check accepted.
+    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (4, 0));
 
     // New objects while polling: one today, one late for yesterday.
     put(&root, &format!("{b}{today}222222222222_CloudTrail_eu-west-1_0300Z_eeee.json.gz"), &["n1"], now);
@@ -251,6 +267,36 @@ fn s3_slowdown_is_retried_and_access_denied_names_the_permission() {
     let got: HashSet<&str> = ids.iter().map(String::as_str).collect();
     assert_eq!(got, HashSet::from(["ok1", "ok2"]), "SlowDown retried; the denied object does not stop the others");
     assert!(errors.iter().any(|e| e.contains("secret") && e.contains("s3:GetObject")), "{errors:?}");
+}
+
+/// A server that refuses the plain GET (a signing or endpoint rule it does not follow) still
+/// gets every object read, through the SDK, and is not sent plain GETs any more.
+#[test]
+fn s3_plain_get_refused_falls_back_to_the_sdk_for_good() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    let now = chrono::Utc::now().timestamp();
+    let today = day_folders(now, now).remove(0);
+    let a = format!("AWSLogs/444444444444/CloudTrail/us-east-1/{today}");
+    put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0100Z_aaaa.json.gz"), &["r1"], now);
+    let faults = Faults { refuse_plain: true, ..Default::default() };
+    let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let src = source(addr, &dir.path().join("state"), true, SK);
+    std::thread::spawn(move || src.run(tx));
+    let (mut ids, errors, status) = drain(&rx, |_, s| *s == SourceStatus::Live);
+    assert_eq!((status, errors), (SourceStatus::Live, vec![]));
+    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (1, 1));
+
+    put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0200Z_bbbb.json.gz"), &["r2", "r3"], now);
+    put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0300Z_cccc.json.gz"), &["r4"], now);
+    let (more, errors, _) = drain(&rx, |ids, _| ids.len() >= 3);
+    ids.extend(more);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(ids, ["r1", "r2", "r3", "r4"]);
+    assert_eq!(faults.plain_gets.load(Ordering::SeqCst), 1, "no plain GET after the SDK got what it could not");
+    assert_eq!(faults.sdk_gets.load(Ordering::SeqCst), 3);
 }
 
 /// More accounts than are listed side by side and more day folders than are listed ahead:

@@ -151,7 +151,7 @@ pub fn spawn(id: usize, spec: &SourceSpec, o: &SpawnOptions, tx: crossbeam_chann
                 opts: aws,
                 parse: o.parse.clone(),
                 follow: o.follow,
-                client: None,
+                sdk: None,
             };
             std::thread::spawn(move || src.run(tx));
         }

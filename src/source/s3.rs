@@ -9,19 +9,22 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use aws_sdk_s3::Client;
 use crossbeam_channel::Sender;
 use serde::{Deserialize, Serialize};
 
-use super::aws::{AwsOptions, describe, persist, sdk_config};
+use super::aws::{AwsOptions, sdk_config};
 use super::file::{MAX_DECOMPRESSED, decode_bytes};
 use super::{SourceMsg, SourceStatus};
 use crate::parse::{ParseOptions, ParseStats, parse_document};
+use get::Objects;
 pub use list::day_folders;
 use list::{LIST_AHEAD, Listing, find_roots, folders, list_folder};
 
+mod get;
 mod list;
 
 /// Objects downloading or parsing at once: enough to hide S3's tens of milliseconds to the
@@ -55,8 +58,8 @@ pub struct S3Source {
     pub opts: AwsOptions,
     pub parse: ParseOptions,
     pub follow: bool,
-    /// A ready client (tests); otherwise one is built from `opts`.
-    pub client: Option<Client>,
+    /// A ready SDK configuration (tests); otherwise one is loaded from `opts`.
+    pub sdk: Option<aws_config::SdkConfig>,
 }
 
 impl S3Source {
@@ -96,29 +99,27 @@ impl S3Source {
 
     async fn run_async(mut self, tx: Sender<SourceMsg>) {
         let status = |s| SourceMsg::Status { source: self.id, status: s };
-        let client = match self.client.take() {
+        let conf = match self.sdk.take() {
             Some(c) => c,
-            None => {
-                let conf = sdk_config(&self.opts, None).await;
-                let mut b = aws_sdk_s3::config::Builder::from(&conf);
-                // S3 needs a region to sign; with none configured, start where the AWS CLI
-                // does, then move to the bucket's own.
-                if conf.region().is_none() {
-                    b = b.region(aws_sdk_s3::config::Region::from_static("us-east-1"));
-                }
-                if self.opts.endpoint_url.is_some() {
-                    b = b.force_path_style(true);
-                }
-                let client = Client::from_conf(b.clone().build());
-                match bucket_region(&client, &self.bucket).await {
-                    Some(r) if client.config().region().is_none_or(|c| c.as_ref() != r) => {
-                        tracing::info!("s3://{}: the bucket is in {r}; using that region", self.bucket);
-                        Client::from_conf(b.region(aws_sdk_s3::config::Region::new(r)).build())
-                    }
-                    _ => client,
-                }
-            }
+            None => sdk_config(&self.opts, None).await,
         };
+        let mut b = aws_sdk_s3::config::Builder::from(&conf);
+        // S3 needs a region to sign; with none configured, start where the AWS CLI does, then
+        // move to the bucket's own.
+        if conf.region().is_none() {
+            b = b.region(aws_sdk_s3::config::Region::from_static("us-east-1"));
+        }
+        if conf.endpoint_url().is_some() {
+            b = b.force_path_style(true);
+        }
+        let mut client = Client::from_conf(b.clone().build());
+        match bucket_region(&client, &self.bucket).await {
+            Some(r) if client.config().region().is_none_or(|c| c.as_ref() != r) => {
+                tracing::info!("s3://{}: the bucket is in {r}; using that region", self.bucket);
+                client = Client::from_conf(b.region(aws_sdk_s3::config::Region::new(r)).build());
+            }
+            _ => {}
+        }
         let mut cp = self.load_checkpoint();
         // Objects read by an earlier run are not read again: say so, or a restarted console
         // looks empty and a second scan looks broken.
@@ -147,11 +148,12 @@ impl S3Source {
                 }
             }
         }
+        let objects = Arc::new(Objects::new(client, self.bucket.clone(), conf.credentials_provider()).await);
         let now = chrono::Utc::now().timestamp();
         // A prefix that names a year, month or day is read for that span, not --since.
         let (from, to) =
             list::named_span(&self.prefix).map_or((now - self.opts.since, now), |(f, t)| (f, (t - 1).min(now)));
-        if !self.read_folders(&client, &folders(&roots, &self.prefix, from, to), &mut cp, &tx, true).await {
+        if !self.read_folders(&objects, &folders(&roots, &self.prefix, from, to), &mut cp, &tx, true).await {
             return;
         }
         if !super::backfill_done(&tx, self.id, self.follow) {
@@ -161,7 +163,9 @@ impl S3Source {
             tokio::time::sleep(self.opts.poll).await;
             let now = chrono::Utc::now().timestamp();
             // Yesterday too: CloudTrail delivers files minutes after the day turned.
-            if !self.read_folders(&client, &folders(&roots, &self.prefix, now - 86_400, now), &mut cp, &tx, false).await
+            if !self
+                .read_folders(&objects, &folders(&roots, &self.prefix, now - 86_400, now), &mut cp, &tx, false)
+                .await
             {
                 return;
             }
@@ -175,7 +179,7 @@ impl S3Source {
     /// False when the consumer has gone.
     async fn read_folders(
         &self,
-        client: &Client,
+        objects: &Arc<Objects>,
         folders: &[String],
         cp: &mut Checkpoint,
         tx: &Sender<SourceMsg>,
@@ -188,7 +192,7 @@ impl S3Source {
         // after its listing has been read, so each can be taken now.
         let mut ahead = folders.iter().map(|f| (f.clone(), cp.after.get(f).cloned())).collect::<Vec<_>>().into_iter();
         let list = |(folder, after): (String, Option<String>)| {
-            let task = tokio::spawn(list_folder(client.clone(), self.bucket.clone(), folder.clone(), after));
+            let task = tokio::spawn(list_folder(objects.client().clone(), self.bucket.clone(), folder.clone(), after));
             (folder, task)
         };
         let mut listings: VecDeque<_> = ahead.by_ref().take(LIST_AHEAD).map(list).collect();
@@ -208,11 +212,10 @@ impl S3Source {
                             return false;
                         }
                     }
-                    let (client, bucket, key, opts) =
-                        (client.clone(), self.bucket.clone(), key.clone(), self.parse.clone());
+                    let (objects, key, opts) = (objects.clone(), key.clone(), self.parse.clone());
                     let last = (i + 1 == page.len()).then(|| (folder.clone(), key.clone()));
                     flight.push(Pending::Object {
-                        task: tokio::spawn(async move { fetch(&client, &bucket, &key, &opts).await }),
+                        task: tokio::spawn(async move { fetch(&objects, &key, &opts).await }),
                         last_of_page: last,
                         bytes: *size,
                     });
@@ -329,27 +332,23 @@ enum Pending {
 
 type Fetched = (Vec<crate::parse::Event>, ParseStats, Option<String>);
 
-async fn fetch(client: &Client, bucket: &str, key: &str, opts: &ParseOptions) -> Fetched {
+async fn fetch(objects: &Objects, key: &str, opts: &ParseOptions) -> Fetched {
     let mut stats = ParseStats::default();
     let mut events = Vec::new();
     if key.contains("CloudTrail-Digest") {
         stats.digests += 1;
         return (events, stats, None);
     }
-    let body = match persist(|| client.get_object().bucket(bucket).key(key).send()).await {
-        Ok(o) => o.body.collect().await.map(|b| b.into_bytes()).map_err(|e| e.to_string()),
-        Err(e) => Err(describe(&e, "s3:GetObject")),
-    };
-    let raw = match body {
+    let raw = match objects.get(key).await {
         Ok(b) => b,
         Err(e) => {
-            let msg = format!("s3://{bucket}/{key}: {e}");
+            let msg = format!("s3://{}/{key}: {e}", objects.bucket());
             stats.last_error = Some(msg.clone());
             return (events, stats, Some(msg));
         }
     };
     let size = raw.len();
-    let (key, opts, bucket) = (key.to_owned(), opts.clone(), bucket.to_owned());
+    let (key, opts, bucket) = (key.to_owned(), opts.clone(), objects.bucket().to_owned());
     let parse = move || {
         let (bytes, error) = decode_bytes(&raw, MAX_DECOMPRESSED);
         let error = error.map(|e| format!("s3://{bucket}/{key}: {e}"));
