@@ -17,7 +17,7 @@ use crossbeam_channel::Sender;
 use serde::{Deserialize, Serialize};
 
 use super::aws::{AwsOptions, sdk_config};
-use super::file::{MAX_DECOMPRESSED, decode_bytes};
+use super::file::{MAX_DECOMPRESSED, with_decoded};
 use super::{SourceMsg, SourceStatus};
 use crate::parse::{ParseOptions, ParseStats, parse_document};
 use get::Objects;
@@ -350,9 +350,10 @@ async fn fetch(objects: &Objects, key: &str, opts: &ParseOptions) -> Fetched {
     let size = raw.len();
     let (key, opts, bucket) = (key.to_owned(), opts.clone(), objects.bucket().to_owned());
     let parse = move || {
-        let (bytes, error) = decode_bytes(&raw, MAX_DECOMPRESSED);
-        let error = error.map(|e| format!("s3://{bucket}/{key}: {e}"));
-        parse_document(&bytes, &opts, &mut events, &mut stats);
+        let error = with_decoded(&raw, MAX_DECOMPRESSED, |bytes, error| {
+            parse_document(bytes, &opts, &mut events, &mut stats);
+            error.map(|e| format!("s3://{bucket}/{key}: {e}"))
+        });
         if let Some(e) = &error {
             stats.last_error = Some(e.clone());
         }
