@@ -60,6 +60,25 @@ struct Faults {
     sdk_gets: Arc<AtomicU32>,
     /// Refuse plain GETs, as S3 would a request shape they get wrong.
     refuse_plain: bool,
+    /// Answer plain GETs with a body that sends two bytes and then nothing.
+    stall_plain: bool,
+}
+
+/// A response body that stops after its first bytes, the connection left open.
+struct Stalling(Option<hyper::body::Bytes>);
+
+impl hyper::body::Body for Stalling {
+    type Data = hyper::body::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        match self.0.take() {
+            Some(b) => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(b)))),
+            None => std::task::Poll::Pending,
+        }
+    }
 }
 
 fn s3_error(status: u16, code: &str) -> hyper::Response<s3s::Body> {
@@ -99,6 +118,10 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
                 (if plain { &faults.plain_gets } else { &faults.sdk_gets }).fetch_add(1, Ordering::SeqCst);
                 if plain && faults.refuse_plain {
                     return Ok(s3_error(403, "SignatureDoesNotMatch"));
+                }
+                if plain && faults.stall_plain {
+                    let stalled = s3s::Body::http_body(Stalling(Some(hyper::body::Bytes::from_static(&[0x1f, 0x8b]))));
+                    return Ok(hyper::Response::builder().header("content-length", "1000").body(stalled).unwrap());
                 }
             }
             if req.method() == hyper::Method::GET
@@ -297,6 +320,56 @@ fn s3_plain_get_refused_falls_back_to_the_sdk_for_good() {
     assert_eq!(ids, ["r1", "r2", "r3", "r4"]);
     assert_eq!(faults.plain_gets.load(Ordering::SeqCst), 1, "no plain GET after the SDK got what it could not");
     assert_eq!(faults.sdk_gets.load(Ordering::SeqCst), 3);
+}
+
+/// A plain GET whose body stops is given up after the stall time and the object fetched by the
+/// SDK: nothing is lost and the pipeline does not wait for it.
+#[test]
+fn s3_stalled_plain_get_is_fetched_by_the_sdk() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    let now = chrono::Utc::now().timestamp();
+    let today = day_folders(now, now).remove(0);
+    let a = format!("AWSLogs/666666666666/CloudTrail/us-east-1/{today}");
+    put(&root, &format!("{a}666666666666_CloudTrail_us-east-1_0100Z_aaaa.json.gz"), &["s1"], now);
+    put(&root, &format!("{a}666666666666_CloudTrail_us-east-1_0200Z_bbbb.json.gz"), &["s2", "s3"], now);
+    let faults = Faults { stall_plain: true, ..Default::default() };
+    let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut src = source(addr, &dir.path().join("state"), false, SK);
+    src.opts.stall = Duration::from_millis(300);
+    std::thread::spawn(move || src.run(tx));
+    let (ids, errors, status) = drain(&rx, |_, _| false);
+    assert_eq!((status, errors), (SourceStatus::Finished, vec![]));
+    assert_eq!(ids, ["s1", "s2", "s3"]);
+    // A stall is not a refusal: the plain GET stays in use.
+    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (2, 2));
+}
+
+/// An object larger than one chunk of the response arrives whole by the plain GET.
+#[test]
+fn s3_large_object_arrives_whole() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    let now = chrono::Utc::now().timestamp();
+    let today = day_folders(now, now).remove(0);
+    let ids: Vec<String> = (0..30_000).map(|i| format!("big-{i}-{}", i * 7919 % 30_011)).collect();
+    let key =
+        format!("AWSLogs/555555555555/CloudTrail/us-east-1/{today}555555555555_CloudTrail_us-east-1_0100Z_big.json.gz");
+    put(&root, &key, &ids.iter().map(String::as_str).collect::<Vec<_>>(), now);
+    let size = std::fs::metadata(root.join(BUCKET).join(&key)).unwrap().len();
+    assert!(size > 256 << 10, "{size} bytes: more than a chunk");
+    let faults = Faults::default();
+    let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let src = source(addr, &dir.path().join("state"), false, SK);
+    std::thread::spawn(move || src.run(tx));
+    let (got, errors, status) = drain(&rx, |_, _| false);
+    assert_eq!((status, errors), (SourceStatus::Finished, vec![]));
+    assert_eq!(got, ids);
+    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (1, 0));
 }
 
 /// More accounts than are listed side by side and more day folders than are listed ahead:

@@ -24,6 +24,8 @@ pub struct AwsOptions {
     /// Attempts per request, throttling and 5xx included (the SDK backs off between them).
     pub max_attempts: u32,
     pub initial_backoff: Duration,
+    /// A plain S3 GET whose body sends nothing for this long has stalled (the SDK then fetches).
+    pub stall: Duration,
 }
 
 impl Default for AwsOptions {
@@ -38,6 +40,7 @@ impl Default for AwsOptions {
             state_dir: None,
             max_attempts: 5,
             initial_backoff: Duration::from_millis(500),
+            stall: Duration::from_secs(30),
         }
     }
 }

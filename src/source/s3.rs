@@ -148,7 +148,8 @@ impl S3Source {
                 }
             }
         }
-        let objects = Arc::new(Objects::new(client, self.bucket.clone(), conf.credentials_provider()).await);
+        let objects =
+            Arc::new(Objects::new(client, self.bucket.clone(), conf.credentials_provider(), self.opts.stall).await);
         let now = chrono::Utc::now().timestamp();
         // A prefix that names a year, month or day is read for that span, not --since.
         let (from, to) =

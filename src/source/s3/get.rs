@@ -54,14 +54,20 @@ struct Direct {
     provider: SharedCredentialsProvider,
     credentials: tokio::sync::RwLock<Option<Credentials>>,
     on: AtomicBool,
+    stall: Duration,
 }
 
 impl Objects {
     /// `credentials` are the client's (its configuration no longer hands them out): without
     /// them, the SDK fetches alone.
-    pub async fn new(client: Client, bucket: String, credentials: Option<SharedCredentialsProvider>) -> Self {
+    pub async fn new(
+        client: Client,
+        bucket: String,
+        credentials: Option<SharedCredentialsProvider>,
+        stall: Duration,
+    ) -> Self {
         let direct = match credentials {
-            Some(c) => Direct::new(&client, &bucket, c).await,
+            Some(c) => Direct::new(&client, &bucket, c, stall).await,
             None => None,
         };
         if direct.is_none() {
@@ -109,7 +115,7 @@ impl Objects {
 impl Direct {
     /// `None` when the client's requests for this bucket need more than a SigV4 signature for
     /// `s3` (S3 Express, multi-region access points).
-    async fn new(client: &Client, bucket: &str, provider: SharedCredentialsProvider) -> Option<Self> {
+    async fn new(client: &Client, bucket: &str, provider: SharedCredentialsProvider, stall: Duration) -> Option<Self> {
         // Presigning runs the SDK's endpoint rules (custom endpoint, path style, FIPS, dual
         // stack) and names the signing scope, without a request.
         let probe = client
@@ -133,6 +139,7 @@ impl Direct {
             provider,
             credentials: tokio::sync::RwLock::new(None),
             on: AtomicBool::new(true),
+            stall,
         })
     }
 
@@ -190,9 +197,33 @@ impl Direct {
             Miss::Failed
         })?;
         match resp.status().as_u16() {
-            200 => ByteStream::new(resp.into_body()).collect().await.map(|b| b.into_bytes()).map_err(|_| Miss::Failed),
+            200 => body(resp.into_body(), self.stall).await,
             301 | 400 | 401 | 403 => Err(Miss::Refused),
             _ => Err(Miss::Failed),
+        }
+    }
+}
+
+/// A response body. One that sends nothing for `stall` is a failure (the SDK, which then
+/// fetches the object, guards its own the same way), or one stalled object would hold back
+/// every object after it.
+async fn body(body: SdkBody, stall: Duration) -> Result<Bytes, Miss> {
+    let announced = body.content_length().unwrap_or(0).min(64 << 20) as usize;
+    let mut stream = ByteStream::new(body);
+    // A small object comes in one chunk, kept as it is; more are copied into one buffer.
+    let (mut first, mut buf) = (None::<Bytes>, Vec::new());
+    loop {
+        match tokio::time::timeout(stall, stream.next()).await {
+            Ok(Some(Ok(chunk))) if first.is_none() && buf.is_empty() => first = Some(chunk),
+            Ok(Some(Ok(chunk))) => {
+                if let Some(f) = first.take() {
+                    buf.reserve(announced.max(f.len() + chunk.len()));
+                    buf.extend_from_slice(&f);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(first.unwrap_or_else(|| buf.into())),
+            Ok(Some(Err(_))) | Err(_) => return Err(Miss::Failed),
         }
     }
 }
