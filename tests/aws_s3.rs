@@ -479,10 +479,12 @@ fn scan_reads_an_s3_prefix_given_on_the_command_line() {
     let (_, missing) = trailtop_scan(&["--endpoint-url", endpoint.as_str(), "s3://no-such-bucket/AWSLogs/"], &data);
     assert!(missing.contains("s3://no-such-bucket/AWSLogs/") && missing.contains("no such bucket"), "{missing}");
     // A bucket in another region than the one configured is read in its own.
-    let elsewhere =
-        rt.block_on(serve_with_faults(&root, Faults { bucket_region: Some("eu-west-3"), ..Default::default() }));
+    let faults = Faults { bucket_region: Some("eu-west-3"), ..Default::default() };
+    let elsewhere = rt.block_on(serve_with_faults(&root, faults.clone()));
     let endpoint = format!("http://{elsewhere}");
     let moved = ["--endpoint-url", endpoint.as_str(), "--region", "us-west-2", "--from-scratch", url.as_str()];
     let (_, stderr) = trailtop_scan(&moved, &data);
     assert!(stderr.contains("3 events used"), "{stderr}");
+    // By plain GETs, signed with the environment's credentials for the bucket's region.
+    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (2, 0));
 }
