@@ -64,6 +64,18 @@ struct Faults {
     stall_plain: bool,
 }
 
+impl Faults {
+    /// Object GETs so far: (plain, through the SDK).
+    fn gets(&self) -> (u32, u32) {
+        (self.plain_gets.load(Ordering::SeqCst), self.sdk_gets.load(Ordering::SeqCst))
+    }
+}
+
+/// Today's folder of `account`'s trail in us-east-1.
+fn today_folder(account: &str, now: i64) -> String {
+    format!("AWSLogs/{account}/CloudTrail/us-east-1/{}", day_folders(now, now).remove(0))
+}
+
 /// A response body that stops after its first bytes, the connection left open.
 struct Stalling(Option<hyper::body::Bytes>);
 
@@ -232,7 +244,7 @@ fn s3_backfill_poll_restart_and_errors() {
     assert!(errors.iter().any(|e| e.contains("dddd") && e.contains("gzip")), "{errors:?}");
     // Four objects (the digest is not fetched), each by one plain GET the server's SigV4
     // check accepted.
-    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (4, 0));
+    assert_eq!(faults.gets(), (4, 0));
 
     // New objects while polling: one today, one late for yesterday.
     put(&root, &format!("{b}{today}222222222222_CloudTrail_eu-west-1_0300Z_eeee.json.gz"), &["n1"], now);
@@ -274,8 +286,7 @@ fn s3_slowdown_is_retried_and_access_denied_names_the_permission() {
     let root = dir.path().join("s3");
     std::fs::create_dir_all(root.join(BUCKET)).unwrap();
     let now = chrono::Utc::now().timestamp();
-    let today = day_folders(now, now).remove(0);
-    let a = format!("AWSLogs/333333333333/CloudTrail/us-east-1/{today}");
+    let a = today_folder("333333333333", now);
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0100Z_ok01.json.gz"), &["ok1"], now);
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0105Z_secret.json.gz"), &["hidden"], now);
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0110Z_ok02.json.gz"), &["ok2"], now);
@@ -300,8 +311,7 @@ fn s3_plain_get_refused_falls_back_to_the_sdk_for_good() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("s3");
     let now = chrono::Utc::now().timestamp();
-    let today = day_folders(now, now).remove(0);
-    let a = format!("AWSLogs/444444444444/CloudTrail/us-east-1/{today}");
+    let a = today_folder("444444444444", now);
     put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0100Z_aaaa.json.gz"), &["r1"], now);
     let faults = Faults { refuse_plain: true, ..Default::default() };
     let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
@@ -310,7 +320,7 @@ fn s3_plain_get_refused_falls_back_to_the_sdk_for_good() {
     std::thread::spawn(move || src.run(tx));
     let (mut ids, errors, status) = drain(&rx, |_, s| *s == SourceStatus::Live);
     assert_eq!((status, errors), (SourceStatus::Live, vec![]));
-    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (1, 1));
+    assert_eq!(faults.gets(), (1, 1));
 
     put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0200Z_bbbb.json.gz"), &["r2", "r3"], now);
     put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0300Z_cccc.json.gz"), &["r4"], now);
@@ -330,8 +340,7 @@ fn s3_stalled_plain_get_is_fetched_by_the_sdk() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("s3");
     let now = chrono::Utc::now().timestamp();
-    let today = day_folders(now, now).remove(0);
-    let a = format!("AWSLogs/666666666666/CloudTrail/us-east-1/{today}");
+    let a = today_folder("666666666666", now);
     put(&root, &format!("{a}666666666666_CloudTrail_us-east-1_0100Z_aaaa.json.gz"), &["s1"], now);
     put(&root, &format!("{a}666666666666_CloudTrail_us-east-1_0200Z_bbbb.json.gz"), &["s2", "s3"], now);
     let faults = Faults { stall_plain: true, ..Default::default() };
@@ -344,7 +353,7 @@ fn s3_stalled_plain_get_is_fetched_by_the_sdk() {
     assert_eq!((status, errors), (SourceStatus::Finished, vec![]));
     assert_eq!(ids, ["s1", "s2", "s3"]);
     // A stall is not a refusal: the plain GET stays in use.
-    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (2, 2));
+    assert_eq!(faults.gets(), (2, 2));
 }
 
 /// An object larger than one chunk of the response arrives whole by the plain GET.
@@ -354,10 +363,8 @@ fn s3_large_object_arrives_whole() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("s3");
     let now = chrono::Utc::now().timestamp();
-    let today = day_folders(now, now).remove(0);
     let ids: Vec<String> = (0..30_000).map(|i| format!("big-{i}-{}", i * 7919 % 30_011)).collect();
-    let key =
-        format!("AWSLogs/555555555555/CloudTrail/us-east-1/{today}555555555555_CloudTrail_us-east-1_0100Z_big.json.gz");
+    let key = format!("{}555555555555_CloudTrail_us-east-1_0100Z_big.json.gz", today_folder("555555555555", now));
     put(&root, &key, &ids.iter().map(String::as_str).collect::<Vec<_>>(), now);
     let size = std::fs::metadata(root.join(BUCKET).join(&key)).unwrap().len();
     assert!(size > 256 << 10, "{size} bytes: more than a chunk");
@@ -369,7 +376,7 @@ fn s3_large_object_arrives_whole() {
     let (got, errors, status) = drain(&rx, |_, _| false);
     assert_eq!((status, errors), (SourceStatus::Finished, vec![]));
     assert_eq!(got, ids);
-    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (1, 0));
+    assert_eq!(faults.gets(), (1, 0));
 }
 
 /// More accounts than are listed side by side and more day folders than are listed ahead:
@@ -486,5 +493,5 @@ fn scan_reads_an_s3_prefix_given_on_the_command_line() {
     let (_, stderr) = trailtop_scan(&moved, &data);
     assert!(stderr.contains("3 events used"), "{stderr}");
     // By plain GETs, signed with the environment's credentials for the bucket's region.
-    assert_eq!((faults.plain_gets.load(Ordering::SeqCst), faults.sdk_gets.load(Ordering::SeqCst)), (2, 0));
+    assert_eq!(faults.gets(), (2, 0));
 }
