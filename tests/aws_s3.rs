@@ -179,6 +179,13 @@ fn source(addr: SocketAddr, state: &Path, follow: bool, secret: &str) -> S3Sourc
     }
 }
 
+/// Runs `src` to its end (not following) and collects what it sent, as [`drain`] does.
+fn read_once(src: S3Source) -> (Vec<String>, Vec<String>, SourceStatus) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || src.run(tx));
+    drain(&rx, |_, _| false)
+}
+
 /// Collects event ids until `until` returns true or the source finishes.
 fn drain(
     rx: &Receiver<SourceMsg>,
@@ -259,10 +266,7 @@ fn s3_backfill_poll_restart_and_errors() {
     // Restart: the checkpoint says everything was read.
     std::thread::sleep(Duration::from_millis(400));
     put(&root, &format!("{b}{today}222222222222_CloudTrail_eu-west-1_0400Z_gggg.json.gz"), &["after-restart"], now);
-    let (tx, rx) = crossbeam_channel::bounded(64);
-    let src = source(addr, &state, false, SK);
-    std::thread::spawn(move || src.run(tx));
-    let (again, _, status) = drain(&rx, |_, _| false);
+    let (again, _, status) = read_once(source(addr, &state, false, SK));
     assert_eq!(status, SourceStatus::Finished);
     assert_eq!(again, ["after-restart"], "only what is new since the checkpoint");
 
@@ -292,10 +296,7 @@ fn s3_slowdown_is_retried_and_access_denied_names_the_permission() {
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0110Z_ok02.json.gz"), &["ok2"], now);
     let faults = Faults { slowdowns: Arc::new(AtomicU32::new(3)), deny: Some("secret".into()), ..Default::default() };
     let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
-    let (tx, rx) = crossbeam_channel::bounded(64);
-    let src = source(addr, &dir.path().join("state"), false, SK);
-    std::thread::spawn(move || src.run(tx));
-    let (ids, errors, status) = drain(&rx, |_, _| false);
+    let (ids, errors, status) = read_once(source(addr, &dir.path().join("state"), false, SK));
     assert_eq!(status, SourceStatus::Finished);
     assert_eq!(faults.slowdowns.load(Ordering::SeqCst), 0, "the 503s were served");
     let got: HashSet<&str> = ids.iter().map(String::as_str).collect();
@@ -345,11 +346,9 @@ fn s3_stalled_plain_get_is_fetched_by_the_sdk() {
     put(&root, &format!("{a}666666666666_CloudTrail_us-east-1_0200Z_bbbb.json.gz"), &["s2", "s3"], now);
     let faults = Faults { stall_plain: true, ..Default::default() };
     let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
-    let (tx, rx) = crossbeam_channel::unbounded();
     let mut src = source(addr, &dir.path().join("state"), false, SK);
     src.opts.stall = Duration::from_millis(300);
-    std::thread::spawn(move || src.run(tx));
-    let (ids, errors, status) = drain(&rx, |_, _| false);
+    let (ids, errors, status) = read_once(src);
     assert_eq!((status, errors), (SourceStatus::Finished, vec![]));
     assert_eq!(ids, ["s1", "s2", "s3"]);
     // A stall is not a refusal: the plain GET stays in use.
@@ -370,10 +369,7 @@ fn s3_large_object_arrives_whole() {
     assert!(size > 256 << 10, "{size} bytes: more than a chunk");
     let faults = Faults::default();
     let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let src = source(addr, &dir.path().join("state"), false, SK);
-    std::thread::spawn(move || src.run(tx));
-    let (got, errors, status) = drain(&rx, |_, _| false);
+    let (got, errors, status) = read_once(source(addr, &dir.path().join("state"), false, SK));
     assert_eq!((status, errors), (SourceStatus::Finished, vec![]));
     assert_eq!(got, ids);
     assert_eq!(faults.gets(), (1, 0));
@@ -405,9 +401,7 @@ fn s3_many_folders_arrive_once_and_in_order() {
     let back_fill = || {
         let mut src = source(addr, &state, false, SK);
         src.opts.since = 6 * 86_400;
-        let (tx, rx) = crossbeam_channel::unbounded();
-        std::thread::spawn(move || src.run(tx));
-        drain(&rx, |_, _| false)
+        read_once(src)
     };
     let (ids, errors, status) = back_fill();
     assert_eq!(status, SourceStatus::Finished);
