@@ -272,8 +272,16 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     if n <= 0 {
         return Err(format!("'{s}' must be longer than zero"));
     }
-    Ok(n * mult)
+    // Every duration ends up added to or taken from a time, or divides one: a bound keeps
+    // that arithmetic far from overflow.
+    match n.checked_mul(mult) {
+        Some(secs) if secs <= MAX_DURATION => Ok(secs),
+        _ => Err(format!("'{s}' is too long (at most 36500d, a hundred years)")),
+    }
 }
+
+/// The longest duration accepted anywhere: a hundred years, in seconds.
+pub const MAX_DURATION: i64 = 36_500 * 86_400;
 
 /// RFC 3339 or an age before now.
 pub fn parse_time(s: &str) -> Result<i64, String> {
@@ -295,6 +303,11 @@ mod tests {
         assert_eq!(parse_duration("2d"), Ok(172_800));
         assert!(parse_duration("0m").is_err());
         assert!(parse_duration("1y").is_err());
+        assert_eq!(parse_duration("36500d"), Ok(MAX_DURATION));
+        // Overflowed to zero before, and the window then divided by it.
+        for huge in ["144115188075855872w", "36501d", "9223372036854775807s", "99999999999999999999s"] {
+            assert!(parse_duration(huge).is_err(), "{huge}");
+        }
         assert_eq!(parse_time("2024-03-01T00:00:00Z"), Ok(1_709_251_200));
         assert!(parse_time("24h").unwrap() < chrono::Utc::now().timestamp());
     }

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
@@ -14,18 +15,33 @@ use trailtop::headless::collect::{TimeRange, collect};
 use trailtop::headless::scan;
 use trailtop::source::SourceSpec;
 
-fn main() -> anyhow::Result<()> {
+/// Exit codes: 0 done, 1 an error, 2 a usage error (from clap), 3 `scan` printed its
+/// ranking but a source failed, so part of the input is missing from it (a cron job must not
+/// read that as "no anomalies").
+const EXIT_INCOMPLETE: u8 = 3;
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
+    let result = match cli.command {
         Some(Command::Scan(args)) => run_scan(args),
-        Some(Command::Gen(args)) => run_gen(args),
-        Some(Command::Eval(args)) => run_eval(args),
-        Some(Command::Labels(args)) => run_labels(args),
-        None => trailtop::app::run(cli.console),
+        Some(Command::Gen(args)) => done(run_gen(args)),
+        Some(Command::Eval(args)) => done(run_eval(args)),
+        Some(Command::Labels(args)) => done(run_labels(args)),
+        None => done(trailtop::app::run(cli.console)),
+    };
+    match result {
+        Ok(code) => code,
+        // A closed pipe (`| head`) is the reader's choice, not an error (as in ripgrep).
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
+fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let specs = args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<Vec<_>>>()?;
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let range = TimeRange { since: args.since, until: args.until };
@@ -49,10 +65,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     }
     let scored = trailtop::model::score_rows_with(store.rows(), &model_cfg, &feedback)?;
     let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = Output::open(args.output.as_deref())?;
     let written = match args.format {
         Format::Table => {
             // Cut to the terminal's width only when printing to it.
@@ -63,7 +76,15 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         Format::Jsonl => scan::write_jsonl(&mut out, shown).map_err(Into::into),
         Format::Csv => scan::write_csv(&mut out, shown),
     };
-    quiet_broken_pipe(written.and_then(|()| out.flush().map_err(Into::into)))?;
+    // Sources' positions are saved only once the output is whole and closed: an output error,
+    // a closed pipe or a kill before this point leaves them where they were, and the next
+    // scan prints these records again.
+    written.and_then(|()| out.close())?;
+    for c in &totals.commits {
+        if let Err(e) = c.save() {
+            eprintln!("trailtop: checkpoint not saved (the next scan reads these objects again): {e:#}");
+        }
+    }
     eprintln!("trailtop: {}", scan::threshold_line(&scored, model_cfg.threshold));
     let s = &totals.stats;
     if args.stats || s.skipped() > 0 || totals.file_errors > 0 {
@@ -91,8 +112,65 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
             scored.rows.len(),
             trailtop::sys::peak_rss_kib() / 1024
         );
+        for p in totals.problems.iter().take(20) {
+            eprintln!("trailtop: skipped: {p}");
+        }
+        if totals.problems.len() > 20 {
+            eprintln!("trailtop: skipped: ... and {} more files", totals.problems.len() - 20);
+        }
     }
-    Ok(())
+    if !totals.source_errors.is_empty() {
+        eprintln!(
+            "trailtop: incomplete: {} source problem(s) above; what was read is ranked (exit {EXIT_INCOMPLETE})",
+            totals.source_errors.len()
+        );
+        return Ok(ExitCode::from(EXIT_INCOMPLETE));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where `scan` writes: standard output or a file, buffered.
+enum Output {
+    Stdout(BufWriter<std::io::StdoutLock<'static>>),
+    File(BufWriter<File>),
+}
+
+impl Output {
+    fn open(path: Option<&std::path::Path>) -> anyhow::Result<Output> {
+        Ok(match path {
+            Some(p) => {
+                Output::File(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?))
+            }
+            None => Output::Stdout(BufWriter::new(std::io::stdout().lock())),
+        })
+    }
+
+    /// Flushed, and a file synced and closed.
+    fn close(self) -> anyhow::Result<()> {
+        match self {
+            Output::Stdout(mut w) => w.flush().map_err(Into::into),
+            Output::File(w) => {
+                let file = w.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all().context("cannot sync the output file")
+            }
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Stdout(w) => w.write(buf),
+            Output::File(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.flush(),
+            Output::File(w) => w.flush(),
+        }
+    }
 }
 
 fn run_gen(args: GenArgs) -> anyhow::Result<()> {
@@ -148,29 +226,30 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             serde_json::to_writer_pretty(&mut out, &report).map_err(Into::into).and_then(|()| writeln!(out))
         }
     };
-    quiet_broken_pipe(written.map_err(Into::into))
+    written.map_err(Into::into)
 }
 
-/// A closed pipe (`| head`) is the reader's choice, not an error.
-fn quiet_broken_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
-    match r {
-        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
-            Ok(())
-        }
-        other => other,
-    }
+/// Whether `e` is, at any depth, a write to a closed pipe (a bare I/O error, or one inside
+/// JSON or CSV serialisation).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
+            || c.downcast_ref::<csv::Error>()
+                .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe))
+    })
 }
 
 fn run_labels(args: LabelsArgs) -> anyhow::Result<()> {
     let dir = args.labels_dir.unwrap_or_else(trailtop::app::data_dir);
     let fb = trailtop::headless::labels::load(&dir)?;
     let mut out = std::io::stdout().lock();
-    let written = match args.action {
+    match args.action {
         LabelsAction::List => trailtop::headless::labels::list(&mut out, &fb).map_err(Into::into),
         LabelsAction::Export { format: LabelFormat::Jsonl } => {
             trailtop::headless::labels::export_jsonl(&mut out, &fb).map_err(Into::into)
         }
         LabelsAction::Export { format: LabelFormat::Csv } => trailtop::headless::labels::export_csv(&mut out, &fb),
-    };
-    quiet_broken_pipe(written)
+    }
 }

@@ -9,3 +9,73 @@ pub fn peak_rss_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// Writes `path` so that a reader sees the old content or the new, never a mix, and the new
+/// survives a crash once this returns: a temporary file of a name no other writer (process
+/// or thread) uses, synced, renamed over `path`, and the directory synced so the rename is.
+pub fn write_atomic(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use anyhow::Context;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        write(&mut w).with_context(|| format!("cannot write {}", tmp.display()))?;
+        w.flush()?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+        // The rename is only durable once the directory entry is.
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync {}", dir.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_atomic;
+
+    #[test]
+    fn atomic_writes_replace_whole_files_and_leave_no_temporary_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        write_atomic(&path, |w| w.write_all(b"one")).unwrap();
+        write_atomic(&path, |w| w.write_all(b"two")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        // A writer that fails leaves the old content and no stray file.
+        let failed = write_atomic(&path, |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("disk full"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, [std::ffi::OsString::from("state.json")]);
+        // Writers in parallel never share a temporary name: each result is one whole write.
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let path = &path;
+                s.spawn(move || {
+                    let body = format!("writer {i} ").repeat(10_000);
+                    write_atomic(path, |w| w.write_all(body.as_bytes())).unwrap();
+                });
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = text.split(' ').next().unwrap().to_owned() + " " + text.split(' ').nth(1).unwrap() + " ";
+        assert_eq!(text, first.repeat(10_000));
+    }
+}

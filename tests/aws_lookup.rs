@@ -301,11 +301,13 @@ fn scan_reads_lookup_events_given_on_the_command_line() {
     };
     assert_eq!((requests, throttled), (2, 0), "two pages of 50, within 2 requests/s");
 
-    // `lookup://` means the configured region; with none, the source says so and scan ends.
+    // `lookup://` means the configured region; with none, the source says so and scan ends
+    // with exit 3: a cron job must not read an empty ranking as "no anomalies".
     let out = common::trailtop_scan(data.path(), "AKIDTEST", "secret")
         .args(["lookup://", "--endpoint-url", &format!("http://{addr}"), "--labels-dir", "none"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.contains("lookup://: no region: name one (lookup://us-east-1)"), "{stderr}");
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("lookup://: no region: name one (lookup://us-east-1)"), "{stderr}");
 }

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
@@ -51,8 +51,8 @@ async fn serve(root: &Path) -> SocketAddr {
 struct Faults {
     /// Answer this many requests with 503 SlowDown first.
     slowdowns: Arc<AtomicU32>,
-    /// Answer GetObject of keys containing this with 403 AccessDenied.
-    deny: Option<String>,
+    /// Answer GetObject of keys containing this with 403 AccessDenied (changed while running).
+    deny: Arc<Mutex<Option<String>>>,
     /// The bucket's region: requests signed for another are answered as S3 does.
     bucket_region: Option<&'static str>,
     /// Object GETs that reached the server, by who sent them: trailtop's plain GET, the SDK.
@@ -137,7 +137,7 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
                 }
             }
             if req.method() == hyper::Method::GET
-                && faults.deny.as_deref().is_some_and(|d| req.uri().path().contains(d))
+                && faults.deny.lock().unwrap().as_deref().is_some_and(|d| req.uri().path().contains(d))
             {
                 return Ok(s3_error(403, "AccessDenied"));
             }
@@ -179,14 +179,16 @@ fn source(addr: SocketAddr, state: &Path, follow: bool, secret: &str) -> S3Sourc
     }
 }
 
-/// Runs `src` to its end (not following) and collects what it sent, as [`drain`] does.
+/// Runs `src` to its end (not following) and collects what it sent, as [`drain`] does,
+/// saving the position it hands back as `scan` does once its output is written.
 fn read_once(src: S3Source) -> (Vec<String>, Vec<String>, SourceStatus) {
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::spawn(move || src.run(tx));
     drain(&rx, |_, _| false)
 }
 
-/// Collects event ids until `until` returns true or the source finishes.
+/// Collects event ids until `until` returns true or the source finishes, saving positions
+/// handed back.
 fn drain(
     rx: &Receiver<SourceMsg>,
     mut until: impl FnMut(&[String], &SourceStatus) -> bool,
@@ -201,6 +203,8 @@ fn drain(
                 errors.extend(error);
             }
             Ok(SourceMsg::Status { status, .. }) => last = status,
+            // Saved as a consumer does once what came before it is delivered.
+            Ok(SourceMsg::Commit { commit, .. }) => commit.save().unwrap(),
             Ok(SourceMsg::Note { .. }) => {}
             Err(_) => break,
         }
@@ -294,7 +298,7 @@ fn s3_slowdown_is_retried_and_access_denied_names_the_permission() {
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0100Z_ok01.json.gz"), &["ok1"], now);
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0105Z_secret.json.gz"), &["hidden"], now);
     put(&root, &format!("{a}333333333333_CloudTrail_us-east-1_0110Z_ok02.json.gz"), &["ok2"], now);
-    let faults = Faults { slowdowns: Arc::new(AtomicU32::new(3)), deny: Some("secret".into()), ..Default::default() };
+    let faults = Faults { slowdowns: Arc::new(AtomicU32::new(3)), deny: deny("secret"), ..Default::default() };
     let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
     let (ids, errors, status) = read_once(source(addr, &dir.path().join("state"), false, SK));
     assert_eq!(status, SourceStatus::Finished);
@@ -417,13 +421,18 @@ fn s3_many_folders_arrive_once_and_in_order() {
 /// Runs `trailtop scan` as a user would, with credentials from the environment and the data
 /// dir (checkpoints) in `data`; returns stdout and stderr.
 fn trailtop_scan(args: &[&str], data: &Path) -> (String, String) {
+    trailtop_scan_exits(0, args, data)
+}
+
+/// [`trailtop_scan`], expecting exit code `code` (3: a source failed).
+fn trailtop_scan_exits(code: i32, args: &[&str], data: &Path) -> (String, String) {
     let out = common::trailtop_scan(data, AK, SK)
         .args(args)
         .args(["--format", "jsonl", "--all", "--labels-dir", "none", "--stats"])
         .output()
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into());
-    assert!(out.status.success(), "trailtop scan {args:?} failed: {stderr}");
+    assert_eq!(out.status.code(), Some(code), "trailtop scan {args:?}: {stderr}");
     (stdout, stderr)
 }
 
@@ -476,9 +485,11 @@ fn scan_reads_an_s3_prefix_given_on_the_command_line() {
         trailtop_scan(&["--endpoint-url", endpoint.as_str(), "--region", "us-east-1", day_url.as_str()], &data);
     assert!(day.contains("1 files, 2 records, 2 events used"), "{day}");
 
-    // A bucket that does not exist is reported, not fatal.
-    let (_, missing) = trailtop_scan(&["--endpoint-url", endpoint.as_str(), "s3://no-such-bucket/AWSLogs/"], &data);
+    // A bucket that does not exist is reported, and the run says it is incomplete (exit 3).
+    let (_, missing) =
+        trailtop_scan_exits(3, &["--endpoint-url", endpoint.as_str(), "s3://no-such-bucket/AWSLogs/"], &data);
     assert!(missing.contains("s3://no-such-bucket/AWSLogs/") && missing.contains("no such bucket"), "{missing}");
+    assert!(missing.contains("incomplete"), "{missing}");
     // A bucket in another region than the one configured is read in its own.
     let faults = Faults { bucket_region: Some("eu-west-3"), ..Default::default() };
     let elsewhere = rt.block_on(serve_with_faults(&root, faults.clone()));
@@ -488,4 +499,97 @@ fn scan_reads_an_s3_prefix_given_on_the_command_line() {
     assert!(stderr.contains("3 events used"), "{stderr}");
     // By plain GETs, signed with the environment's credentials for the bucket's region.
     assert_eq!(faults.gets(), (2, 0));
+}
+
+fn deny(part: &str) -> Arc<Mutex<Option<String>>> {
+    Arc::new(Mutex::new(Some(part.to_owned())))
+}
+
+/// An object that cannot be read (403: a missing kms:Decrypt) used to be passed by the
+/// checkpoint, and no later run ever read it. Now it holds the checkpoint, is shown, and is
+/// retried until it is read; the objects after it are not fetched twice meanwhile.
+#[test]
+fn s3_a_failed_object_holds_the_checkpoint_until_it_is_read() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(root.join(BUCKET)).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let a = today_folder("444444444444", now);
+    put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0100Z_ok01.json.gz"), &["ok1"], now);
+    put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0105Z_kms1.json.gz"), &["locked"], now);
+    put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0110Z_ok02.json.gz"), &["ok2"], now);
+    let faults = Faults { deny: deny("kms1"), ..Default::default() };
+    let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
+
+    // A run that does not follow: the others are read, the failure is reported, and the
+    // position handed back for saving stops before the failed object.
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let src = source(addr, &state, false, SK);
+    std::thread::spawn(move || src.run(tx));
+    let (mut ids, mut statuses, mut commits) = (Vec::new(), Vec::new(), Vec::new());
+    for msg in rx.iter() {
+        match msg {
+            SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
+            SourceMsg::Status { status, .. } => statuses.push(status),
+            SourceMsg::Commit { commit, .. } => commits.push(commit),
+            SourceMsg::Note { .. } => {}
+        }
+    }
+    assert_eq!(ids, ["ok1", "ok2"]);
+    assert!(
+        statuses.iter().any(
+            |s| matches!(s, SourceStatus::Degraded(e) if e.contains("1 object not read yet") && e.contains("kms1"))
+        ),
+        "{statuses:?}"
+    );
+    assert_eq!(commits.len(), 1);
+    commits[0].save().unwrap();
+    let saved = std::fs::read_to_string(
+        std::fs::read_dir(state.join("s3-checkpoints")).unwrap().next().unwrap().unwrap().path(),
+    )
+    .unwrap();
+    assert!(saved.contains("ok01") && !saved.contains("kms1") && !saved.contains("ok02"), "{saved}");
+
+    // Following: the failed object is retried on later polls while ok2 is not fetched again;
+    // once the key works, it is read and the checkpoint runs past all three.
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    std::thread::spawn(move || source(addr, &state, true, SK).run(tx));
+    let (first, _, status) = drain(&rx, |_, s| matches!(s, SourceStatus::Degraded(_)));
+    assert_eq!(first, ["ok2"], "ok1 was behind the checkpoint");
+    assert!(matches!(&status, SourceStatus::Degraded(e) if e.contains("kms1")), "{status:?}");
+    let gets_before = faults.gets();
+    *faults.deny.lock().unwrap() = None;
+    let (later, _, status) = drain(&rx, |ids, s| !ids.is_empty() && *s == SourceStatus::Live);
+    assert_eq!(later, ["locked"], "read once it could be, and ok2 not again");
+    assert_eq!(status, SourceStatus::Live, "the header no longer shows the failure");
+    let gets_after = faults.gets();
+    assert!(gets_after.0 + gets_after.1 > gets_before.0 + gets_before.1, "retried");
+    drop(rx);
+    std::thread::sleep(Duration::from_millis(400));
+    let (again, _, _) = read_once(source(addr, &dir.path().join("state"), false, SK));
+    assert!(again.is_empty(), "the checkpoint is past all three: {again:?}");
+}
+
+/// `scan` saved its checkpoint before it printed, so an output error lost those records for
+/// the next scan. Now the position is saved only after the output is written and closed.
+#[test]
+fn scan_saves_its_checkpoint_only_after_its_output_is_written() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (root, data) = (dir.path().join("s3"), dir.path().join("data"));
+    let now = chrono::Utc::now().timestamp();
+    let a = today_folder("555555555555", now);
+    put(&root, &format!("{a}555555555555_CloudTrail_us-east-1_0100Z_aaaa.json.gz"), &["p1", "p2"], now - 60);
+    let addr = rt.block_on(serve(&root));
+    let endpoint = format!("http://{addr}");
+    let url = format!("s3://{BUCKET}/AWSLogs/");
+    let args = ["--endpoint-url", endpoint.as_str(), "--region", "us-east-1", url.as_str()];
+    let (_, failed) = trailtop_scan_exits(1, &[&args[..], &["-o", "/no/such/dir/out.jsonl"]].concat(), &data);
+    assert!(failed.contains("cannot create /no/such/dir/out.jsonl"), "{failed}");
+    let (_, stderr) = trailtop_scan(&args, &data);
+    assert!(stderr.contains("2 events used"), "the failed scan did not move the checkpoint: {stderr}");
+    let (_, again) = trailtop_scan(&args, &data);
+    assert!(again.contains("0 events used"), "the one that printed did: {again}");
 }

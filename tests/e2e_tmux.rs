@@ -30,10 +30,20 @@ fn wait_for(session: &str, needle: &str, secs: u64) -> String {
     }
 }
 
+/// Whether tmux is here. In CI (`CI=true`) a missing tmux fails the run instead of passing
+/// a test that never ran.
+fn have_tmux() -> bool {
+    if Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "tmux is required in CI (.ci/run installs it)");
+    eprintln!("skipped: tmux is not installed");
+    false
+}
+
 #[test]
 fn drive_the_console_in_tmux() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("skipped: tmux is not installed");
+    if !have_tmux() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_trailtop");
@@ -74,4 +84,53 @@ fn drive_the_console_in_tmux() {
     let screen = wait_for(&name, "EXITED:0", 10);
     // Back on the normal screen: nothing of the console is left.
     assert!(!screen.contains("ranked entity-windows") && !screen.contains("newest first"), "{screen}");
+}
+
+/// A panic on a background thread used to leave the console drawing at full CPU over a dead
+/// pipeline, on a terminal the panic hook had already restored.
+#[test]
+fn a_panic_on_the_pipeline_thread_ends_the_console_with_a_restored_terminal() {
+    if !have_tmux() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_trailtop");
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("trailtop-panic-{}", std::process::id());
+    let _session = Session(name.clone());
+    let err = dir.path().join("stderr");
+    let cmd = format!(
+        "TRAILTOP_TEST_PANIC=pipeline TRAILTOP_DATA_DIR='{}' TERM=xterm-256color '{bin}' demo 2>'{}'; echo EXITED:$?; sleep 30",
+        dir.path().display(),
+        err.display()
+    );
+    tmux(&["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", &cmd]);
+    // The injected panic comes two seconds after the pipeline starts.
+    let screen = wait_for(&name, "EXITED:", 60);
+    assert!(screen.contains("EXITED:1"), "{screen}");
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    assert!(stderr.contains("thread 'pipeline' panicked"), "{stderr}");
+    assert!(
+        stderr.contains("Error: thread 'pipeline' panicked") || stderr.contains("Error: the pipeline stopped"),
+        "{stderr}"
+    );
+    // The alternate screen is gone: nothing of the console is left.
+    assert!(!screen.contains("DEMO DATA") && !screen.contains("events/min"), "{screen}");
+    let log = std::fs::read_to_string(dir.path().join("trailtop.log")).unwrap();
+    assert!(log.contains("panicked"), "the panic is in the log too:\n{log}");
+}
+
+/// With no terminal at all (`trailtop < /dev/null > file`) the console says what it needs.
+#[test]
+fn without_a_terminal_the_console_says_so_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_trailtop"))
+        .arg("demo")
+        .env("TRAILTOP_DATA_DIR", dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("needs a terminal") && stderr.contains("trailtop scan"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -7,10 +7,11 @@
 pub mod action;
 pub mod filter;
 pub mod keymap;
+mod panic_watch;
 pub mod pipeline;
 pub mod state;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -73,6 +74,20 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         .try_init();
     tracing::info!(?specs, "console starting");
 
+    // Before any thread starts: a panic anywhere must find the terminal hooks in place.
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the console needs a terminal (standard input and output are not one); for output to a file or pipe use `trailtop scan SOURCE...`"
+        );
+    }
+    let term_flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(sig, Arc::clone(&term_flag)).context("cannot install the signal handler")?;
+    }
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let _guard = TerminalGuard;
+    let panics = panic_watch::install();
+
     let (theme, theme_notice) = Theme::load(&args.theme, Palette::detect());
     let (keymap, keymap_notice) = Keymap::load(config_dir().map(|d| d.join("keymap.toml")).as_deref());
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
@@ -100,15 +115,14 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         source_names: specs.iter().map(ToString::to_string).collect(),
         demo: specs.contains(&SourceSpec::Demo),
     };
-    std::thread::spawn(move || pipeline.run(src_rx, cmd_rx, snap_tx));
+    std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || {
+            panic_watch::injected("pipeline");
+            pipeline.run(src_rx, cmd_rx, snap_tx);
+        })
+        .context("cannot start the pipeline thread")?;
 
-    let term_flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(sig, Arc::clone(&term_flag)).context("cannot install the signal handler")?;
-    }
-
-    let mut terminal = ratatui::init();
-    let _guard = TerminalGuard;
     let (key_tx, key_rx) = bounded(64);
     std::thread::spawn(move || {
         loop {
@@ -127,6 +141,9 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let clock = tick(LAG_TICK);
     let mut dirty = true;
     while !state.quit {
+        if panics.receiver().try_recv().is_ok() {
+            anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into()));
+        }
         if term_flag.load(Ordering::Relaxed) {
             tracing::info!("terminated by signal");
             break;
@@ -157,12 +174,16 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                 Ok(Err(e)) => return Err(e).context("reading the terminal failed"),
                 Err(_) => anyhow::bail!("terminal input ended"),
             },
-            recv(snap_rx) -> snap => {
-                if let Ok(snap) = snap {
+            recv(snap_rx) -> snap => match snap {
+                Ok(snap) => {
                     state.on_snapshot(snap);
                     dirty = true;
                 }
+                // The pipeline only hangs up when it died: stop, rather than draw a console
+                // that can no longer change.
+                Err(_) => anyhow::bail!("the pipeline stopped{}", panics.message().map(|m| format!(": {m}")).unwrap_or_default()),
             },
+            recv(panics.receiver()) -> _ => anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into())),
             recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live),
         }
         for c in commands {

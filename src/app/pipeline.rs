@@ -18,6 +18,8 @@ use crate::source::{SourceMsg, SourceStatus};
 
 const REFRESH: Duration = Duration::from_secs(2);
 const SAVE_EVERY: Duration = Duration::from_secs(300);
+/// How far ahead of this machine's clock an event may be and still count as the newest.
+const CLOCK_SKEW: i64 = 15 * 60;
 
 /// One source as the header shows it.
 #[derive(Debug, Clone)]
@@ -190,6 +192,7 @@ impl Pipeline {
                         if error.is_some() {
                             sv.last_error = error;
                         }
+                        let ahead = chrono::Utc::now().timestamp() + CLOCK_SKEW;
                         for ev in batch {
                             if !dedup.first(&ev.id) {
                                 continue;
@@ -197,11 +200,16 @@ impl Pipeline {
                             store.add(&ev);
                             events += 1;
                             sv.events += 1;
-                            sv.newest_event = Some(sv.newest_event.map_or(ev.time, |t| t.max(ev.time)));
-                            let minute = ev.time.div_euclid(60) * 60;
-                            let p = rates.entry(minute).or_insert(RatePoint { minute, ..Default::default() });
-                            p.events += 1;
-                            p.errors += u32::from(ev.error_code.is_some());
+                            // A record stamped ahead of this clock (parse allows a day of
+                            // drift) would pin the lag clock at zero and, as the chart's
+                            // newest minute, push every real minute out of it.
+                            if ev.time <= ahead {
+                                sv.newest_event = Some(sv.newest_event.map_or(ev.time, |t| t.max(ev.time)));
+                                let minute = ev.time.div_euclid(60) * 60;
+                                let p = rates.entry(minute).or_insert(RatePoint { minute, ..Default::default() });
+                                p.events += 1;
+                                p.errors += u32::from(ev.error_code.is_some());
+                            }
                             if tail.len() == self.tail_capacity {
                                 tail.pop_front();
                             }
@@ -209,6 +217,12 @@ impl Pipeline {
                         }
                         dirty = true;
                         rows_changed = true;
+                    }
+                    // What reached this thread is delivered: the position can be saved.
+                    Ok(SourceMsg::Commit { commit, .. }) => {
+                        if let Err(e) = commit.save() {
+                            tracing::warn!("source position not saved: {e:#}");
+                        }
                     }
                     // Notes and errors quote servers and file names: scrubbed, as log content
                     // is, before they can reach the terminal.

@@ -19,6 +19,13 @@ pub struct Totals {
     pub duplicates: u64,
     pub out_of_range: u64,
     pub events: u64,
+    /// What sources reported going wrong ("source s3://b/: access denied ..."): a run with
+    /// any is incomplete.
+    pub source_errors: Vec<String>,
+    /// Files (or objects) skipped whole, with why: named in `scan --stats`.
+    pub problems: Vec<String>,
+    /// Positions to save once the output is written.
+    pub commits: Vec<crate::source::Commit>,
 }
 
 /// Time bounds on events, `[since, until)`.
@@ -58,6 +65,11 @@ pub fn collect(
             SourceMsg::Events { events, stats, error, .. } => {
                 totals.files += 1;
                 totals.file_errors += u64::from(error.is_some());
+                if let Some(e) = error
+                    && totals.problems.len() < 10_000
+                {
+                    totals.problems.push(crate::parse::sanitize::clean_owned(&e));
+                }
                 totals.stats.merge(&stats);
                 for ev in &events {
                     if !range.contains(ev.time) {
@@ -84,9 +96,12 @@ pub fn collect(
                 }
                 if let SourceStatus::Degraded(e) = status {
                     progress.clear();
-                    eprintln!("trailtop: source {}: {}", specs[source], crate::parse::sanitize::clean(&e));
+                    let line = format!("source {}: {}", specs[source], crate::parse::sanitize::clean(&e));
+                    eprintln!("trailtop: {line}");
+                    totals.source_errors.push(line);
                 }
             }
+            SourceMsg::Commit { commit, .. } => totals.commits.push(commit),
         }
     }
     totals.duplicates = dedup.duplicates;

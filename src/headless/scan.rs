@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::features::FEATURE_NAMES;
 use crate::model::{Reason, Scored, ScoredRow, Threshold};
-use crate::parse::time::rfc3339;
+use crate::parse::time::{format_utc, rfc3339};
 use crate::text::{neutralize_csv, short_principal, truncate};
 
 /// One output row. Field names are a stable interface for scripts and SIEMs.
@@ -146,7 +146,7 @@ pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow], width: Option<usize>
             s.rank,
             s.rank_score,
             if s.flagged { "!" } else { " " },
-            &rfc3339(r.window_start)[..16],
+            &format_utc(r.window_start, "%Y-%m-%dT%H:%M"),
             truncate(short_principal(&r.principal), 24),
             truncate(&r.source_ip, 15),
             r.events,

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::IsolationForest;
@@ -18,22 +17,14 @@ struct Saved {
     forest: IsolationForest,
 }
 
-/// Writes the model atomically: a temporary file, synced, then renamed over the old one.
+/// Writes the model atomically (see [`crate::sys::write_atomic`]).
 pub fn save_model(dir: &Path, model: &IsolationForest) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!("{MODEL_FILE}.tmp"));
     let saved = Saved {
         schema_version: SCHEMA_VERSION,
         features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
         forest: model.clone(),
     };
-    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut w, &saved)?;
-    let file = w.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, dir.join(MODEL_FILE))?;
-    Ok(())
+    crate::sys::write_atomic(&dir.join(MODEL_FILE), |w| serde_json::to_writer(w, &saved).map_err(std::io::Error::from))
 }
 
 /// The saved model if it fits this build's features.

@@ -189,6 +189,8 @@ const PARAM_CALLS: &[&str] = &[
 pub enum RecordError {
     #[error("record has no usable eventTime")]
     NoTime,
+    #[error("eventTime {0} is outside 2005 .. a day from now")]
+    ImplausibleTime(String),
     #[error("record has no eventName")]
     NoName,
 }
@@ -242,6 +244,10 @@ impl Event {
             .or(w.p_event_time.as_str())
             .and_then(parse_event_time)
             .ok_or(RecordError::NoTime)?;
+        if !super::time::plausible(time, chrono::Utc::now().timestamp()) {
+            let shown = w.event_time.as_str().or(w.at_timestamp.as_str()).or(w.p_event_time.as_str()).unwrap_or("");
+            return Err(RecordError::ImplausibleTime(crate::text::truncate(&clean(shown), 40).into_owned()));
+        }
         let insight: WireInsight = w.insight_details.parse();
         let name = w.event_name.as_str().or(insight.event_name.as_str()).ok_or(RecordError::NoName)?;
         let id: WireIdentity = w.user_identity.parse();

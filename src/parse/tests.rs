@@ -151,3 +151,19 @@ fn raw_is_kept_on_request() {
     let (ev, _) = parse_bytes(r.as_bytes(), &ParseOptions { keep_raw: true, ..Default::default() });
     assert_eq!(ev[0].raw.as_deref(), Some(r.as_str()));
 }
+
+/// One record with an absurd time panicked `scan` and the console (their displays sliced the
+/// digits `rfc3339` fell back to); now it is an invalid record, counted, and the rest stays.
+#[test]
+fn absurd_event_times_are_counted_invalid_and_the_rest_is_kept() {
+    for time in ["100000000000000000", r#""-100000000000000""#, r#""9999-12-31T23:59:59Z""#, r#""1e400""#] {
+        let doc = format!(
+            r#"{{"Records":[{{"eventTime":{time},"eventName":"X","userIdentity":{{"arn":"a"}}}},{}]}}"#,
+            rec("ok", "Y")
+        );
+        let (ev, st) = parse(&doc);
+        assert_eq!((ev.len(), st.invalid), (1, 1), "{time}");
+        assert_eq!(&*ev[0].name, "Y");
+        assert!(st.last_error.as_deref().is_some_and(|e| e.contains("eventTime")), "{:?}", st.last_error);
+    }
+}

@@ -16,9 +16,31 @@ pub fn parse_event_time(s: &str) -> Option<i64> {
         })
         .or_else(|| {
             let n: f64 = s.parse().ok()?;
-            // Values this large are milliseconds (Java and Go exporters use them).
-            Some(if n > 1e11 { (n / 1000.0) as i64 } else { n as i64 })
+            if !n.is_finite() {
+                return None;
+            }
+            // Values this large are milliseconds (Java and Go exporters use them). The casts
+            // saturate; `plausible` then turns such values away.
+            Some(if n.abs() > 1e11 { (n / 1000.0) as i64 } else { n as i64 })
         })
+}
+
+/// The earliest event time accepted: 2005-01-01, before CloudTrail (2013) existed.
+pub const MIN_EVENT_TIME: i64 = 1_104_537_600;
+/// How far ahead of this machine's clock an event may be: clocks drift, files do not come
+/// from next week.
+pub const MAX_AHEAD: i64 = 86_400;
+
+/// Whether `t` can be a real event time as of `now`. Anything else is an invalid record: a
+/// time in year 300,000 would overflow window arithmetic and empty the console's charts.
+pub fn plausible(t: i64, now: i64) -> bool {
+    (MIN_EVENT_TIME..=now.saturating_add(MAX_AHEAD)).contains(&t)
+}
+
+/// `secs` in UTC through a chrono pattern (`%H:%M:%S`); `?` for a time chrono cannot hold.
+/// Display code formats times here and never slices the formatted string.
+pub fn format_utc(secs: i64, pattern: &str) -> String {
+    DateTime::from_timestamp(secs, 0).map_or_else(|| "?".to_owned(), |t| t.format(pattern).to_string())
 }
 
 fn fast_utc(b: &[u8]) -> Option<i64> {
@@ -39,7 +61,7 @@ fn fast_utc(b: &[u8]) -> Option<i64> {
 pub fn rfc3339(secs: i64) -> String {
     DateTime::from_timestamp(secs, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| secs.to_string())
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 #[cfg(test)]
@@ -58,5 +80,23 @@ mod tests {
         assert_eq!(parse_event_time("2023-13-10T11:42:13Z"), None);
         assert_eq!(parse_event_time("yesterday"), None);
         assert_eq!(rfc3339(1_688_989_333), "2023-07-10T11:42:13Z");
+        assert_eq!(parse_event_time("1e400"), None);
+    }
+
+    #[test]
+    fn absurd_times_are_implausible_and_format_without_panicking() {
+        let now = 1_700_000_000;
+        for s in ["100000000000000000", "-100000000000000", "-5", "99999999999999999999999", "9999-12-31T23:59:59Z"] {
+            let t = parse_event_time(s).unwrap_or(0);
+            assert!(!plausible(t, now), "{s} -> {t}");
+        }
+        assert!(plausible(parse_event_time("2023-07-10T11:42:13Z").unwrap(), now));
+        assert!(plausible(now + 3600, now), "an hour of clock drift is fine");
+        assert!(!plausible(now + 2 * 86_400, now));
+        for t in [i64::MIN, i64::MAX, -100_000_000_000_000, 100_000_000_000_000_000] {
+            assert_eq!(format_utc(t, "%H:%M:%S"), "?");
+            assert_eq!(rfc3339(t), "?");
+        }
+        assert_eq!(format_utc(1_688_989_333, "%Y-%m-%d %H:%M"), "2023-07-10 11:42");
     }
 }

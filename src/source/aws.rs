@@ -26,6 +26,10 @@ pub struct AwsOptions {
     pub initial_backoff: Duration,
     /// A plain S3 GET whose body sends nothing for this long has stalled (the SDK then fetches).
     pub stall: Duration,
+    /// Pages one paginated call follows before it stops (LookupEvents picks up the rest of
+    /// its window at once; a listing reports it): a server that hands out tokens forever must
+    /// not hold a source for good.
+    pub max_pages: usize,
 }
 
 impl Default for AwsOptions {
@@ -41,6 +45,7 @@ impl Default for AwsOptions {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(500),
             stall: Duration::from_secs(30),
+            max_pages: 2_000,
         }
     }
 }
@@ -135,6 +140,24 @@ pub fn bucket_region_in<E>(err: &aws_sdk_s3::error::SdkError<E>) -> Option<&str>
     err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region"))
 }
 
+/// What a user with no credentials anywhere reads, instead of the chain's last attempt (an
+/// instance metadata request that could not connect).
+pub const NO_CREDENTIALS: &str =
+    "no AWS credentials found: set a profile (--profile), run `aws sso login`, or export keys";
+
+/// Whether the credential chain found nothing at all.
+fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        if matches!(c.downcast_ref::<CredentialsError>(), Some(CredentialsError::CredentialsNotLoaded(_))) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// A one-line explanation of an SDK failure, naming the permission when access was denied.
 pub fn describe<E>(err: &aws_sdk_s3::error::SdkError<E>, action: &str) -> String
 where
@@ -164,6 +187,7 @@ where
         // No service error: a connection, timeout or configuration problem. The innermost
         // cause says what went wrong ("Connection refused"), the outermost at which stage; the
         // SDK's own rendering adds a page of debug output.
+        "" if missing_credentials(err as &(dyn std::error::Error + 'static)) => NO_CREDENTIALS.into(),
         "" => {
             let mut causes = vec![err.to_string()];
             let mut cause = std::error::Error::source(err);

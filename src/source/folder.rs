@@ -33,6 +33,12 @@ pub fn list_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// One thread per core, dropped with the back-fill.
+fn backfill_pool(id: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    rayon::ThreadPoolBuilder::new().num_threads(cores).thread_name(move |i| format!("folder-{id}-{i}")).build()
+}
+
 pub struct FolderSource {
     pub id: usize,
     pub root: PathBuf,
@@ -67,14 +73,24 @@ impl FolderSource {
             return;
         }
         let done = std::sync::atomic::AtomicU64::new(0);
-        let ok = files.par_iter().try_for_each(|path| {
+        let read = |path: &PathBuf| {
             self.send_file(path, &tx)?;
             let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if d.is_multiple_of(64) {
                 tx.send(status(SourceStatus::Backfilling { done: d, total })).map_err(drop)?;
             }
             Ok::<(), ()>(())
-        });
+        };
+        // Files parse on a pool of this source's own. Its threads wait on the bounded channel
+        // when the consumer is busy; in the global pool they would hold the very threads the
+        // consumer's model needs to finish, and neither side would move again.
+        let ok = match backfill_pool(self.id) {
+            Ok(pool) => pool.install(|| files.par_iter().try_for_each(read)),
+            Err(e) => {
+                tracing::warn!(source = self.id, "no back-fill pool ({e}); reading files one by one");
+                files.iter().try_for_each(read)
+            }
+        };
         if ok.is_err() {
             return;
         }
@@ -172,7 +188,7 @@ mod tests {
             match rx.recv_timeout(Duration::from_secs(10)).expect("source went quiet") {
                 SourceMsg::Status { status: SourceStatus::Live, .. } => return ids,
                 SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
-                SourceMsg::Status { .. } | SourceMsg::Note { .. } => {}
+                SourceMsg::Status { .. } | SourceMsg::Note { .. } | SourceMsg::Commit { .. } => {}
             }
         }
     }

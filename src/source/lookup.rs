@@ -136,13 +136,27 @@ impl LookupSource {
         let mut from = chrono::Utc::now().timestamp() - self.opts.since;
         loop {
             let to = chrono::Utc::now().timestamp();
-            let (events, stats, error) = self.window(&client, from, to, &limiter, &mut seen, &mut budget).await;
-            if !events.is_empty() || stats.invalid > 0 || error.is_some() {
-                let msg = SourceMsg::Events { source: self.id, events, stats, error: error.clone() };
-                if tx.send(msg).is_err() {
+            let mut end = to;
+            let error = loop {
+                let Some(read) = self.window(&client, from, end, &limiter, &mut seen, &mut budget, &tx).await else {
                     return;
+                };
+                if read.error.is_some() || !read.capped {
+                    break read.error;
                 }
-            }
+                // Pages come newest first: what is left of the window is older than the
+                // oldest event read. Read on at once, before sleeping, so nothing is left.
+                match read.oldest {
+                    Some(oldest) if oldest < end => end = oldest,
+                    _ => {
+                        break Some(format!(
+                            "{} pages without getting older than {}; the rest of the window is retried next poll",
+                            self.opts.max_pages,
+                            crate::parse::time::rfc3339(end)
+                        ));
+                    }
+                }
+            };
             // Every region's budget in one note: the header shows a source's latest note.
             let note = {
                 let mut all = budgets.lock().unwrap_or_else(|p| p.into_inner());
@@ -154,6 +168,7 @@ impl LookupSource {
                 format!("{}; ≤2/s each", each.join(" · "))
             };
             // A back-fill only finishes when every region's has: `run_async` says so.
+            let failed = error.is_some();
             let st = match error {
                 Some(e) => Some(SourceStatus::Degraded(format!("{region}: {e}"))),
                 None if !self.follow => None,
@@ -167,14 +182,21 @@ impl LookupSource {
             if !self.follow {
                 return;
             }
-            from = to - OVERLAP;
+            // A window that failed part-way is read again whole (seen ids are dropped), so an
+            // error never moves the start past events that were not read.
+            if !failed {
+                from = to - OVERLAP;
+            }
             // Ids older than the next window cannot come back.
             seen.retain(|_, t| *t >= from - 60);
             tokio::time::sleep(self.opts.poll).await;
         }
     }
 
-    /// Every event in `[from, to]`, following `NextToken`; only ids not seen before.
+    /// Events in `[from, to]` not seen before, sent page by page as they arrive, following
+    /// `NextToken` for at most `max_pages` pages and never to a token seen before. `None` when
+    /// the consumer has gone.
+    #[allow(clippy::too_many_arguments)]
     async fn window(
         &self,
         client: &Client,
@@ -183,13 +205,19 @@ impl LookupSource {
         limiter: &Limiter,
         seen: &mut HashMap<String, i64>,
         budget: &mut Budget,
-    ) -> (Vec<crate::parse::Event>, ParseStats, Option<String>) {
-        let mut events = Vec::new();
-        let mut stats = ParseStats::default();
+        tx: &Sender<SourceMsg>,
+    ) -> Option<WindowRead> {
+        let mut read = WindowRead::default();
         let mut token: Option<String> = None;
+        let mut tokens = std::collections::HashSet::new();
         let mut backoff = Duration::from_millis(500);
         let mut transient_attempts = 0;
+        let mut pages = 0;
         loop {
+            if pages == self.opts.max_pages {
+                read.capped = true;
+                return Some(read);
+            }
             limiter.acquire().await;
             budget.requests += 1;
             // The SDK's own retries would bypass the limiter; retries happen here, through it.
@@ -220,11 +248,24 @@ impl LookupSource {
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                     continue;
                 }
-                Err(e) => return (events, stats, Some(describe(&e, "cloudtrail:LookupEvents"))),
+                Err(e) => {
+                    // A request that got no answer because it never left this machine (no
+                    // credentials, no route) is not one of the account's requests.
+                    if e.raw_response().is_none() && !matches!(e, aws_sdk_cloudtrail::error::SdkError::TimeoutError(_))
+                    {
+                        budget.requests -= 1;
+                    }
+                    read.error = Some(describe(&e, "cloudtrail:LookupEvents"));
+                    return Some(read);
+                }
             };
+            pages += 1;
+            let mut events = Vec::new();
+            let mut stats = ParseStats::default();
             for e in page.events() {
                 let id = e.event_id().unwrap_or_default().to_owned();
                 let t = e.event_time().map_or(to, |t| t.secs());
+                read.oldest = Some(read.oldest.map_or(t, |o: i64| o.min(t)));
                 if !id.is_empty() && seen.insert(id, t).is_some() {
                     continue;
                 }
@@ -236,12 +277,35 @@ impl LookupSource {
                     }
                 }
             }
+            if (!events.is_empty() || stats.invalid > 0)
+                && tx.send(SourceMsg::Events { source: self.id, events, stats, error: None }).is_err()
+            {
+                return None;
+            }
             match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => return (events, stats, None),
+                Some(t) if !t.is_empty() => {
+                    if !tokens.insert(t.to_owned()) {
+                        read.error = Some(format!(
+                            "LookupEvents returned a NextToken it had returned before (after {pages} pages); stopped paging this window"
+                        ));
+                        return Some(read);
+                    }
+                    token = Some(t.to_owned());
+                }
+                _ => return Some(read),
             }
         }
     }
+}
+
+/// How reading one window went.
+#[derive(Debug, Default)]
+struct WindowRead {
+    error: Option<String>,
+    /// Stopped at `max_pages` with more to read.
+    capped: bool,
+    /// The oldest event time on the pages read.
+    oldest: Option<i64>,
 }
 
 fn is_transient<E: ProvideErrorMetadata>(e: &aws_sdk_cloudtrail::error::SdkError<E>) -> bool {

@@ -105,6 +105,30 @@ pub enum SourceMsg {
         source: usize,
         text: String,
     },
+    /// Position to save once everything sent before it has been delivered downstream. Sent
+    /// by sources that do not follow (`scan`), which saves it after its output is flushed.
+    Commit {
+        source: usize,
+        commit: Commit,
+    },
+}
+
+/// A source's position, serialized, and where it goes.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl Commit {
+    pub fn new(path: PathBuf, state: &impl serde::Serialize) -> Commit {
+        Commit { path, bytes: serde_json::to_vec(state).unwrap_or_default() }
+    }
+
+    /// Written atomically (see [`crate::sys::write_atomic`]).
+    pub fn save(&self) -> anyhow::Result<()> {
+        crate::sys::write_atomic(&self.path, |w| w.write_all(&self.bytes))
+    }
 }
 
 /// How to start sources.

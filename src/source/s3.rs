@@ -7,23 +7,24 @@
 //! restarts too. Listing, downloads (a bounded number at a time) and parsing form one ordered
 //! pipeline across folders; gzip inflates through the same size cap and parser as local files.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use aws_sdk_s3::Client;
 use crossbeam_channel::Sender;
-use serde::{Deserialize, Serialize};
 
 use super::aws::{AwsOptions, sdk_config};
 use super::file::{MAX_DECOMPRESSED, with_decoded};
 use super::{SourceMsg, SourceStatus};
 use crate::parse::{ParseOptions, ParseStats, parse_document};
+pub use checkpoint::Checkpoint;
+use checkpoint::{Plan, Retries};
 use get::Objects;
 pub use list::day_folders;
 use list::{LIST_AHEAD, Listing, find_roots, folders, list_folder};
 
+mod checkpoint;
 mod get;
 mod list;
 
@@ -43,12 +44,6 @@ pub fn parse_url(url: &str) -> Option<(String, String)> {
     let rest = url.strip_prefix("s3://")?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     (!bucket.is_empty()).then(|| (bucket.to_owned(), prefix.to_owned()))
-}
-
-/// Last key read per day folder.
-#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Checkpoint {
-    pub after: BTreeMap<String, String>,
 }
 
 pub struct S3Source {
@@ -72,21 +67,17 @@ impl S3Source {
         if self.opts.from_scratch {
             return Checkpoint::default();
         }
-        self.checkpoint_path()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        Checkpoint::load(self.checkpoint_path().as_ref())
     }
 
-    fn save_checkpoint(&self, cp: &Checkpoint) -> anyhow::Result<()> {
-        let Some(path) = self.checkpoint_path() else { return Ok(()) };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+    /// The console saves as it goes: what it was sent is delivered. `scan` saves only once its
+    /// output is written, so it is handed the checkpoint at the end instead.
+    fn save_checkpoint(&self, cp: &Checkpoint) {
+        if let Some(path) = self.checkpoint_path().filter(|_| self.follow)
+            && let Err(e) = cp.save(&path)
+        {
+            tracing::warn!("checkpoint not saved: {e:#}");
         }
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec(cp)?).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(())
     }
 
     /// Runs on its own runtime until the receiver hangs up.
@@ -154,8 +145,20 @@ impl S3Source {
         // A prefix that names a year, month or day is read for that span, not --since.
         let (from, to) =
             list::named_span(&self.prefix).map_or((now - self.opts.since, now), |(f, t)| (f, (t - 1).min(now)));
-        if !self.read_folders(&objects, &folders(&roots, &self.prefix, from, to), &mut cp, &tx, true).await {
+        let mut retries = Retries::default();
+        if !self
+            .read_folders(&objects, &folders(&roots, &self.prefix, from, to), &mut cp, &mut retries, &tx, true)
+            .await
+        {
             return;
+        }
+        if !self.follow
+            && let Some(path) = self.checkpoint_path()
+        {
+            let commit = super::Commit::new(path, &cp);
+            if tx.send(SourceMsg::Commit { source: self.id, commit }).is_err() {
+                return;
+            }
         }
         if !super::backfill_done(&tx, self.id, self.follow) {
             return;
@@ -164,10 +167,8 @@ impl S3Source {
             tokio::time::sleep(self.opts.poll).await;
             let now = chrono::Utc::now().timestamp();
             // Yesterday too: CloudTrail delivers files minutes after the day turned.
-            if !self
-                .read_folders(&objects, &folders(&roots, &self.prefix, now - 86_400, now), &mut cp, &tx, false)
-                .await
-            {
+            let days = folders(&roots, &self.prefix, now - 86_400, now);
+            if !self.read_folders(&objects, &days, &mut cp, &mut retries, &tx, false).await {
                 return;
             }
         }
@@ -176,16 +177,20 @@ impl S3Source {
     /// Reads every object after the checkpoint in each day folder, as one pipeline: listing
     /// runs ahead while up to [`DOWNLOADS`] objects (and [`DOWNLOAD_BYTES`]) download and
     /// parse, and results are handed over in key order, so a folder's checkpoint moves only
-    /// past keys whose events were delivered. With `progress`, reports each folder done.
-    /// False when the consumer has gone.
+    /// past keys whose events were delivered, and never past one that failed (see
+    /// [`checkpoint`]). With `progress`, reports each folder done. False when the consumer
+    /// has gone.
     async fn read_folders(
         &self,
         objects: &Arc<Objects>,
         folders: &[String],
         cp: &mut Checkpoint,
+        retries: &mut Retries,
         tx: &Sender<SourceMsg>,
         progress: bool,
     ) -> bool {
+        let had_failures = retries.summary().is_some();
+        retries.begin_pass();
         let mut flight = InFlight::default();
         let (mut done, total) = (0, folders.len() as u64);
         // Folders are listed a few ahead, side by side: a listing waits tens of milliseconds
@@ -209,17 +214,19 @@ impl S3Source {
                     // memory for the queue to fill; then wait while there is no room.
                     while flight.front_ready() || !flight.has_room(*size) {
                         let Some(oldest) = flight.pop() else { break };
-                        if !self.deliver(oldest, cp, tx, &mut done, total).await {
+                        if !self.deliver(oldest, cp, retries, tx, &mut done, total).await {
                             return false;
                         }
                     }
-                    let (objects, key, opts) = (objects.clone(), key.clone(), self.parse.clone());
-                    let last = (i + 1 == page.len()).then(|| (folder.clone(), key.clone()));
-                    flight.push(Pending::Object {
-                        task: tokio::spawn(async move { fetch(&objects, &key, &opts).await }),
-                        last_of_page: last,
-                        bytes: *size,
-                    });
+                    let at = Spot { folder: folder.clone(), key: key.clone(), last_of_page: i + 1 == page.len() };
+                    match retries.plan(key, std::time::Instant::now()) {
+                        Plan::Fetch => {
+                            let (objects, key, opts) = (objects.clone(), key.clone(), self.parse.clone());
+                            let task = tokio::spawn(async move { fetch(&objects, &key, &opts).await });
+                            flight.push(Pending::Object { task, at, bytes: *size });
+                        }
+                        plan => flight.push(Pending::Known { at, ok: plan == Plan::Delivered }),
+                    }
                 }
             }
             if let Some(msg) = listing.error {
@@ -233,11 +240,20 @@ impl S3Source {
             }
         }
         while let Some(oldest) = flight.pop() {
-            if !self.deliver(oldest, cp, tx, &mut done, total).await {
+            if !self.deliver(oldest, cp, retries, tx, &mut done, total).await {
                 return false;
             }
         }
-        true
+        // Failed objects stay in the header until they are read.
+        let status = match retries.summary() {
+            Some(s) => {
+                tracing::warn!("s3://{}: not read yet: {:?}", self.bucket, retries.failed_keys().collect::<Vec<_>>());
+                Some(SourceStatus::Degraded(format!("s3://{}: {s}", self.bucket)))
+            }
+            None if had_failures && self.follow => Some(SourceStatus::Live),
+            None => None,
+        };
+        status.is_none_or(|status| tx.send(SourceMsg::Status { source: self.id, status }).is_ok())
     }
 
     /// Waits for a pending item (the oldest) and hands it over.
@@ -245,33 +261,46 @@ impl S3Source {
         &self,
         item: Pending,
         cp: &mut Checkpoint,
+        retries: &mut Retries,
         tx: &Sender<SourceMsg>,
         done: &mut u64,
         total: u64,
     ) -> bool {
-        match item {
+        let at = match item {
             Pending::FolderDone => {
                 *done += 1;
-                tx.send(SourceMsg::Status { source: self.id, status: SourceStatus::Backfilling { done: *done, total } })
-                    .is_ok()
+                let status = SourceStatus::Backfilling { done: *done, total };
+                return tx.send(SourceMsg::Status { source: self.id, status }).is_ok();
             }
-            Pending::Object { task, last_of_page, .. } => {
-                let (events, stats, error) = task.await.unwrap_or_else(|e| {
-                    (Vec::new(), ParseStats::default(), Some(format!("download task failed: {e}")))
-                });
-                if tx.send(SourceMsg::Events { source: self.id, events, stats, error }).is_err() {
+            Pending::Known { at, ok } => {
+                if ok {
+                    retries.succeeded(&at.folder, &at.key, cp);
+                } else {
+                    retries.failed(&at.folder, &at.key, None, self.opts.poll);
+                }
+                at
+            }
+            Pending::Object { task, at, .. } => {
+                let f = task.await.unwrap_or_else(|e| Fetched::failure(format!("download task failed: {e}")));
+                let failed = f.failed.then(|| f.error.clone().unwrap_or_default());
+                if tx
+                    .send(SourceMsg::Events { source: self.id, events: f.events, stats: f.stats, error: f.error })
+                    .is_err()
+                {
                     return false;
                 }
-                // Every key of the page up to this one is delivered: resume after it.
-                if let Some((folder, key)) = last_of_page {
-                    cp.after.insert(folder, key);
-                    if let Err(e) = self.save_checkpoint(cp) {
-                        tracing::warn!("checkpoint not saved: {e:#}");
-                    }
+                match failed {
+                    Some(e) => retries.failed(&at.folder, &at.key, Some(e), self.opts.poll),
+                    None => retries.succeeded(&at.folder, &at.key, cp),
                 }
-                true
+                at
             }
+        };
+        // Saved once a page, not once an object.
+        if at.last_of_page && retries.take_moved() {
+            self.save_checkpoint(cp);
         }
+        true
     }
 }
 
@@ -304,7 +333,7 @@ impl InFlight {
     fn front_ready(&self) -> bool {
         match self.queue.front() {
             Some(Pending::Object { task, .. }) => task.is_finished(),
-            Some(Pending::FolderDone) => true,
+            Some(Pending::FolderDone | Pending::Known { .. }) => true,
             None => false,
         }
     }
@@ -325,28 +354,48 @@ impl InFlight {
     }
 }
 
-/// An object being fetched, or a marker that a folder's objects are all ahead of it.
+/// Where a listed object sits.
+struct Spot {
+    folder: String,
+    key: String,
+    last_of_page: bool,
+}
+
+/// An object being fetched, one whose fate is known without a download (`ok`: delivered
+/// earlier in the run; otherwise failed and waiting out its backoff), or a marker that a
+/// folder's objects are all ahead of it.
 enum Pending {
-    Object { task: tokio::task::JoinHandle<Fetched>, last_of_page: Option<(String, String)>, bytes: u64 },
+    Object { task: tokio::task::JoinHandle<Fetched>, at: Spot, bytes: u64 },
+    Known { at: Spot, ok: bool },
     FolderDone,
 }
 
-type Fetched = (Vec<crate::parse::Event>, ParseStats, Option<String>);
+/// One object's events, or why there are none. `failed`: the download itself failed, so the
+/// object is retried; a damaged object that was read is not.
+struct Fetched {
+    events: Vec<crate::parse::Event>,
+    stats: ParseStats,
+    error: Option<String>,
+    failed: bool,
+}
+
+impl Fetched {
+    fn failure(error: String) -> Fetched {
+        let stats = ParseStats { last_error: Some(error.clone()), ..Default::default() };
+        Fetched { events: Vec::new(), stats, error: Some(error), failed: true }
+    }
+}
 
 async fn fetch(objects: &Objects, key: &str, opts: &ParseOptions) -> Fetched {
     let mut stats = ParseStats::default();
     let mut events = Vec::new();
     if key.contains("CloudTrail-Digest") {
         stats.digests += 1;
-        return (events, stats, None);
+        return Fetched { events, stats, error: None, failed: false };
     }
     let raw = match objects.get(key).await {
         Ok(b) => b,
-        Err(e) => {
-            let msg = format!("s3://{}/{key}: {e}", objects.bucket());
-            stats.last_error = Some(msg.clone());
-            return (events, stats, Some(msg));
-        }
+        Err(e) => return Fetched::failure(format!("s3://{}/{key}: {e}", objects.bucket())),
     };
     let size = raw.len();
     let (key, opts, bucket) = (key.to_owned(), opts.clone(), objects.bucket().to_owned());
@@ -358,7 +407,7 @@ async fn fetch(objects: &Objects, key: &str, opts: &ParseOptions) -> Fetched {
         if let Some(e) = &error {
             stats.last_error = Some(e.clone());
         }
-        (events, stats, error)
+        Fetched { events, stats, error, failed: false }
     };
     // A typical object (a region's five minutes) parses in about a millisecond: in place,
     // since a hand-off to another thread costs a measured tenth of the throughput. A large
@@ -366,7 +415,5 @@ async fn fetch(objects: &Objects, key: &str, opts: &ParseOptions) -> Fetched {
     if size < INLINE_PARSE_BYTES {
         return parse();
     }
-    tokio::task::spawn_blocking(parse)
-        .await
-        .unwrap_or_else(|e| (Vec::new(), ParseStats::default(), Some(format!("parser task failed: {e}"))))
+    tokio::task::spawn_blocking(parse).await.unwrap_or_else(|e| Fetched::failure(format!("parser task failed: {e}")))
 }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::theme::Theme;
 use super::views::{fmt_num, page_start};
 use crate::app::state::{AppState, Detail, JsonView};
-use crate::parse::time::rfc3339;
+use crate::parse::time::format_utc;
 use crate::text::short_principal;
 
 /// Below this width the raw JSON takes the whole pane: beside the explanation it would be
@@ -44,7 +44,7 @@ fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
             Line::styled(
                 format!(
                     "{}  {:<28} {:<10} {}",
-                    &rfc3339(e.time)[11..19],
+                    &format_utc(e.time, "%H:%M:%S"),
                     e.name,
                     e.service(),
                     e.error_code.as_deref().unwrap_or("")
@@ -132,8 +132,8 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
             lines.push(Line::from(format!(
                 "{}  window {} – {}",
                 r.row.source_ip,
-                &rfc3339(r.row.window_start)[..16],
-                &rfc3339(r.row.window_end)[11..16]
+                &format_utc(r.row.window_start, "%Y-%m-%dT%H:%M"),
+                &format_utc(r.row.window_end, "%H:%M")
             )));
             lines.push(Line::from(vec![
                 Span::styled(
@@ -172,7 +172,7 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
                 let line = Line::from(format!(
                     " {} {} {:>6} {:>5} {:>4}% {:.2}",
                     if this { "▶" } else { " " },
-                    rfc3339(h.row.window_start)[5..16].replace('T', " "),
+                    format_utc(h.row.window_start, "%m-%d %H:%M"),
                     h.row.events,
                     fmt_num(h.row.get("distinct_events")),
                     (h.row.get("failure_ratio") * 100.0).round(),

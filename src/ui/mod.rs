@@ -176,11 +176,10 @@ fn model_state(s: &AppState) -> String {
                 Threshold::Contamination(f) => format!("top {:.2}%", f * 100.0),
                 Threshold::Score(t) => format!("≥{t:.2}"),
             };
-            let at = crate::parse::time::rfc3339(t);
             format!(
                 "model gen {} trained {} on {} windows; {flagged} flagged ({how})",
                 snap.generation,
-                &at[11..19],
+                crate::parse::time::format_utc(t, "%H:%M:%S"),
                 snap.rows.len()
             )
         }

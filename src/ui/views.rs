@@ -11,7 +11,7 @@ use crate::app::state::AppState;
 use crate::features::FEATURE_NAMES;
 use crate::model::ScoredRow;
 use crate::model::feedback::Verdict;
-use crate::parse::time::rfc3339;
+use crate::parse::time::format_utc;
 use crate::text::{short_principal, truncate};
 
 /// First index of a `height`-row page that keeps `sel` in view.
@@ -34,7 +34,7 @@ fn score_bar(rank_score: f64, width: usize) -> String {
 }
 
 fn short_window(t: i64) -> String {
-    rfc3339(t)[5..16].replace('T', " ")
+    format_utc(t, "%m-%d %H:%M")
 }
 
 fn severity(r: &ScoredRow) -> &'static str {
@@ -187,7 +187,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 theme.fg("base")
             };
             Row::new(vec![
-                Cell::from(rfc3339(e.time)[11..19].to_owned()),
+                Cell::from(format_utc(e.time, "%H:%M:%S")),
                 Cell::from(short_principal(&e.principal).to_owned()),
                 Cell::from(e.name.to_string()),
                 Cell::from(e.service().to_owned()),

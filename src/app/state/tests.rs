@@ -8,6 +8,9 @@ use crate::features::{FeatureRow, N_FEATURES};
 use crate::model::ScoredRow;
 use crate::parse::{ParseOptions, parse_bytes};
 
+/// The hour the test windows start: 2024-03-01T01:00Z (parse turns 1970 away).
+const HOUR: i64 = 1_709_254_800;
+
 fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
     let mut features = [0.0; N_FEATURES];
     features[0] = events as f64;
@@ -16,8 +19,8 @@ fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
             entity: format!("arn:aws:iam::1:user/{entity}"),
             principal: format!("arn:aws:iam::1:user/{entity}"),
             source_ip: "203.0.113.1".into(),
-            window_start: 3600,
-            window_end: 7200,
+            window_start: HOUR,
+            window_end: HOUR + 3600,
             events,
             features,
             names: vec![],
@@ -36,7 +39,7 @@ fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
 
 fn event(id: &str, name: &str, entity: &str) -> Arc<crate::parse::Event> {
     let json = format!(
-        r#"{{"eventTime":"1970-01-01T01:10:00Z","eventID":"{id}","eventName":"{name}","sourceIPAddress":"203.0.113.1","userIdentity":{{"arn":"arn:aws:iam::1:user/{entity}"}}}}"#
+        r#"{{"eventTime":"2024-03-01T01:10:00Z","eventID":"{id}","eventName":"{name}","sourceIPAddress":"203.0.113.1","userIdentity":{{"arn":"arn:aws:iam::1:user/{entity}"}}}}"#
     );
     Arc::new(parse_bytes(json.as_bytes(), &ParseOptions { keep_raw: true, ..Default::default() }).0.remove(0))
 }
@@ -218,7 +221,7 @@ fn false_positive_dialog_scope_expiry_note() {
     let cmds = s.update(Action::MarkTruePositive);
     assert!(matches!(&cmds[..], [Command::Label(r)] if r.verdict == Verdict::TruePositive));
     let cmds = s.update(Action::UndoLabel);
-    assert!(matches!(&cmds[..], [Command::Undo { window_start: 3600, .. }]));
+    assert!(matches!(&cmds[..], [Command::Undo { window_start: HOUR, .. }]));
 }
 
 #[test]
@@ -239,7 +242,7 @@ fn hide_columns_and_sparklines() {
 fn raw_json_is_scrubbed_once_when_opened() {
     let mut s = state();
     s.update(Action::ViewTail);
-    let json = "{\"eventTime\":\"1970-01-01T01:10:00Z\",\"eventID\":\"x\",\"eventName\":\"GetUser\",\"userIdentity\":{\"arn\":\"arn:aws:iam::1:user/a\"},\"userAgent\":\"a\u{202e}b\u{9b}31mc\"}";
+    let json = "{\"eventTime\":\"2024-03-01T01:10:00Z\",\"eventID\":\"x\",\"eventName\":\"GetUser\",\"userIdentity\":{\"arn\":\"arn:aws:iam::1:user/a\"},\"userAgent\":\"a\u{202e}b\u{9b}31mc\"}";
     let ev = Arc::new(parse_bytes(json.as_bytes(), &ParseOptions { keep_raw: true, ..Default::default() }).0.remove(0));
     assert!(ev.raw.as_deref().unwrap().contains('\u{202e}'), "the raw record keeps what the log said");
     let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
