@@ -26,10 +26,35 @@ struct Trail {
     events: Vec<(i64, String, String)>,
     requests: u64,
     throttled: u64,
-    last: Option<Instant>,
+    rate: Rate,
     /// Throttle every n-th request on top of the rate rule, to exercise retries.
     throttle_every: u64,
     targets: HashSet<String>,
+    /// Hand out a `NextToken` on every page, pages past the end included: `Some(true)` the
+    /// same token each time, `Some(false)` a new one each time.
+    tokens_forever: Option<bool>,
+}
+
+/// LookupEvents' limit, 2 requests a second, checked as "the request two back was at least
+/// 850 ms ago": the client spaces requests 510 ms apart, so a pair is 1,020 ms apart when
+/// sent, and a loaded machine may delay one request's arrival by 170 ms before this check
+/// calls the client too fast (a check between neighbours left it 60 ms).
+#[derive(Default)]
+struct Rate {
+    recent: std::collections::VecDeque<Instant>,
+}
+
+impl Rate {
+    fn admit(&mut self, now: Instant) -> bool {
+        if self.recent.len() == 2 {
+            if now.duration_since(self.recent[0]) < Duration::from_millis(850) {
+                return false;
+            }
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now);
+        true
+    }
 }
 
 fn record(id: &str, t: i64) -> String {
@@ -57,9 +82,8 @@ async fn handle(req: Request<Incoming>, trail: Arc<Mutex<Trail>>) -> Result<Resp
     }
     t.requests += 1;
     let now = Instant::now();
-    let too_fast = t.last.is_some_and(|l| now.duration_since(l) < Duration::from_millis(450));
+    let too_fast = !t.rate.admit(now);
     let forced = t.throttle_every > 0 && t.requests.is_multiple_of(t.throttle_every);
-    t.last = Some(now);
     if too_fast || forced {
         t.throttled += 1;
         return Ok(reply(400, json!({"__type": "ThrottlingException", "message": "Rate exceeded"})));
@@ -81,8 +105,11 @@ async fn handle(req: Request<Incoming>, trail: Arc<Mutex<Trail>>) -> Result<Resp
         })
         .collect();
     let mut out = json!({ "Events": page });
-    if offset + max < matching.len() {
-        out["NextToken"] = json!(format!("tok-{}", offset + max));
+    match t.tokens_forever {
+        Some(true) => out["NextToken"] = json!("tok-0"),
+        Some(false) => out["NextToken"] = json!(format!("tok-{}", offset + max)),
+        None if offset + max < matching.len() => out["NextToken"] = json!(format!("tok-{}", offset + max)),
+        None => {}
     }
     Ok(reply(200, out))
 }
@@ -179,7 +206,7 @@ fn lookup_events_paginates_dedupes_and_survives_throttling() {
 #[derive(Default)]
 struct Regions {
     trails: std::collections::HashMap<String, Vec<(i64, String, String)>>,
-    last: std::collections::HashMap<String, Instant>,
+    rate: std::collections::HashMap<String, Rate>,
     /// Region of every answered request, in order.
     log: Vec<String>,
     too_fast: u64,
@@ -191,11 +218,10 @@ async fn handle_regions(req: Request<Incoming>, r: Arc<Mutex<Regions>>) -> Resul
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let mut r = r.lock().unwrap();
     let now = Instant::now();
-    if r.last.get(&region).is_some_and(|l| now.duration_since(*l) < Duration::from_millis(450)) {
+    if !r.rate.entry(region.clone()).or_default().admit(now) {
         r.too_fast += 1;
         return Ok(reply(400, json!({"__type": "ThrottlingException", "message": "Rate exceeded"})));
     }
-    r.last.insert(region.clone(), now);
     r.log.push(region.clone());
     let q: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     let offset: usize = q["NextToken"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -310,4 +336,66 @@ fn scan_reads_lookup_events_given_on_the_command_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("lookup://: no region: name one (lookup://us-east-1)"), "{stderr}");
+}
+
+/// Runs a LookupEvents source that does not follow to its end against `trail`; returns the
+/// event ids and the last degraded status.
+fn read_to_end(trail: &Arc<Mutex<Trail>>, max_pages: usize) -> (Vec<String>, Option<String>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let addr = rt.block_on(serve(Arc::clone(trail)));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let opts = AwsOptions { since: 3600, max_pages, ..Default::default() };
+    let src = LookupSource {
+        id: 0,
+        regions: vec!["us-east-1".into()],
+        opts,
+        parse: Default::default(),
+        follow: false,
+        clients: Some(vec![client(addr)]),
+    };
+    std::thread::spawn(move || src.run(tx));
+    let (mut ids, mut degraded) = (Vec::new(), None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match rx.recv_deadline(deadline).expect("the source ends: paging must not go on for ever") {
+            SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
+            SourceMsg::Status { status: SourceStatus::Degraded(e), .. } => degraded = Some(e),
+            SourceMsg::Status { status: SourceStatus::Finished, .. } => return (ids, degraded),
+            _ => {}
+        }
+    }
+}
+
+fn trail_of(n: i64, tokens_forever: bool) -> Arc<Mutex<Trail>> {
+    let now = chrono::Utc::now().timestamp();
+    let events = (0..n).map(|i| (now - 600 + i, format!("p-{i}"), record(&format!("p-{i}"), now - 600 + i))).collect();
+    Arc::new(Mutex::new(Trail { events, tokens_forever: Some(tokens_forever), ..Default::default() }))
+}
+
+/// A server that hands back a token it gave before would have been followed for ever, the
+/// window's events held back all the while. Now the repeat is seen and reported, and what
+/// the pages held is delivered.
+#[test]
+fn a_repeated_next_token_ends_the_window_instead_of_looping() {
+    let trail = trail_of(10, true);
+    let (ids, degraded) = read_to_end(&trail, 2_000);
+    assert_eq!(ids.len(), 10, "{ids:?}");
+    let e = degraded.expect("the repeat is reported");
+    assert!(e.contains("NextToken it had returned before"), "{e}");
+    assert_eq!(trail.lock().unwrap().requests, 2, "the first page, and the one that repeated its token");
+}
+
+/// Tokens that never end are followed for at most `max_pages` pages a call: the rest of the
+/// window is read at once from the oldest event seen, and when no page gets older the source
+/// says so and moves on.
+#[test]
+fn endless_next_tokens_stop_at_the_page_cap() {
+    let trail = trail_of(120, false);
+    let (ids, degraded) = read_to_end(&trail, 3);
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (120, 120), "every event once");
+    let e = degraded.expect("the cap is reported");
+    assert!(e.contains("3 pages without getting older"), "{e}");
+    // Three pages of 50 (the last one empty), then three more from the oldest event on.
+    assert_eq!(trail.lock().unwrap().requests, 6);
 }

@@ -1,0 +1,93 @@
+//! `trailtop scan` as scripts run it: what it prints, and what its exit code means, when the
+//! input is hostile, the reader goes away, or a source cannot be read.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+mod common;
+
+fn trailtop() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailtop"));
+    cmd.env("TRAILTOP_DATA_DIR", std::env::temp_dir().join(format!("trailtop-cli-{}", std::process::id())));
+    cmd
+}
+
+fn generated(events: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = trailtop()
+        .args(["gen", "--out", dir.path().to_str().unwrap(), "--events", events, "--days", "2", "--seed", "4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    dir
+}
+
+/// `scan ... | head -2` printed "Error: Broken pipe" and exited 1; a reader that stops early
+/// is not an error (as with ripgrep).
+#[test]
+fn a_reader_that_closes_the_pipe_ends_the_scan_quietly() {
+    let dir = generated("6000");
+    for format in ["jsonl", "csv", "table"] {
+        let mut child = trailtop()
+            .args(["scan", dir.path().to_str().unwrap(), "--all", "--labels-dir", "none", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(!first.is_empty());
+        // The pipe's read end is closed here, long before the rows (hundreds of KiB) are out.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
+        assert!(!stderr.contains("Broken pipe") && !stderr.contains("Error"), "{format}: {stderr}");
+    }
+}
+
+/// One record with an absurd eventTime panicked `scan` ("end byte index 16 is out of
+/// bounds"); now it is counted invalid and the good records are ranked.
+#[test]
+fn an_absurd_event_time_is_a_counted_invalid_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.json");
+    std::fs::write(
+        &file,
+        r#"{"Records":[{"eventTime":100000000000000000,"eventName":"X","userIdentity":{"arn":"a"}},
+        {"eventTime":"-100000000000000","eventName":"X","userIdentity":{"arn":"a"}},
+        {"eventTime":"2024-03-01T10:00:00Z","eventName":"Y","eventID":"good","userIdentity":{"arn":"arn:aws:iam::1:user/u"}}]}"#,
+    )
+    .unwrap();
+    let out = trailtop().args(["scan", file.to_str().unwrap(), "--labels-dir", "none", "--stats"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("1 events used") && stderr.contains("2 invalid"), "{stderr}");
+    assert!(stderr.contains("eventTime"), "the reason is shown: {stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2024-03-01T10:00"));
+}
+
+/// `--window 144115188075855872w` overflowed to a window of zero seconds and divided by it.
+#[test]
+fn an_absurd_duration_is_a_usage_error() {
+    let out = trailtop().args(["scan", ".", "--window", "144115188075855872w"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("too long"), "{stderr}");
+}
+
+/// With no credentials anywhere, the SDK's last attempt (instance metadata) was the message;
+/// and the run exited 0 with "0 of 0 flagged", which a cron job reads as "no anomalies".
+#[test]
+fn no_credentials_say_so_and_the_scan_is_incomplete() {
+    let data = tempfile::tempdir().unwrap();
+    let out = common::trailtop_scan(data.path(), "", "")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        // Nothing listens here: no request may leave before the credentials are found.
+        .args(["s3://bucket/AWSLogs/", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("no AWS credentials found: set a profile (--profile)"), "{stderr}");
+}
