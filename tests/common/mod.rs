@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 
+#[allow(dead_code)] // not every test binary that includes this module serves
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+#[allow(dead_code)]
 pub async fn serve_loopback<S, B>(service: S) -> SocketAddr
 where
     S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>
