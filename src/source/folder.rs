@@ -19,12 +19,16 @@ use crate::parse::ParseOptions;
 const QUIET_PERIOD: Duration = Duration::from_millis(400);
 const POLL_PERIOD: Duration = Duration::from_millis(100);
 
-/// Every file below `root` that may hold CloudTrail records (digests included, so they are
-/// counted), in a stable order.
+/// Every regular file below `root` that may hold CloudTrail records (digests included, so
+/// they are counted), in a stable order. Symbolic links are followed only where they stay
+/// inside `root` (an `up -> ..` link would read the whole disk); FIFOs, sockets and devices
+/// are left alone, since opening one can block for ever.
 pub fn list_files(root: &Path) -> Vec<PathBuf> {
+    let inside = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
         .follow_links(true)
         .into_iter()
+        .filter_entry(|e| !e.path_is_symlink() || std::fs::canonicalize(e.path()).is_ok_and(|t| t.starts_with(&inside)))
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file() && is_candidate(e.path()))
         .map(walkdir::DirEntry::into_path)
@@ -39,6 +43,11 @@ fn backfill_pool(id: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildE
     rayon::ThreadPoolBuilder::new().num_threads(cores).thread_name(move |i| format!("folder-{id}-{i}")).build()
 }
 
+/// Whether `path` (through any links) is below `root` (canonical).
+fn inside_root(root: &Path, path: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|p| p.starts_with(root))
+}
+
 pub struct FolderSource {
     pub id: usize,
     pub root: PathBuf,
@@ -49,7 +58,12 @@ pub struct FolderSource {
 
 impl FolderSource {
     /// Runs until the receiver hangs up (or, without `follow`, until the back-fill is done).
-    pub fn run(self, tx: Sender<SourceMsg>) {
+    pub fn run(mut self, tx: Sender<SourceMsg>) {
+        // notify reports absolute paths: a relative root would make every file it reports
+        // look new, and be read twice.
+        if let Ok(abs) = std::fs::canonicalize(&self.root) {
+            self.root = abs;
+        }
         let status = |s| SourceMsg::Status { source: self.id, status: s };
         // Watch before listing, so a file that lands during the back-fill is not missed.
         let (wtx, wrx) = mpsc::channel();
@@ -119,6 +133,8 @@ impl FolderSource {
         let mut pending: HashMap<PathBuf, Instant> = HashMap::new();
         loop {
             match wrx.recv_timeout(POLL_PERIOD) {
+                // Opening and reading files (this source's own reads among them) is not news.
+                Ok(Ok(event)) if matches!(event.kind, EventKind::Access(_)) => {}
                 Ok(Ok(event)) => {
                     for path in event.paths {
                         if matches!(event.kind, EventKind::Create(_)) && path.is_dir() {
@@ -148,7 +164,8 @@ impl FolderSource {
                 .collect();
             for path in ready {
                 pending.remove(&path);
-                if seen.contains(&path) || !path.is_file() {
+                // `is_file` follows links: a FIFO or device is skipped, never opened.
+                if seen.contains(&path) || !path.is_file() || !inside_root(&self.root, &path) {
                     continue;
                 }
                 seen.insert(path.clone());
@@ -220,5 +237,49 @@ mod tests {
         assert!(rx.recv_timeout(QUIET_PERIOD * 3).is_err());
         // The watcher thread ends at its next send after the receiver is gone; not joined here.
         drop((rx, handle));
+    }
+
+    /// The same folder given by a relative path: notify's absolute paths and its reports of
+    /// this source's own reads made every file look new, and each was read twice.
+    #[test]
+    fn a_relative_root_reads_each_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for id in ["r1", "r2", "r3"] {
+            std::fs::write(dir.path().join(format!("{id}.json")), record(id)).unwrap();
+        }
+        let cwd = std::env::current_dir().unwrap();
+        let up: PathBuf = cwd.components().skip(1).map(|_| "..").collect();
+        let relative = up.join(dir.path().strip_prefix("/").unwrap());
+        assert!(relative.is_relative() && relative.exists(), "{}", relative.display());
+        let (tx, rx) = bounded(16);
+        let src = FolderSource { id: 0, root: relative, opts: ParseOptions::default(), follow: true };
+        std::thread::spawn(move || src.run(tx));
+        let mut ids = wait_live(&rx);
+        ids.sort();
+        assert_eq!(ids, ["r1", "r2", "r3"]);
+        let deadline = Instant::now() + QUIET_PERIOD * 4;
+        while let Ok(msg) = rx.recv_deadline(deadline) {
+            assert!(!matches!(msg, SourceMsg::Events { .. }), "read again: {msg:?}");
+        }
+    }
+
+    /// Links out of the root are not followed, and FIFOs are not opened (a read would block).
+    #[test]
+    fn links_out_of_the_root_and_fifos_are_left_alone() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("other.json"), record("outside")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in.json"), record("inside")).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/s.json"), record("sub")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("away")).unwrap();
+        std::os::unix::fs::symlink("..", dir.path().join("sub/up")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("sub"), dir.path().join("alias")).unwrap();
+        let fifo = dir.path().join("pipe.json");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let files = list_files(dir.path());
+        let names: Vec<String> =
+            files.iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["alias/s.json", "in.json", "sub/s.json"], "a link that stays inside is read");
     }
 }
