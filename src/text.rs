@@ -21,10 +21,11 @@ pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(t)
 }
 
-/// Spreadsheets run cells that start with `=`, `+`, `-` or `@` as formulas; a leading quote
-/// keeps them text.
+/// Spreadsheets run cells that start with `=`, `+`, `-` or `@` as formulas, after any
+/// leading blanks; a leading quote keeps them text.
 pub fn neutralize_csv(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+    let first = s.trim_start_matches(|c: char| c.is_whitespace() || c.is_control());
+    if first.starts_with(['=', '+', '-', '@']) || s.starts_with(['\t', '\r']) { format!("'{s}") } else { s.to_owned() }
 }
 
 #[cfg(test)]
@@ -40,5 +41,9 @@ mod tests {
         assert_eq!(truncate("abc", 4), "abc");
         assert_eq!(neutralize_csv("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(neutralize_csv("1.2.3.4"), "1.2.3.4");
+        // Parse turns a tab into a space; the formula after it is still a formula.
+        for f in [" =1+1", "\t=1+1", "  @SUM(A1)", "\u{a0}+1", "\r-1"] {
+            assert!(neutralize_csv(f).starts_with('\''), "{f:?}");
+        }
     }
 }

@@ -71,6 +71,9 @@ impl Detail {
     }
 }
 
+/// The most `y` puts on the clipboard (OSC 52 through a terminal; many cap far lower).
+pub const MAX_COPY: usize = 1 << 20;
+
 /// Effects the event loop carries out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -365,7 +368,10 @@ impl AppState {
                 KeyCode::Backspace => {
                     d.note.pop();
                 }
-                KeyCode::Char(c) if !c.is_control() && d.note.chars().count() < 200 => d.note.push(c),
+                // Only what the scrubber would keep: no controls, bidi overrides or invisibles.
+                KeyCode::Char(c) if crate::parse::sanitize::displayable(c) && d.note.chars().count() < 200 => {
+                    d.note.push(c)
+                }
                 _ => {}
             }
             return vec![];
@@ -573,13 +579,22 @@ impl AppState {
             None if self.view == View::Tail => self.selected_event().map(|e| e.principal.to_string()),
             None => self.selected_row().map(|r| r.row.principal.clone()),
         };
-        match text {
-            Some(t) => {
-                self.notice = Some(format!("copied {} characters", t.chars().count()));
-                vec![Command::Copy(t)]
-            }
-            None => vec![],
+        let Some(text) = text else { return vec![] };
+        // The clipboard is pasted into shells and tickets: log content goes there scrubbed
+        // as it goes to the screen, and a multi-megabyte record does not go whole.
+        let clean = crate::parse::sanitize::clean(&text);
+        let total = clean.len();
+        let mut cut = total.min(MAX_COPY);
+        while !clean.is_char_boundary(cut) {
+            cut -= 1;
         }
+        let copied = clean[..cut].to_owned();
+        self.notice = Some(if cut < total {
+            format!("copied the first {} KiB of {} KiB (the clipboard takes at most 1 MiB)", cut >> 10, total >> 10)
+        } else {
+            format!("copied {} characters", copied.chars().count())
+        });
+        vec![Command::Copy(copied)]
     }
 }
 

@@ -122,4 +122,27 @@ mod tests {
         }
         assert_eq!(&rec[3], "'=cmd|' /C calc'!A0");
     }
+
+    /// `labels list` printed what the file held: an edited labels.jsonl could repaint the
+    /// analyst's terminal or reorder the line with a bidi override.
+    #[test]
+    fn labels_from_the_file_are_listed_and_exported_scrubbed() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = r#"{"id":"x\u001b]0;pwned\u0007","verdict":"false_positive","scope":"entity","entity":"e\u202e","principal":"arn:aws:iam::1:user/a\u200b","source_ip":"1.2.3.4","window_start":1709251200,"window_end":1709254800,"note":"ok\u001b[2J\u2066","labelled_at":1709251300}"#;
+        std::fs::write(dir.path().join("labels.jsonl"), format!("{line}\n")).unwrap();
+        let fb = load(dir.path()).unwrap();
+        assert_eq!(fb.labels.len(), 1);
+        let mut out = Vec::new();
+        list(&mut out, &fb).unwrap();
+        let mut csv_out = Vec::new();
+        export_csv(&mut csv_out, &fb).unwrap();
+        let mut jsonl = Vec::new();
+        export_jsonl(&mut jsonl, &fb).unwrap();
+        for text in
+            [String::from_utf8(out).unwrap(), String::from_utf8(csv_out).unwrap(), String::from_utf8(jsonl).unwrap()]
+        {
+            assert!(!text.contains(['\x1b', '\x07', '\u{202e}', '\u{2066}', '\u{200b}']), "{text:?}");
+            assert!(!text.contains("\\u001b") && !text.contains("\\u202e"), "{text}");
+        }
+    }
 }

@@ -85,7 +85,8 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> 
         "window_end",
         "events",
     ];
-    header.extend(FEATURE_NAMES);
+    // The `events` feature is the column above: each name once.
+    header.extend(FEATURE_NAMES.iter().filter(|n| **n != "events"));
     header.push("top_reason");
     w.write_record(&header)?;
     for s in rows {
@@ -102,7 +103,9 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> 
             rfc3339(r.window_end),
             r.events.to_string(),
         ];
-        rec.extend(r.features.iter().map(|v| round(*v).to_string()));
+        rec.extend(
+            FEATURE_NAMES.iter().zip(&r.features).filter(|(n, _)| **n != "events").map(|(_, v)| round(*v).to_string()),
+        );
         rec.push(neutralize_csv(s.reasons.first().map_or("", |x| x.text.as_str())));
         w.write_record(&rec)?;
     }
@@ -209,5 +212,9 @@ mod tests {
         let first = r.records().next().unwrap().unwrap();
         assert_eq!((&first[col("score")], &first[col("rank_score")]), ("0.4600", "0.9600"));
         assert_eq!(&first[col("rules")], "logging-tampering");
+        // Each column once (`events` was there twice), and every row as wide as the header.
+        let names: std::collections::HashSet<&str> = header.iter().collect();
+        assert_eq!(names.len(), header.len(), "{header:?}");
+        assert_eq!(first.len(), header.len());
     }
 }

@@ -90,6 +90,18 @@ pub struct Label {
 }
 
 impl Label {
+    /// Every text field fit for display (see [`crate::parse::sanitize::clean`]).
+    pub fn scrubbed(mut self) -> Label {
+        use crate::parse::sanitize::clean_owned;
+        for field in [&mut self.id, &mut self.entity, &mut self.principal, &mut self.source_ip] {
+            *field = clean_owned(field);
+        }
+        for field in [&mut self.undoes, &mut self.note].into_iter().flatten() {
+            *field = clean_owned(field);
+        }
+        self
+    }
+
     pub fn new(row: &crate::model::ScoredRow, verdict: Verdict, scope: Scope, generation: u64, now: i64) -> Label {
         let r = &row.row;
         Label {
@@ -238,7 +250,9 @@ impl LabelStore {
             }
             report.lines += 1;
             match serde_json::from_slice::<Label>(&line) {
-                Ok(l) => out.push(l),
+                // The file can be edited by hand or by anyone who can write the data dir:
+                // its text reaches the terminal and CSV cells, so it is scrubbed as logs are.
+                Ok(l) => out.push(l.scrubbed()),
                 Err(e) => {
                     report.corrupt += 1;
                     report.first_corrupt_line.get_or_insert(i + 1);

@@ -252,6 +252,31 @@ fn raw_json_is_scrubbed_once_when_opened() {
     let j = s.detail.as_ref().unwrap().json.as_ref().unwrap();
     assert_eq!(j.scroll, 0);
     assert!(j.lines.iter().any(|l| l.contains("\"userAgent\": \"ab31mc\"")), "{:?}", j.lines);
+    // `y` copied the raw record: the clipboard gets it scrubbed too.
+    let cmds = s.update(Action::Copy);
+    let [Command::Copy(text)] = &cmds[..] else { panic!("{cmds:?}") };
+    assert!(text.contains("\"userAgent\":\"ab31mc\"") && !text.contains(['\u{202e}', '\u{9b}']), "{text}");
+}
+
+/// A record can be megabytes; the clipboard gets at most 1 MiB of it, and the analyst is told.
+#[test]
+fn copies_are_capped() {
+    let mut s = state();
+    s.update(Action::ViewTail);
+    let big = "é".repeat(MAX_COPY);
+    let json = format!(
+        "{{\"eventTime\":\"2024-03-01T01:10:00Z\",\"eventID\":\"x\",\"eventName\":\"GetUser\",\"userIdentity\":{{\"arn\":\"arn:aws:iam::1:user/a\"}},\"requestParameters\":{{\"b\":\"{big}\"}}}}"
+    );
+    let opts = ParseOptions { keep_raw: true, max_record_bytes: 8 << 20 };
+    let ev = Arc::new(parse_bytes(json.as_bytes(), &opts).0.remove(0));
+    let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
+    snap.tail = vec![ev];
+    s.on_snapshot(Arc::new(snap));
+    s.update(Action::Open);
+    let cmds = s.update(Action::Copy);
+    let [Command::Copy(text)] = &cmds[..] else { panic!("{cmds:?}") };
+    assert!(text.len() <= MAX_COPY && text.len() > MAX_COPY - 4, "{}", text.len());
+    assert!(s.notice.as_deref().is_some_and(|n| n.contains("first 1023 KiB of 2048 KiB")), "{:?}", s.notice);
 }
 
 #[test]
