@@ -42,6 +42,11 @@ fn main() -> ExitCode {
 }
 
 fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let data = trailtop::app::data_dir();
+    trailtop::sys::private_dir(&data)?;
+    if let Some(w) = trailtop::source::aws::endpoint_warning(args.aws.endpoint_url.as_deref()) {
+        eprintln!("trailtop: warning: {w}");
+    }
     let specs = args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<Vec<_>>>()?;
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let range = TimeRange { since: args.since, until: args.until };
@@ -50,7 +55,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         parse: Default::default(),
         follow: false,
         demo_speed: 1.0,
-        aws: args.aws.options(Some(trailtop::app::data_dir())),
+        aws: args.aws.options(Some(data.clone())),
         since: args.since.map(|t| now - t),
     };
     let (store, totals) = collect(&specs, &spawn, cfg, range, |_, _| {})?;
@@ -58,7 +63,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let feedback = match args.labels_dir.as_deref() {
         Some("none") => Default::default(),
         Some(dir) => trailtop::headless::labels::load(std::path::Path::new(dir))?,
-        None => trailtop::headless::labels::load(&trailtop::app::data_dir())?,
+        None => trailtop::headless::labels::load(&data)?,
     };
     if !feedback.is_empty() {
         eprintln!("trailtop: using {} analyst label(s)", feedback.labels.len());

@@ -44,9 +44,75 @@ pub fn write_atomic(
     result
 }
 
+/// Makes `dir` (and missing parents) readable by this user only, and refuses one that another
+/// user owns or that is a symbolic link: in a shared place such as `/tmp` someone else could
+/// have planted it to read the analyst's labels or swap their checkpoints.
+pub fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+
+    use anyhow::{Context, bail};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let meta = std::fs::symlink_metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    if meta.file_type().is_symlink() {
+        bail!("the data directory {} is a symbolic link: refusing it (set TRAILTOP_DATA_DIR)", dir.display());
+    }
+    // The owner of /proc/self is this process's effective user.
+    if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid())
+        && meta.uid() != me
+    {
+        bail!(
+            "the data directory {} belongs to user {}, not to you ({me}): refusing it (set TRAILTOP_DATA_DIR)",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    if meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private", dir.display()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::write_atomic;
+
+    #[test]
+    fn data_dirs_are_private_and_planted_links_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/trailtop");
+        super::private_dir(&dir).unwrap();
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        // An existing one that others can read is made private.
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        super::private_dir(&open).unwrap();
+        assert_eq!(std::fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o700);
+        let link = tmp.path().join("planted");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        let err = super::private_dir(&link).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        // Owned by someone else (root's own directory, when not run as root).
+        use std::os::unix::fs::MetadataExt;
+        // Owned by someone else: root's own directory, or (when the tests run as root) one
+        // given to `nobody`.
+        let (theirs, owner) = if std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() != 0) {
+            (std::path::PathBuf::from("/"), 0)
+        } else {
+            let d = tmp.path().join("nobody");
+            std::fs::create_dir(&d).unwrap();
+            std::os::unix::fs::chown(&d, Some(65534), Some(65534)).unwrap();
+            (d, 65534)
+        };
+        let err = super::private_dir(&theirs).unwrap_err().to_string();
+        assert!(err.contains(&format!("belongs to user {owner},")), "{err}");
+    }
 
     #[test]
     fn atomic_writes_replace_whole_files_and_leave_no_temporary_behind() {

@@ -33,11 +33,18 @@ use state::{AppState, Command};
 const LAG_TICK: Duration = Duration::from_secs(5);
 
 /// Where trailtop keeps its log, model and labels: `TRAILTOP_DATA_DIR`, else the platform's
-/// data directory.
+/// data directory, else (no home directory) one per user in the temporary directory. Made
+/// private with [`crate::sys::private_dir`] before use.
 pub fn data_dir() -> std::path::PathBuf {
     std::env::var_os("TRAILTOP_DATA_DIR").map(Into::into).unwrap_or_else(|| {
-        directories::ProjectDirs::from("", "", "trailtop")
-            .map_or_else(|| std::env::temp_dir().join("trailtop"), |d| d.data_local_dir().to_path_buf())
+        directories::ProjectDirs::from("", "", "trailtop").map_or_else(
+            || {
+                use std::os::unix::fs::MetadataExt;
+                let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
+                std::env::temp_dir().join(format!("trailtop-{uid}"))
+            },
+            |d| d.data_local_dir().to_path_buf(),
+        )
     })
 }
 
@@ -64,7 +71,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<_>>()?
     };
     let dir = data_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    crate::sys::private_dir(&dir)?;
     let appender = tracing_appender::rolling::never(&dir, "trailtop.log");
     let (writer, _log_guard) = tracing_appender::non_blocking(appender);
     let _ = tracing_subscriber::fmt()
@@ -135,7 +142,11 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     });
 
     let mut state = AppState::new(threshold);
-    state.notice = theme_notice.or(keymap_notice);
+    let endpoint_notice = crate::source::aws::endpoint_warning(args.aws.endpoint_url.as_deref());
+    if let Some(w) = &endpoint_notice {
+        tracing::warn!("{w}");
+    }
+    state.notice = endpoint_notice.or(theme_notice).or(keymap_notice);
     // Frames come from input and new data; this slow tick only ages the lag clocks in the
     // header while a source is quiet.
     let clock = tick(LAG_TICK);

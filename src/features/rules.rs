@@ -130,9 +130,35 @@ fn is_persistence(ev: &Event) -> bool {
             param(p, "userName").is_some_and(|u| Some(u) != ev.user_name.as_deref())
         }
         "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" => p.contains("AdministratorAccess"),
-        "PutUserPolicy" | "PutRolePolicy" => p.contains("\\\"Action\\\":\\\"*\\\"") || p.contains("\"Action\":\"*\""),
+        "PutUserPolicy" | "PutRolePolicy" | "PutGroupPolicy" => grants_every_action(p),
         _ => false,
     }
+}
+
+/// Whether an inline policy in `requestParameters` allows every action: `"Action": "*"`,
+/// `["*", ...]`, however it is spaced, or an allowed `NotAction` (everything but a list).
+/// CloudTrail gives `policyDocument` as a JSON string, sometimes as an object.
+fn grants_every_action(params: &str) -> bool {
+    use serde_json::Value;
+    let Ok(Value::Object(p)) = serde_json::from_str::<Value>(params) else { return false };
+    let doc = match p.get("policyDocument") {
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s).unwrap_or(Value::Null),
+        Some(v) => v.clone(),
+        None => return false,
+    };
+    let statements = match &doc["Statement"] {
+        Value::Array(a) => a.iter().collect::<Vec<_>>(),
+        one @ Value::Object(_) => vec![one],
+        _ => return false,
+    };
+    let wildcard = |v: &Value| match v {
+        Value::String(s) => s == "*",
+        Value::Array(a) => a.iter().any(|x| x.as_str() == Some("*")),
+        _ => false,
+    };
+    statements
+        .iter()
+        .any(|st| st["Effect"].as_str() == Some("Allow") && (wildcard(&st["Action"]) || st.get("NotAction").is_some()))
 }
 
 fn is_public_sharing(ev: &Event) -> bool {
@@ -162,6 +188,34 @@ mod tests {
             r#"{{"eventTime":"2024-03-01T10:00:00Z","eventName":"{name}","userAgent":"aws-cli/2","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","userName":"a"}}{extra}}}"#
         );
         parse_bytes(json.as_bytes(), &ParseOptions::default()).0.remove(0)
+    }
+
+    /// `"Action":["*"]` or `"Action": "*"` evaded a check that looked for one spelling.
+    #[test]
+    fn inline_policies_that_allow_everything_are_persistence_however_written() {
+        let put = |doc: &str| {
+            let params = serde_json::json!({"userName": "b", "policyName": "p", "policyDocument": doc}).to_string();
+            event_rules(&ev("PutUserPolicy", &format!(r#","requestParameters":{params}"#)))
+        };
+        for doc in [
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Action":["*"],"Resource":"*"}]}"#,
+            r#"{"Statement": {"Effect": "Allow", "Action": [ "s3:GetObject", "*" ], "Resource": "*"}}"#,
+            r#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#,
+        ] {
+            assert_eq!(put(doc), IAM_PERSISTENCE, "{doc}");
+        }
+        for doc in [
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            "not json",
+        ] {
+            assert_eq!(put(doc), 0, "{doc}");
+        }
+        // As an object rather than a string, as some exports write it.
+        let object =
+            r#","requestParameters":{"roleName":"r","policyDocument":{"Statement":[{"Effect":"Allow","Action":"*"}]}}"#;
+        assert_eq!(event_rules(&ev("PutRolePolicy", object)), IAM_PERSISTENCE);
     }
 
     #[test]

@@ -140,6 +140,23 @@ pub fn bucket_region_in<E>(err: &aws_sdk_s3::error::SdkError<E>) -> Option<&str>
     err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region"))
 }
 
+/// A warning when `--endpoint-url` sends signed requests, and the logs they fetch, over plain
+/// HTTP to anything but this machine.
+pub fn endpoint_warning(endpoint: Option<&str>) -> Option<String> {
+    let url = endpoint?;
+    let rest = url.strip_prefix("http://")?;
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| format!("--endpoint-url {url} is plain HTTP to another machine: the signed requests and the logs they fetch cross the network in the clear"))
+}
+
 /// What a user with no credentials anywhere reads, instead of the chain's last attempt (an
 /// instance metadata request that could not connect).
 pub const NO_CREDENTIALS: &str =
@@ -201,5 +218,31 @@ where
             }
         }
         _ => format!("{code}: {msg}"),
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::endpoint_warning;
+
+    #[test]
+    fn plain_http_is_fine_on_loopback_only() {
+        for quiet in [
+            None,
+            Some("https://s3.example.com"),
+            Some("http://127.0.0.1:9000"),
+            Some("http://localhost:9000/x"),
+            Some("http://[::1]:9000"),
+        ] {
+            assert_eq!(endpoint_warning(quiet), None, "{quiet:?}");
+        }
+        for loud in [
+            "http://minio.internal:9000",
+            "http://10.0.0.5",
+            "http://user@192.168.1.2:9000/",
+            "http://[2001:db8::1]:80",
+        ] {
+            assert!(endpoint_warning(Some(loud)).is_some_and(|w| w.contains("in the clear")), "{loud}");
+        }
     }
 }
