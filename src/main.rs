@@ -183,15 +183,23 @@ fn run_gen(args: GenArgs) -> anyhow::Result<()> {
     let end = args.start + i64::from(args.days) * 86_400;
     let mut g =
         trailtop::generate::Generator::for_total(args.seed, args.start, args.days, args.events, &args.attacks.0);
+    if g.attack_events() as u64 > args.events {
+        anyhow::bail!(
+            "--events {} is fewer than the attacks alone make ({}): give more events, fewer --attacks, or --attacks none",
+            args.events,
+            g.attack_events()
+        );
+    }
     let sum = trailtop::generate::write::write_all(&mut g, end, &args.out, args.layout, args.labels.as_deref())?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "trailtop: wrote {} events ({} malicious, {} attack instances) in {} files, {} MiB compressed, in {:.2} s ({:.0} events/s)",
+        "trailtop: wrote {} events ({} malicious, {} attack instances) in {} files, {} MiB{}, in {:.2} s ({:.0} events/s)",
         sum.events,
         sum.malicious,
         g.scheduled_instances(),
         sum.files,
         sum.bytes >> 20,
+        if args.layout == trailtop::generate::write::Layout::S3 { " gzipped" } else { "" },
         secs,
         sum.events as f64 / secs
     );

@@ -91,3 +91,24 @@ fn no_credentials_say_so_and_the_scan_is_incomplete() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("no AWS credentials found: set a profile (--profile)"), "{stderr}");
 }
+
+/// `scan x.txt` read nothing and said nothing. A file named on the command line is read
+/// whatever its name; a folder without CloudTrail files says so.
+#[test]
+fn a_named_file_is_read_whatever_its_name_and_an_empty_folder_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.txt");
+    std::fs::write(
+        &file,
+        r#"{"eventTime":"2024-03-01T10:00:00Z","eventName":"Y","eventID":"a","userIdentity":{"arn":"arn:aws:iam::1:user/u"}}"#,
+    )
+    .unwrap();
+    let out = trailtop().args(["scan", file.to_str().unwrap(), "--labels-dir", "none", "--stats"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 files, 1 records, 1 events used"), "{stderr}");
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("notes.txt"), "x").unwrap();
+    let out = trailtop().args(["scan", empty.path().to_str().unwrap(), "--labels-dir", "none"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no CloudTrail files"), "{stderr}");
+}

@@ -44,6 +44,9 @@ pub struct Generator {
     pending: Vec<GenEvent>,
     next_hour: i64,
     instances: u64,
+    /// With a total to meet: benign events still to emit, and the end of the period (its last
+    /// hour takes what rounding left over, so the total is exact).
+    budget: Option<(u64, i64)>,
 }
 
 impl Generator {
@@ -72,9 +75,15 @@ impl Generator {
             }
         }
         g.pending.retain(|e| e.time < end);
-        let benign = events.saturating_sub(g.pending.len() as u64) as f64;
-        g.scale = benign / g.intensity_sum(g.next_hour, end).max(1e-9);
+        let benign = events.saturating_sub(g.pending.len() as u64);
+        g.scale = benign as f64 / g.intensity_sum(g.next_hour, end).max(1e-9);
+        g.budget = Some((benign, end));
         g
+    }
+
+    /// Attack events scheduled and not yet emitted.
+    pub fn attack_events(&self) -> usize {
+        self.pending.len()
     }
 
     fn new(seed: u64, start: i64) -> Self {
@@ -86,6 +95,7 @@ impl Generator {
             pending: Vec::new(),
             next_hour: start.div_euclid(3600) * 3600,
             instances: 0,
+            budget: None,
         }
     }
 
@@ -130,7 +140,7 @@ impl Generator {
             .map(|_| {
                 let hour = self.next_hour;
                 self.next_hour += 3600;
-                let counts = (0..self.actors.len())
+                let mut counts: Vec<usize> = (0..self.actors.len())
                     .map(|i| {
                         let x = self.carry + self.actors[i].intensity(i, hour) * self.scale;
                         let n = x.floor();
@@ -138,6 +148,23 @@ impl Generator {
                         n as usize
                     })
                     .collect();
+                if let Some((left, end)) = &mut self.budget {
+                    // Never past the total; the last hour makes up what rounding lost, given
+                    // to the busiest actor of that hour.
+                    for n in &mut counts {
+                        *n = (*n).min(*left as usize);
+                        *left -= *n as u64;
+                    }
+                    if hour + 3600 >= *end && *left > 0 {
+                        let busiest = (0..self.actors.len())
+                            .max_by(|&a, &b| {
+                                self.actors[a].intensity(a, hour).total_cmp(&self.actors[b].intensity(b, hour))
+                            })
+                            .unwrap_or(0);
+                        counts[busiest] += *left as usize;
+                        *left = 0;
+                    }
+                }
                 let mut attacks = Vec::new();
                 while self.pending.last().is_some_and(|e| e.time < hour + 3600) {
                     attacks.extend(self.pending.pop());

@@ -38,18 +38,15 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
 fn s3_layout_is_what_cloudtrail_writes_and_parses_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let sum = gen_into(dir.path(), 1, Layout::S3);
-    assert!((sum.events as i64 - 20_000).abs() <= 1, "{}", sum.events);
+    assert_eq!(sum.events, 20_000);
     let files = list_files(dir.path());
-    let key = regex_lite(
-        r"AWSLogs/123456789012/CloudTrail/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/123456789012_CloudTrail_([a-z0-9-]+)_(\d{8})T(\d{4})Z_[A-Za-z0-9]{16}\.json\.gz",
-    );
     let mut events = 0;
     for f in &files {
         let rel = f.strip_prefix(dir.path()).unwrap().display().to_string();
         if rel == "labels.csv" {
             continue;
         }
-        let caps = key(&rel).unwrap_or_else(|| panic!("bad key {rel}"));
+        let caps = s3_key_parts(&rel).unwrap_or_else(|| panic!("bad key {rel}"));
         assert_eq!(caps[0], caps[4], "region in folder and name: {rel}");
         assert_eq!(format!("{}{}{}", caps[1], caps[2], caps[3]), caps[5][..8], "{rel}");
         let out = load_file(f, &ParseOptions::default());
@@ -62,23 +59,62 @@ fn s3_layout_is_what_cloudtrail_writes_and_parses_cleanly() {
     assert_eq!(events as u64, sum.events);
 }
 
-/// A tiny matcher for the key pattern above: returns the capture groups.
-fn regex_lite(_pattern: &str) -> impl Fn(&str) -> Option<Vec<String>> {
-    |s: &str| {
-        let parts: Vec<&str> = s.split('/').collect();
-        if parts.len() != 8 || parts[0] != "AWSLogs" || parts[1] != "123456789012" || parts[2] != "CloudTrail" {
-            return None;
+/// The parts of a key shaped as CloudTrail writes it,
+/// `AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_RANDOM16.json.gz`:
+/// [region, year, month, day, region in the name, date in the name]; `None` for any other shape.
+fn s3_key_parts(s: &str) -> Option<Vec<String>> {
+    let digits = |x: &str, n: usize| x.len() == n && x.bytes().all(|b| b.is_ascii_digit());
+    let region =
+        |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let parts: Vec<&str> = s.split('/').collect();
+    if parts.len() != 8 || parts[..3] != ["AWSLogs", "123456789012", "CloudTrail"] || !region(parts[3]) {
+        return None;
+    }
+    if !digits(parts[4], 4) || !digits(parts[5], 2) || !digits(parts[6], 2) {
+        return None;
+    }
+    let name = parts[7].strip_suffix(".json.gz")?;
+    let f: Vec<&str> = name.split('_').collect();
+    if f.len() != 5 || f[0] != "123456789012" || f[1] != "CloudTrail" || !region(f[2]) {
+        return None;
+    }
+    if f[4].len() != 16 || !f[4].bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let (date, time) = f[3].split_once('T')?;
+    if !digits(date, 8) || time.len() != 5 || !digits(&time[..4], 4) || !time.ends_with('Z') {
+        return None;
+    }
+    Some(vec![parts[3].into(), parts[4].into(), parts[5].into(), parts[6].into(), f[2].into(), date.into()])
+}
+
+#[test]
+fn the_key_matcher_turns_away_other_shapes() {
+    let good = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04/123456789012_CloudTrail_us-east-1_20240304T0105Z_AbCdEfGh12345678.json.gz";
+    assert!(s3_key_parts(good).is_some());
+    for bad in [
+        good.replace("2024/03", "2024/3x"),
+        good.replace("T0105Z", "T01a5Z"),
+        good.replace("AbCdEfGh12345678", "AbCdEfGh1234567!"),
+        good.replace("AbCdEfGh12345678", "short"),
+        good.replace("/us-east-1/", "/US-EAST-1/"),
+        good.replace(".json.gz", ".json"),
+    ] {
+        assert!(s3_key_parts(&bad).is_none(), "{bad}");
+    }
+}
+
+/// `gen --events N` writes N events, attacks included (it wrote 299,999 for 300,000).
+#[test]
+fn the_total_is_exact() {
+    for (events, days) in [(20_000, 3), (7_777, 2), (12_345, 5), (3_001, 1)] {
+        let mut g = Generator::for_total(9, START, days, events, ALL_SCENARIOS);
+        let end = START + i64::from(days) * 86_400;
+        let mut n = 0;
+        while g.clock() < end {
+            n += g.next_hour().iter().filter(|e| e.time < end).count() as u64;
         }
-        let name = parts[7].strip_suffix(".json.gz")?;
-        let f: Vec<&str> = name.split('_').collect();
-        if f.len() != 5 || f[0] != "123456789012" || f[1] != "CloudTrail" || f[4].len() != 16 {
-            return None;
-        }
-        let stamp = f[3];
-        if stamp.len() != 14 || &stamp[8..9] != "T" || !stamp.ends_with('Z') {
-            return None;
-        }
-        Some(vec![parts[3].into(), parts[4].into(), parts[5].into(), parts[6].into(), f[2].into(), stamp[..8].into()])
+        assert_eq!(n, events, "{days} days");
     }
 }
 

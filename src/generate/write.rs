@@ -106,6 +106,16 @@ pub fn write_all(
     if layout == Layout::Lookup {
         sum.files = write_lookup(out, lookup_buf)?;
     }
+    if layout != Layout::S3 {
+        // Plain files: their size on disk is what was written.
+        sum.bytes = walkdir::WalkDir::new(out)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+    }
     if let Some(mut w) = labels {
         w.flush()?;
     }

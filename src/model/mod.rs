@@ -150,16 +150,47 @@ pub fn score_rows_with(
             .then(b.row.window_start.cmp(&a.row.window_start))
             .then_with(|| a.row.entity.cmp(&b.row.entity))
     });
-    let cutoff = match cfg.threshold {
+    // A contamination flags exactly its share, in rank order: windows tied with the last one
+    // flagged are not flagged with it (a small file of equal windows was flagged whole).
+    let (cutoff, top) = match cfg.threshold {
         Threshold::Contamination(f) => {
             let k = ((out.len() as f64 * f).ceil() as usize).clamp(1, out.len());
-            out[k - 1].rank_score
+            (out[k - 1].rank_score, k)
         }
-        Threshold::Score(t) => t,
+        Threshold::Score(t) => (t, usize::MAX),
     };
     for (i, r) in out.iter_mut().enumerate() {
         r.rank = i + 1;
-        r.flagged = r.rank_score >= cutoff || r.verdict == Some(feedback::Verdict::TruePositive);
+        r.flagged = (r.rank <= top && r.rank_score >= cutoff) || r.verdict == Some(feedback::Verdict::TruePositive);
     }
     Ok(Scored { rows: out, cutoff, model: Some(model), population: ctx.into_sorted() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::N_FEATURES;
+
+    /// "6 of 6 entity-windows flagged (top 1.00%)": every window tied with the cut-off was
+    /// flagged. A contamination flags its share and no more.
+    #[test]
+    fn a_contamination_flags_its_share_even_among_ties() {
+        let rows: Vec<FeatureRow> = (0..6)
+            .map(|i| FeatureRow {
+                entity: format!("e{i}"),
+                window_start: 1_709_251_200,
+                features: [1.0; N_FEATURES],
+                ..Default::default()
+            })
+            .collect();
+        let scored = score_rows(rows.clone(), &ModelConfig::default()).unwrap();
+        assert_eq!(scored.rows.iter().filter(|r| r.flagged).count(), 1);
+        assert!(scored.rows[0].flagged, "the first in rank order");
+        let half = ModelConfig { threshold: Threshold::Contamination(0.5), ..Default::default() };
+        let scored = score_rows(rows.clone(), &half).unwrap();
+        assert_eq!(scored.rows.iter().map(|r| r.flagged).collect::<Vec<_>>(), [true, true, true, false, false, false]);
+        // A score threshold still flags every row at or above it.
+        let all = ModelConfig { threshold: Threshold::Score(0.0), ..Default::default() };
+        assert!(score_rows(rows, &all).unwrap().rows.iter().all(|r| r.flagged));
+    }
 }

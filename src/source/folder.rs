@@ -24,6 +24,11 @@ const POLL_PERIOD: Duration = Duration::from_millis(100);
 /// inside `root` (an `up -> ..` link would read the whole disk); FIFOs, sockets and devices
 /// are left alone, since opening one can block for ever.
 pub fn list_files(root: &Path) -> Vec<PathBuf> {
+    // A file named on the command line is read whatever its name: the user chose it, and the
+    // content says what it is.
+    if std::fs::metadata(root).is_ok_and(|m| m.is_file()) {
+        return vec![root.to_path_buf()];
+    }
     let inside = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
         .follow_links(true)
@@ -83,6 +88,17 @@ impl FolderSource {
         };
         let files = list_files(&self.root);
         let total = files.len() as u64;
+        if files.is_empty() {
+            let what = if self.root.is_dir() {
+                "no CloudTrail files (.json, .json.gz, .gz, .jsonl, .ndjson, .log) below it"
+            } else {
+                "not a regular file (a FIFO or device is never opened)"
+            };
+            let msg = format!("{}: {what}", self.root.display());
+            if tx.send(SourceMsg::Note { source: self.id, text: msg }).is_err() {
+                return;
+            }
+        }
         if tx.send(status(SourceStatus::Backfilling { done: 0, total })).is_err() {
             return;
         }
