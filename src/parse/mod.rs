@@ -31,11 +31,17 @@ pub struct ParseOptions {
     /// Keep each record's raw JSON for drill-down (the console does, `scan` does not).
     pub keep_raw: bool,
     pub max_record_bytes: usize,
+    /// A file or object may not inflate beyond this: a bomb is a counted skip, not an outage.
+    pub max_file_bytes: u64,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        Self { keep_raw: false, max_record_bytes: DEFAULT_MAX_RECORD_BYTES }
+        Self {
+            keep_raw: false,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_file_bytes: crate::source::file::MAX_DECOMPRESSED,
+        }
     }
 }
 

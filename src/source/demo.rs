@@ -160,7 +160,9 @@ mod tests {
                 }
                 SourceMsg::Events { events, .. } => {
                     assert!(events.iter().all(|e| e.time > now));
-                    if let Some(e) = events.iter().find(|e| e.user_agent.contains("kali") || e.user_agent.contains("enumerate-iam")) {
+                    if let Some(e) =
+                        events.iter().find(|e| e.user_agent.contains("kali") || e.user_agent.contains("enumerate-iam"))
+                    {
                         assert!(history > 3 * 1000, "{history}");
                         return e.time;
                     }

@@ -46,7 +46,10 @@ pub fn load_file(path: &Path, opts: &ParseOptions) -> FileOutcome {
         out.stats.digests += 1;
         return out;
     }
-    let (bytes, error) = read_bytes(path, MAX_DECOMPRESSED);
+    let (bytes, error) = read_bytes(path, opts.max_file_bytes);
+    if bytes.is_empty() && error.as_deref().is_some_and(|e| e.starts_with(TOO_LARGE)) {
+        out.stats.oversized += 1;
+    }
     out.error = error.map(|e| format!("{}: {e}", path.display()));
     parse_document(&bytes, opts, &mut out.events, &mut out.stats);
     if let Some(e) = &out.error {
@@ -70,19 +73,52 @@ pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<String>) {
     // Sized up front: growing a multi-megabyte buffer by doubling copies it several times.
     let on_disk = std::fs::metadata(path).map_or(0, |m| m.len());
     let guess = if gz { on_disk.saturating_mul(8) } else { on_disk + 1 };
-    let mut buf = Vec::with_capacity(guess.min(max) as usize);
+    let mut buf = Vec::with_capacity(guess.clamp(1, max.max(1)) as usize);
     let result = if gz {
-        MultiGzDecoder::new(chained).take(max + 1).read_to_end(&mut buf)
+        read_capped(&mut MultiGzDecoder::new(chained), &mut buf, max)
     } else {
-        chained.take(max + 1).read_to_end(&mut buf)
+        read_capped(&mut { chained }, &mut buf, max)
     };
-    if buf.len() as u64 > max {
-        return (Vec::new(), Some(format!("larger than {} MiB once decompressed; skipped", max >> 20)));
+    if matches!(result, Ok(true)) {
+        return (Vec::new(), Some(format!("{TOO_LARGE} {} MiB once decompressed; skipped", max >> 20)));
     }
+    let result = result.map(drop);
     let error = result
         .err()
         .map(|e| if gz { format!("gzip stream damaged ({e}); kept what was readable") } else { e.to_string() });
     (buf, error)
+}
+
+/// How an error for a file over the cap starts (it is counted as oversized).
+pub(crate) const TOO_LARGE: &str = "larger than";
+
+/// Reads `r` to its end into `buf`, never holding more than `max` bytes: the buffer grows by
+/// doubling up to `max` and no further (reading a bomb to `max + 1` grew it to twice the cap).
+/// `Ok(true)` when there was more than `max`.
+fn read_capped(r: &mut impl Read, buf: &mut Vec<u8>, max: u64) -> std::io::Result<bool> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    loop {
+        if buf.len() == buf.capacity() {
+            if buf.len() >= max {
+                // Full to the cap: one more byte means the file is over it.
+                let mut probe = [0u8; 1];
+                return loop {
+                    match r.read(&mut probe) {
+                        Ok(n) => break Ok(n > 0),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+            }
+            buf.reserve_exact(buf.len().max(64 << 10).min(max - buf.len()));
+        }
+        let room = buf.capacity() - buf.len();
+        // Limited to the spare capacity, `read_to_end` fills the buffer without growing it.
+        let n = r.by_ref().take(room as u64).read_to_end(buf)?;
+        if n < room {
+            return Ok(false);
+        }
+    }
 }
 
 /// Past this, a thread's inflate buffer is not kept for the next object.
@@ -103,9 +139,9 @@ pub fn with_decoded<R>(raw: &[u8], max: u64, f: impl FnOnce(&[u8], Option<String
         buf.clear();
         buf.reserve((raw.len() * 8).min(max as usize));
         // Inflated straight from the slice: the `read` decoder would copy it through a buffer first.
-        let result = flate2::bufread::MultiGzDecoder::new(raw).take(max + 1).read_to_end(&mut buf);
-        let out = if buf.len() as u64 > max {
-            f(&[], Some(format!("larger than {} MiB once decompressed; skipped", max >> 20)))
+        let result = read_capped(&mut flate2::bufread::MultiGzDecoder::new(raw), &mut buf, max);
+        let out = if matches!(result, Ok(true)) {
+            f(&[], Some(format!("{TOO_LARGE} {} MiB once decompressed; skipped", max >> 20)))
         } else {
             f(&buf, result.err().map(|e| format!("gzip stream damaged ({e}); kept what was readable")))
         };
@@ -114,7 +150,7 @@ pub fn with_decoded<R>(raw: &[u8], max: u64, f: impl FnOnce(&[u8], Option<String
         }
         out
     } else if raw.len() as u64 > max {
-        f(&[], Some(format!("larger than {} MiB; skipped", max >> 20)))
+        f(&[], Some(format!("{TOO_LARGE} {} MiB; skipped", max >> 20)))
     } else {
         f(raw, None)
     }
@@ -192,6 +228,27 @@ mod tests {
         let (bytes, err) = read_bytes(&path, 1 << 20);
         assert!(bytes.is_empty());
         assert!(err.unwrap().contains("larger than 1 MiB"));
+        // The refusal is counted, as every skip is (it was counted nowhere).
+        let out = load_file(&path, &ParseOptions { max_file_bytes: 1 << 20, ..Default::default() });
+        assert_eq!((out.stats.oversized, out.stats.skipped()), (1, 1));
+        assert!(out.error.is_some_and(|e| e.contains("bomb.json.gz") && e.contains("larger than 1 MiB")));
+    }
+
+    /// Reading a bomb to the cap plus one doubled the buffer past the cap (1.66 GiB of memory
+    /// to refuse a file at 1 GiB); the buffer now stops at the cap.
+    #[test]
+    fn reading_never_holds_more_than_the_cap() {
+        let mut buf = Vec::with_capacity(1000);
+        let over = read_capped(&mut std::io::repeat(b' ').take(4 << 20), &mut buf, 1 << 20).unwrap();
+        assert!(over);
+        assert!(buf.capacity() <= 1 << 20, "{}", buf.capacity());
+        for size in [0, 1, 999, 1000, 1001, (1 << 20) - 1, 1 << 20] {
+            let mut buf = Vec::with_capacity(1000);
+            let over = read_capped(&mut std::io::repeat(b'x').take(size), &mut buf, 1 << 20).unwrap();
+            assert!(!over, "{size}");
+            assert_eq!(buf.len() as u64, size);
+            assert!(buf.capacity() <= 1 << 20);
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use aws_sdk_s3::Client;
 use crossbeam_channel::Sender;
 
 use super::aws::{AwsOptions, sdk_config};
-use super::file::{MAX_DECOMPRESSED, with_decoded};
+use super::file::with_decoded;
 use super::{SourceMsg, SourceStatus};
 use crate::parse::{ParseOptions, ParseStats, parse_document};
 pub use checkpoint::Checkpoint;
@@ -400,7 +400,10 @@ async fn fetch(objects: &Objects, key: &str, opts: &ParseOptions) -> Fetched {
     let size = raw.len();
     let (key, opts, bucket) = (key.to_owned(), opts.clone(), objects.bucket().to_owned());
     let parse = move || {
-        let error = with_decoded(&raw, MAX_DECOMPRESSED, |bytes, error| {
+        let error = with_decoded(&raw, opts.max_file_bytes, |bytes, error| {
+            if error.as_deref().is_some_and(|e| e.starts_with(super::file::TOO_LARGE)) {
+                stats.oversized += 1;
+            }
             parse_document(bytes, &opts, &mut events, &mut stats);
             error.map(|e| format!("s3://{bucket}/{key}: {e}"))
         });

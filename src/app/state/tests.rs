@@ -267,7 +267,7 @@ fn copies_are_capped() {
     let json = format!(
         "{{\"eventTime\":\"2024-03-01T01:10:00Z\",\"eventID\":\"x\",\"eventName\":\"GetUser\",\"userIdentity\":{{\"arn\":\"arn:aws:iam::1:user/a\"}},\"requestParameters\":{{\"b\":\"{big}\"}}}}"
     );
-    let opts = ParseOptions { keep_raw: true, max_record_bytes: 8 << 20 };
+    let opts = ParseOptions { keep_raw: true, max_record_bytes: 8 << 20, ..Default::default() };
     let ev = Arc::new(parse_bytes(json.as_bytes(), &opts).0.remove(0));
     let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
     snap.tail = vec![ev];
