@@ -1,6 +1,7 @@
 //! Every record in `../shared/datasets` (real public CloudTrail) goes through the parser.
 //! The expected counts come from an independent reading with `serde_json::Value`.
-//! The folder is not part of a user's clone: these tests say so and pass when it is absent.
+//! The folder is not part of a user's clone: these tests say so and pass when it is absent,
+//! except in CI (`CI=true`), where an absent fixture fails the run.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,7 @@ fn datasets() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{} is absent: CI must have it", p.display());
         eprintln!("skipped: {} is absent (it exists on the team's machines and in CI)", p.display());
         None
     }

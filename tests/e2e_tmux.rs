@@ -41,6 +41,19 @@ fn have_tmux() -> bool {
     false
 }
 
+/// Waits until `needle` has left the screen.
+fn wait_gone(session: &str, needle: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]);
+        if !screen.contains(needle) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "'{needle}' still on screen after {secs} s:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn drive_the_console_in_tmux() {
     if !have_tmux() {
@@ -71,8 +84,13 @@ fn drive_the_console_in_tmux() {
     wait_for(&name, "explanation", 10);
     tmux(&["send-keys", "-t", &name, "Enter"]);
     wait_for(&name, "\"eventVersion\"", 10);
+    // Each key waits for the frame of the one before: keys sent ahead of their frames tested
+    // the input queue, not the console.
     tmux(&["send-keys", "-t", &name, "Escape"]);
+    wait_gone(&name, "\"eventVersion\"", 10);
     tmux(&["send-keys", "-t", &name, "Escape"]);
+    wait_gone(&name, "explanation", 10);
+    wait_for(&name, "ranked entity-windows", 10);
     tmux(&["send-keys", "-t", &name, "3"]);
     wait_for(&name, "newest first", 10);
     tmux(&["send-keys", "-t", &name, "/", "event:Describe*", "Enter"]);

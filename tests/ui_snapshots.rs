@@ -71,6 +71,12 @@ fn snapshot() -> Arc<Snapshot> {
     })
 }
 
+/// The ids of the records the generator made for attacks, in [`snapshot`]'s data.
+fn attack_ids() -> std::collections::HashSet<String> {
+    let mut g = Generator::for_total(4, START, 2, 6000, ALL_SCENARIOS);
+    (0..48).flat_map(|_| g.next_hour()).filter(|e| e.label.is_some()).map(|e| e.record.event_id.clone()).collect()
+}
+
 fn screen(state: &AppState, w: u16, h: u16) -> String {
     let (theme, _) = Theme::load("dark", Palette::None);
     let (keymap, _) = Keymap::load(None);
@@ -120,6 +126,14 @@ fn the_top_anomaly_is_an_attack_and_is_flagged() {
     let s = state_with(&[]);
     let top = s.selected_row().unwrap();
     assert!(top.flagged);
+    // An attack: its window holds records the generator labelled malicious.
+    let attack = attack_ids();
+    let events = s.snap.window_events(top);
+    assert!(
+        !events.is_empty() && events.iter().any(|e| attack.contains(&*e.id)),
+        "top row {} is benign",
+        top.row.entity
+    );
     assert!(top.row.source_ip.starts_with(|c: char| c.is_ascii_digit()));
     let text = screen(&s, 160, 48);
     assert!(text.contains("DEMO DATA"));

@@ -231,7 +231,7 @@ fn principal_of(id: &WireIdentity, issuer_arn: Option<&str>) -> String {
     let fallback = fallback
         .or_else(|| id.principal_id.as_str().map(|p| format!("principal-id:{p}")))
         .or_else(|| id.user_name.as_str().map(|u| format!("user:{u}")))
-        .unwrap_or_else(|| if kind.is_empty() { "unknown".into() } else { kind.to_lowercase() });
+        .unwrap_or_else(|| if kind.is_empty() { "unknown".into() } else { format!("type:{kind}") });
     clean(&fallback).into_owned()
 }
 

@@ -130,6 +130,9 @@ fn principal_fallbacks() {
             "arn:aws:iam::1:role/r",
         ),
         (r#"null"#, "unknown"),
+        // Only a type: said as such (it read as a principal named "iamuser").
+        (r#"{"type":"IAMUser"}"#, "type:IAMUser"),
+        (r#"{"type":"AWSService"}"#, "type:AWSService"),
     ];
     for (identity, want) in cases {
         let r = format!(r#"{{"eventTime":"2024-03-01T10:00:00Z","eventName":"X","userIdentity":{identity}}}"#);
