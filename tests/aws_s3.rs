@@ -62,6 +62,8 @@ struct Faults {
     refuse_plain: bool,
     /// Answer plain GETs with a body that sends two bytes and then nothing.
     stall_plain: bool,
+    /// ListObjectsV2 requests that reached the server.
+    lists: Arc<AtomicU32>,
 }
 
 impl Faults {
@@ -120,6 +122,9 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
                     resp.headers_mut().insert("x-amz-bucket-region", hyper::header::HeaderValue::from_static(region));
                     return Ok(resp);
                 }
+            }
+            if req.uri().query().is_some_and(|q| q.contains("list-type=2")) {
+                faults.lists.fetch_add(1, Ordering::SeqCst);
             }
             if faults.slowdowns.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
                 return Ok::<_, s3s::HttpError>(s3_error(503, "SlowDown"));
@@ -592,4 +597,54 @@ fn scan_saves_its_checkpoint_only_after_its_output_is_written() {
     assert!(stderr.contains("2 events used"), "the failed scan did not move the checkpoint: {stderr}");
     let (_, again) = trailtop_scan(&args, &data);
     assert!(again.contains("0 events used"), "the one that printed did: {again}");
+}
+
+/// `--since 1100d` over a bucket holding two days listed every day of the range in every
+/// region folder (18,700 calls, 92 s against a loopback server). The day folders that exist
+/// are now found by listing years, months and days.
+#[test]
+fn a_long_back_fill_lists_the_folders_that_exist_not_the_calendar() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    let now = chrono::Utc::now().timestamp();
+    let old = now - 300 * 86_400;
+    let mut expected = Vec::new();
+    for region in ["us-east-1", "eu-west-1", "ap-south-1"] {
+        for (t, tag) in [(now, "new"), (old, "old")] {
+            let day = day_folders(t, t).remove(0);
+            let id = format!("{region}-{tag}");
+            let key = format!(
+                "AWSLogs/666666666666/CloudTrail/{region}/{day}666666666666_CloudTrail_{region}_0100Z_{tag}.json.gz"
+            );
+            put(&root, &key, &[&id], t - 60);
+            expected.push(id);
+        }
+    }
+    // A folder outside the range, and a stray non-date folder: neither is read.
+    let ancient = day_folders(now - 1200 * 86_400, now - 1200 * 86_400).remove(0);
+    put(
+        &root,
+        &format!(
+            "AWSLogs/666666666666/CloudTrail/us-east-1/{ancient}666666666666_CloudTrail_us-east-1_0100Z_anc.json.gz"
+        ),
+        &["ancient"],
+        now - 1200 * 86_400,
+    );
+    put(&root, "AWSLogs/666666666666/CloudTrail/us-east-1/notes/x.json.gz", &["stray"], now);
+    let faults = Faults::default();
+    let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
+    let mut src = source(addr, &dir.path().join("state"), false, SK);
+    src.opts.since = 1100 * 86_400;
+    let (mut ids, errors, status) = read_once(src);
+    assert_eq!(status, SourceStatus::Finished);
+    assert!(errors.is_empty(), "{errors:?}");
+    ids.sort();
+    expected.sort();
+    assert_eq!(ids, expected);
+    // Finding the roots (4 levels), then per region a year listing, the months of two years
+    // and the days of two months, and each day folder's keys: a few dozen, not 3,300.
+    let lists = faults.lists.load(Ordering::SeqCst);
+    eprintln!("{lists} ListObjectsV2 calls");
+    assert!(lists <= 40, "{lists} ListObjectsV2 calls");
 }

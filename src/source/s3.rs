@@ -22,7 +22,7 @@ pub use checkpoint::Checkpoint;
 use checkpoint::{Plan, Retries};
 use get::Objects;
 pub use list::day_folders;
-use list::{LIST_AHEAD, Listing, find_roots, folders, list_folder};
+use list::{LIST_AHEAD, Listing, existing_folders, find_roots, folders, list_folder};
 
 mod checkpoint;
 mod get;
@@ -146,10 +146,18 @@ impl S3Source {
         let (from, to) =
             list::named_span(&self.prefix).map_or((now - self.opts.since, now), |(f, t)| (f, (t - 1).min(now)));
         let mut retries = Retries::default();
-        if !self
-            .read_folders(&objects, &folders(&roots, &self.prefix, from, to), &mut cp, &mut retries, &tx, true)
-            .await
-        {
+        let range = match existing_folders(objects.client(), &self.bucket, &roots, &self.prefix, from, to).await {
+            Ok(f) => f,
+            Err(e) => {
+                // The calendar is always right, only slower: fall back to it.
+                let status = SourceStatus::Degraded(format!("{e}; naming every day of the range instead"));
+                if tx.send(SourceMsg::Status { source: self.id, status }).is_err() {
+                    return;
+                }
+                folders(&roots, &self.prefix, from, to)
+            }
+        };
+        if !self.read_folders(&objects, &range, &mut cp, &mut retries, &tx, true).await {
             return;
         }
         if !self.follow
