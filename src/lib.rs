@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod features;
+pub mod fuzzing;
 pub mod generate;
 pub mod headless;
 pub mod model;

@@ -38,23 +38,25 @@ impl Keymap {
     pub fn load(user: Option<&Path>) -> (Keymap, Option<String>) {
         let mut map = Keymap { bindings: toml::from_str::<File>(DEFAULT).expect("the embedded keymap parses").bind };
         let Some(path) = user.filter(|p| p.exists()) else { return (map, None) };
-        let parsed = std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| toml::from_str::<File>(&t).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(f) => {
-                for b in f.bind {
-                    for k in &b.keys {
-                        for existing in &mut map.bindings {
-                            existing.keys.retain(|x| x != k);
-                        }
-                    }
-                    map.bindings.push(b);
-                }
-                (map, None)
-            }
+        match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| map.merge(&t)) {
+            Ok(()) => (map, None),
             Err(e) => (map, Some(format!("keymap {} ignored: {e}", path.display()))),
         }
+    }
+
+    /// Merges a user keymap's text over this one: its keys replace the bindings that had
+    /// them. On an error nothing is merged.
+    pub fn merge(&mut self, text: &str) -> Result<(), String> {
+        let f = toml::from_str::<File>(text).map_err(|e| e.to_string())?;
+        for b in f.bind {
+            for k in &b.keys {
+                for existing in &mut self.bindings {
+                    existing.keys.retain(|x| x != k);
+                }
+            }
+            self.bindings.push(b);
+        }
+        Ok(())
     }
 
     pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {

@@ -236,31 +236,13 @@ impl LabelStore {
 
     /// Every well-formed line; corrupt lines are counted, not fatal.
     pub fn load(&self) -> anyhow::Result<(Vec<Label>, LoadReport)> {
-        let mut report = LoadReport::default();
         let file = match File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), report)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), LoadReport::default())),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.path.display())),
         };
-        let mut out = Vec::new();
-        for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
-            let line = line.with_context(|| format!("cannot read {}", self.path.display()))?;
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            report.lines += 1;
-            match serde_json::from_slice::<Label>(&line) {
-                // The file can be edited by hand or by anyone who can write the data dir:
-                // its text reaches the terminal and CSV cells, so it is scrubbed as logs are.
-                Ok(l) => out.push(l.scrubbed()),
-                Err(e) => {
-                    report.corrupt += 1;
-                    report.first_corrupt_line.get_or_insert(i + 1);
-                    tracing::warn!("{}: line {} skipped: {e}", self.path.display(), i + 1);
-                }
-            }
-        }
-        Ok((out, report))
+        let path = self.path.display().to_string();
+        read_lines(BufReader::new(file), &path)
     }
 
     /// Appends one label durably.
@@ -294,6 +276,31 @@ impl LabelStore {
     pub fn undo(&self, of: &Label, now: i64) -> anyhow::Result<()> {
         self.append(&of.undo_of(now))
     }
+}
+
+/// Every well-formed label line of `r` (a labels file named `path` in messages); corrupt
+/// lines are counted, not fatal. Text fields are scrubbed.
+pub fn read_lines(r: impl BufRead, path: &str) -> anyhow::Result<(Vec<Label>, LoadReport)> {
+    let mut report = LoadReport::default();
+    let mut out = Vec::new();
+    for (i, line) in r.split(b'\n').enumerate() {
+        let line = line.with_context(|| format!("cannot read {path}"))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        report.lines += 1;
+        match serde_json::from_slice::<Label>(&line) {
+            // The file can be edited by hand or by anyone who can write the data dir:
+            // its text reaches the terminal and CSV cells, so it is scrubbed as logs are.
+            Ok(l) => out.push(l.scrubbed()),
+            Err(e) => {
+                report.corrupt += 1;
+                report.first_corrupt_line.get_or_insert(i + 1);
+                tracing::warn!("{path}: line {} skipped: {e}", i + 1);
+            }
+        }
+    }
+    Ok((out, report))
 }
 
 #[cfg(test)]

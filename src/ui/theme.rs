@@ -142,6 +142,15 @@ impl Theme {
     /// Loads a shipped theme by name or a user file by path, over its parent chain (depth ≤ 8).
     /// Problems fall back to the parent and are returned as a notice, never as an error.
     pub fn load(name_or_path: &str, palette: Palette) -> (Theme, Option<String>) {
+        Theme::load_with(name_or_path, palette, |n| std::fs::read_to_string(n).map_err(|e| format!("theme '{n}': {e}")))
+    }
+
+    /// [`Theme::load`], with user files read by `read` (the fuzz target serves its input).
+    pub fn load_with(
+        name_or_path: &str,
+        palette: Palette,
+        read: impl Fn(&str) -> Result<String, String>,
+    ) -> (Theme, Option<String>) {
         let mut notice = None;
         let mut chain: Vec<File> = Vec::new();
         let mut next = Some(name_or_path.to_owned());
@@ -152,7 +161,7 @@ impl Theme {
             }
             let text = match SHIPPED.iter().find(|(k, _)| *k == n) {
                 Some((_, t)) => Ok((*t).to_owned()),
-                None => std::fs::read_to_string(&n).map_err(|e| format!("theme '{n}': {e}")),
+                None => read(&n),
             };
             match text.and_then(|t| toml::from_str::<File>(&t).map_err(|e| format!("theme '{n}': {e}"))) {
                 Ok(f) => {
