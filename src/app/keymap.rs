@@ -16,6 +16,16 @@ pub struct Binding {
     pub desc: String,
     #[serde(default = "global")]
     pub context: String,
+    /// The word the footer shows beside the key; the description's first word without it.
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+impl Binding {
+    /// The footer's label: the hint, else the description's first word.
+    pub fn short(&self) -> &str {
+        self.hint.as_deref().unwrap_or_else(|| self.desc.split(' ').next().unwrap_or(&self.desc))
+    }
 }
 
 fn global() -> String {
@@ -62,6 +72,12 @@ impl Keymap {
     pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
         let name = key_name(key)?;
         self.bindings.iter().find(|b| b.keys.contains(&name)).map(|b| b.action)
+    }
+
+    /// The first binding of `action` that still has a key, with that key: the footer shows
+    /// whatever the user bound, so a rebinding never makes a hint vanish.
+    pub fn first_for(&self, action: Action) -> Option<(&str, &Binding)> {
+        self.bindings.iter().filter(|b| b.action == action).find_map(|b| b.keys.first().map(|k| (k.as_str(), b)))
     }
 
     /// "j/down move down" hints for one context.
@@ -112,5 +128,23 @@ mod tests {
         let (map, err) = Keymap::load(Some(&user));
         assert!(err.unwrap().contains("ignored"));
         assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+
+    /// The footer found hints by key string: rebinding a key made its hint vanish, and `/`
+    /// was split away as a separator, leaving a blank key.
+    #[test]
+    fn footer_hints_follow_the_keys_the_user_bound() {
+        let (mut map, _) = Keymap::load(None);
+        let (key, b) = map.first_for(Action::Filter).unwrap();
+        assert_eq!((key, b.short()), ("/", "filter"));
+        map.merge("[[bind]]\nkeys = [\"/\"]\naction = \"help\"\ndesc = \"help\"\n\n[[bind]]\nkeys = [\"F\"]\naction = \"filter\"\ndesc = \"filter rows\"\n")
+            .unwrap();
+        assert_eq!(map.first_for(Action::Filter).map(|(k, b)| (k, b.short())), Some(("F", "filter")));
+        assert_eq!(map.first_for(Action::Help).map(|(k, _)| k), Some("?"));
     }
 }

@@ -241,17 +241,26 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
         if !s.filter.is_empty() {
             spans.push(Span::styled(format!("[filter: {}] ", s.filter.text), theme.fg("accent")));
         }
-        let contexts: &[&str] = if s.detail.is_some() { &["global"] } else { &["global", "list"] };
-        let picks: &[&str] = if s.detail.is_some() {
-            &["esc/h/left", "j/down", "y", "q"]
+        use crate::app::action::Action;
+        // Picked by action, shown with whatever key is bound to it (a key such as `/` was
+        // split away as a separator, and a rebinding made its hint vanish).
+        let picks: &[Action] = if s.detail.is_some() {
+            &[Action::Back, Action::Down, Action::Copy, Action::Quit]
         } else {
-            &["?", "/", "enter/l/right", "tab", "f", "t", "u", "q"]
+            &[
+                Action::Help,
+                Action::Filter,
+                Action::Open,
+                Action::NextView,
+                Action::MarkFalsePositive,
+                Action::MarkTruePositive,
+                Action::UndoLabel,
+                Action::Quit,
+            ]
         };
-        for (keys, desc) in contexts.iter().flat_map(|c| keymap.hints(c)) {
-            if picks.contains(&keys.as_str()) {
-                spans.push(Span::styled(format!("{} ", keys.split('/').next().unwrap_or("")), theme.fg("title")));
-                spans.push(Span::styled(format!("{}  ", desc.split(' ').next().unwrap_or(desc)), theme.fg("muted")));
-            }
+        for (key, b) in picks.iter().filter_map(|a| keymap.first_for(*a)) {
+            spans.push(Span::styled(format!("{key} "), theme.fg("title")));
+            spans.push(Span::styled(format!("{}  ", b.short()), theme.fg("muted")));
         }
         Line::from(spans)
     };

@@ -169,7 +169,17 @@ pub fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e7 { format!("{v:.0}") } else { format!("{v:.3}") }
 }
 
+/// The tail's columns at under 120 columns: time, principal, event, source ip, error.
+fn keep_narrow<T>(cols: &mut Vec<T>) {
+    let mut i = 0;
+    cols.retain(|_| {
+        i += 1;
+        [1, 2, 3, 6, 7].contains(&i)
+    });
+}
+
 pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let narrow = area.width < 120;
     let height = area.height.saturating_sub(2) as usize;
     let sel = s.sel[2];
     let start = page_start(sel, height);
@@ -186,7 +196,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             } else {
                 theme.fg("base")
             };
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(format_utc(e.time, "%H:%M:%S")),
                 Cell::from(short_principal(&e.principal).to_owned()),
                 Cell::from(e.name.to_string()),
@@ -195,24 +205,40 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 Cell::from(e.ip.to_string()),
                 Cell::from(e.error_code.as_deref().unwrap_or("").to_owned()),
                 Cell::from(e.user_agent.to_string()),
-            ])
-            .style(style)
+            ];
+            if narrow {
+                keep_narrow(&mut cells);
+            }
+            Row::new(cells).style(style)
         })
         .collect();
     let mode = if s.frozen.is_some() { "PAUSED (p to follow)" } else { "following (p to pause)" };
     let title = format!(" {} events, newest first, {mode} ", s.lists.tail.len());
-    let header = Row::new(["time", "principal", "event", "service", "region", "source ip", "error", "user agent"])
-        .style(theme.fg("muted").add_modifier(Modifier::BOLD));
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Percentage(22),
-        Constraint::Percentage(18),
-        Constraint::Length(10),
-        Constraint::Length(12),
-        Constraint::Length(15),
-        Constraint::Length(14),
-        Constraint::Fill(1),
-    ];
+    let mut names = vec!["time", "principal", "event", "service", "region", "source ip", "error", "user agent"];
+    // Below 120 columns, region, service and agent give way, so that principal and event
+    // (cut to 7 characters at 80 columns) can be read.
+    let widths: Vec<Constraint> = if narrow {
+        keep_narrow(&mut names);
+        vec![
+            Constraint::Length(8),
+            Constraint::Fill(1),
+            Constraint::Length(20),
+            Constraint::Length(15),
+            Constraint::Length(12),
+        ]
+    } else {
+        vec![
+            Constraint::Length(8),
+            Constraint::Percentage(22),
+            Constraint::Percentage(18),
+            Constraint::Length(10),
+            Constraint::Length(12),
+            Constraint::Length(15),
+            Constraint::Length(14),
+            Constraint::Fill(1),
+        ]
+    };
+    let header = Row::new(names).style(theme.fg("muted").add_modifier(Modifier::BOLD));
     f.render_widget(Table::new(visible, widths).header(header).block(block(title, theme)), area);
 }
 
