@@ -26,6 +26,9 @@ use split::{ArrayElements, skip_ws, value_end};
 /// on the parser or a corrupt file.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 8 << 20;
 
+/// A file or object may not inflate beyond this by default (1 GiB).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
+
 #[derive(Debug, Clone)]
 pub struct ParseOptions {
     /// Keep each record's raw JSON for drill-down (the console does, `scan` does not).
@@ -40,7 +43,7 @@ impl Default for ParseOptions {
         Self {
             keep_raw: false,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
-            max_file_bytes: crate::source::file::MAX_DECOMPRESSED,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
 }

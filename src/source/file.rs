@@ -9,7 +9,7 @@ use flate2::read::MultiGzDecoder;
 use crate::parse::{Event, ParseOptions, ParseStats, parse_document};
 
 /// A gzip file may not inflate beyond this: a bomb is an error for that file, not an outage.
-pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+pub const MAX_DECOMPRESSED: u64 = crate::parse::DEFAULT_MAX_FILE_BYTES;
 
 /// True for files trailtop should read. Temporary names (`aws s3 sync` writes to a suffixed
 /// name and renames) and hidden files are ignored until they get their final name.
