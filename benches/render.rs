@@ -12,12 +12,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use trailtop::app::action::Action;
 use trailtop::app::keymap::Keymap;
-use trailtop::app::pipeline::{RatePoint, Snapshot, SourceView};
 use trailtop::app::state::AppState;
 use trailtop::features::{FeatureConfig, FeatureStore};
 use trailtop::generate::{ALL_SCENARIOS, Generator};
 use trailtop::model::{ModelConfig, Threshold, score_rows};
 use trailtop::parse::{ParseOptions, ParseStats, parse_document};
+use trailtop::pipeline::{RatePoint, Snapshot, SourceView};
 use trailtop::source::SourceStatus;
 use trailtop::ui::theme::{Palette, Theme};
 
@@ -89,7 +89,7 @@ fn main() {
             last_error: None,
             note: None,
         }],
-        tail: tail.into_iter().collect(),
+        tail: trailtop::pipeline::TailView::from_events(tail.into_iter().collect()),
         events,
         stats,
         duplicates: 0,

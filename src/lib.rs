@@ -10,6 +10,7 @@ pub mod generate;
 pub mod headless;
 pub mod model;
 pub mod parse;
+pub mod pipeline;
 pub mod source;
 pub mod sys;
 pub mod text;

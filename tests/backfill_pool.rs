@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
-use trailtop::app::pipeline::{Pipeline, Snapshot};
 use trailtop::features::{EntityBy, FeatureConfig};
 use trailtop::generate::write::Layout;
 use trailtop::model::ModelConfig;
 use trailtop::parse::ParseOptions;
+use trailtop::pipeline::{Pipeline, Snapshot};
 use trailtop::source::{SourceSpec, SpawnOptions};
 
 /// The account the issue was reproduced with: 100k generated events in 3,967 gzipped files,

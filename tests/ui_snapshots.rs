@@ -1,74 +1,54 @@
 //! Whole screens of the console, rendered with ratatui's `TestBackend` from a deterministic
 //! generated day, at 80x24 (an SSH session) and 160x48.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use trailtop::app::action::Action;
 use trailtop::app::keymap::Keymap;
-use trailtop::app::pipeline::{RatePoint, Snapshot, SourceView};
 use trailtop::app::state::AppState;
-use trailtop::features::{FeatureConfig, FeatureStore};
+use trailtop::features::FeatureConfig;
 use trailtop::generate::{ALL_SCENARIOS, Generator};
-use trailtop::model::{ModelConfig, Threshold, score_rows};
+use trailtop::model::{ModelConfig, Threshold};
 use trailtop::parse::{ParseOptions, ParseStats, parse_document};
+use trailtop::pipeline::{Pipeline, PipelineState, Snapshot};
+use trailtop::source::SourceMsg;
 use trailtop::source::SourceStatus;
 use trailtop::ui::theme::{Palette, Theme};
 
 const START: i64 = 1_709_510_400;
 
+/// Two days of generated traffic through the real pipeline, published once; the fields
+/// that follow the wall clock (training time, source state) are then pinned, so the screens
+/// do not change from run to run.
 fn snapshot() -> Arc<Snapshot> {
     let mut g = Generator::for_total(4, START, 2, 6000, ALL_SCENARIOS);
-    let cfg = FeatureConfig::default();
-    let mut store = FeatureStore::new(cfg);
-    let mut tail = Vec::new();
-    let mut stats = ParseStats::default();
-    let mut rates: BTreeMap<i64, RatePoint> = BTreeMap::new();
+    let mut st = PipelineState::new(Pipeline {
+        data_dir: None,
+        cfg: FeatureConfig::default(),
+        model: ModelConfig::default(),
+        tail_capacity: 10_000,
+        source_names: vec!["demo".into()],
+        demo: true,
+    });
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
     for _ in 0..48 {
+        let mut events = Vec::new();
+        let mut stats = ParseStats::default();
         for e in g.next_hour() {
             let json = serde_json::to_vec(&e.record).unwrap();
-            let mut evs = Vec::new();
-            parse_document(&json, &opts, &mut evs, &mut stats);
-            for ev in evs {
-                store.add(&ev);
-                let m = ev.time.div_euclid(60) * 60;
-                let p = rates.entry(m).or_insert(RatePoint { minute: m, ..Default::default() });
-                p.events += 1;
-                p.errors += u32::from(ev.error_code.is_some());
-                tail.push(Arc::new(ev));
-            }
+            parse_document(&json, &opts, &mut events, &mut stats);
         }
+        st.ingest(SourceMsg::Events { source: 0, events, stats, error: None });
     }
-    let scored = score_rows(store.rows(), &ModelConfig::default()).unwrap();
+    st.ingest(SourceMsg::Status { source: 0, status: SourceStatus::Live });
+    let mut snap = st.publish();
     let end = START + 2 * 86_400;
-    Arc::new(Snapshot {
-        generation: 7,
-        rows: Arc::new(scored.rows),
-        cutoff: scored.cutoff,
-        population: Arc::new(scored.population),
-        rates: rates.into_values().collect(),
-        sources: vec![SourceView {
-            name: "demo".into(),
-            status: SourceStatus::Live,
-            newest_event: Some(end - 5),
-            events: tail.len() as u64,
-            last_error: None,
-            note: None,
-        }],
-        events: tail.len() as u64,
-        tail,
-        stats,
-        duplicates: 0,
-        trained_at: Some(end),
-        model_error: None,
-        demo: true,
-        feature_config: cfg,
-        labels: 0,
-        notice: None,
-    })
+    snap.generation = 7;
+    snap.trained_at = Some(end);
+    snap.sources[0].newest_event = Some(end - 5);
+    Arc::new(snap)
 }
 
 /// The ids of the records the generator made for attacks, in [`snapshot`]'s data.

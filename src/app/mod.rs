@@ -8,7 +8,6 @@ pub mod action;
 pub mod filter;
 pub mod keymap;
 mod panic_watch;
-pub mod pipeline;
 pub mod state;
 
 use std::io::{IsTerminal, Write};
@@ -24,10 +23,10 @@ use crate::cli::ConsoleArgs;
 use crate::features::FeatureConfig;
 use crate::model::Threshold;
 use crate::parse::ParseOptions;
+use crate::pipeline::{Pipeline, PipelineCommand};
 use crate::source::{SourceMsg, SourceSpec};
 use crate::ui::theme::{Palette, Theme};
 use keymap::Keymap;
-use pipeline::{Pipeline, PipelineCommand};
 use state::{AppState, Command};
 
 const LAG_TICK: Duration = Duration::from_secs(5);

@@ -7,11 +7,11 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::action::Action;
 use super::filter::Filter;
-use super::pipeline::Snapshot;
 use crate::features::N_FEATURES;
 use crate::model::feedback::{Scope, Verdict};
 use crate::model::{ScoredRow, Threshold};
 use crate::parse::Event;
+use crate::pipeline::{LabelRequest, Snapshot};
 use crate::source::SourceStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,15 +87,6 @@ pub enum Command {
         window_start: i64,
         entity: String,
     },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LabelRequest {
-    pub row: ScoredRow,
-    pub verdict: Verdict,
-    pub scope: Scope,
-    pub note: Option<String>,
-    pub expires_days: Option<u32>,
 }
 
 /// The false-positive dialog: scope, expiry and an optional note.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 
-use crate::features::{Dedup, FeatureConfig, FeatureStore};
+use crate::features::{FeatureConfig, FeatureStore};
 use crate::parse::{Event, ParseStats};
 use crate::source::{SourceMsg, SourceSpec, SourceStatus};
 
@@ -55,8 +55,7 @@ pub fn collect(
         crate::source::spawn(id, spec, spawn, tx.clone());
     }
     drop(tx);
-    let mut store = FeatureStore::new(cfg);
-    let mut dedup = Dedup::default();
+    let mut ingest = crate::pipeline::ingest::Ingest::new(cfg);
     let mut totals = Totals::default();
     let mut progress = Progress::new(specs.len());
     let mut notes: Vec<Option<String>> = vec![None; specs.len()];
@@ -74,9 +73,8 @@ pub fn collect(
                 for ev in &events {
                     if !range.contains(ev.time) {
                         totals.out_of_range += 1;
-                    } else if dedup.first(&ev.id) {
-                        store.add(ev);
-                        visit(ev, &store);
+                    } else if ingest.add(ev) {
+                        visit(ev, &ingest.store);
                         totals.events += 1;
                     }
                 }
@@ -104,9 +102,9 @@ pub fn collect(
             SourceMsg::Commit { commit, .. } => totals.commits.push(commit),
         }
     }
-    totals.duplicates = dedup.duplicates;
+    totals.duplicates = ingest.duplicates();
     progress.clear();
-    Ok((store, totals))
+    Ok((ingest.store, totals))
 }
 
 struct Progress {

@@ -40,11 +40,7 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        Self {
-            keep_raw: false,
-            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
-            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-        }
+        Self { keep_raw: false, max_record_bytes: DEFAULT_MAX_RECORD_BYTES, max_file_bytes: DEFAULT_MAX_FILE_BYTES }
     }
 }
 

@@ -3,10 +3,10 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::app::pipeline::Snapshot;
 use crate::features::{FeatureRow, N_FEATURES};
 use crate::model::ScoredRow;
 use crate::parse::{ParseOptions, parse_bytes};
+use crate::pipeline::{Snapshot, TailView};
 
 /// The hour the test windows start: 2024-03-01T01:00Z (parse turns 1970 away).
 const HOUR: i64 = 1_709_254_800;
@@ -48,7 +48,11 @@ fn snap(order: &[&str]) -> Arc<Snapshot> {
     let rows = order.iter().enumerate().map(|(i, e)| row(i + 1, e, 10 * (i as u64 + 1))).collect();
     Arc::new(Snapshot {
         rows: Arc::new(rows),
-        tail: vec![event("1", "GetObject", "a"), event("2", "ListBuckets", "b"), event("3", "GetUser", "a")],
+        tail: TailView::from_events(vec![
+            event("1", "GetObject", "a"),
+            event("2", "ListBuckets", "b"),
+            event("3", "GetUser", "a"),
+        ]),
         feature_config: crate::features::FeatureConfig { window_secs: 3600, by: crate::features::EntityBy::Principal },
         ..Default::default()
     })
@@ -155,8 +159,10 @@ fn filter_bar_applies_to_tail_and_rows() {
 fn freeze_keeps_the_tail_still() {
     let mut s = state();
     s.update(Action::Follow);
-    let mut more = (*snap(&["a"])).clone_for_test();
-    more.tail.push(event("4", "PutObject", "c"));
+    let mut more = (*snap(&["a"])).clone();
+    let mut events: Vec<_> = more.tail.iter().cloned().collect();
+    events.push(event("4", "PutObject", "c"));
+    more.tail = TailView::from_events(events);
     s.on_snapshot(Arc::new(more));
     assert_eq!(s.lists.tail.len(), 3, "frozen");
     s.update(Action::Follow);
@@ -246,7 +252,7 @@ fn raw_json_is_scrubbed_once_when_opened() {
     let ev = Arc::new(parse_bytes(json.as_bytes(), &ParseOptions { keep_raw: true, ..Default::default() }).0.remove(0));
     assert!(ev.raw.as_deref().unwrap().contains('\u{202e}'), "the raw record keeps what the log said");
     let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
-    snap.tail = vec![ev];
+    snap.tail = TailView::from_events(vec![ev]);
     s.on_snapshot(Arc::new(snap));
     s.update(Action::Open);
     let j = s.detail.as_ref().unwrap().json.as_ref().unwrap();
@@ -270,7 +276,7 @@ fn copies_are_capped() {
     let opts = ParseOptions { keep_raw: true, max_record_bytes: 8 << 20, ..Default::default() };
     let ev = Arc::new(parse_bytes(json.as_bytes(), &opts).0.remove(0));
     let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
-    snap.tail = vec![ev];
+    snap.tail = TailView::from_events(vec![ev]);
     s.on_snapshot(Arc::new(snap));
     s.update(Action::Open);
     let cmds = s.update(Action::Copy);
@@ -285,14 +291,8 @@ fn a_new_source_error_is_shown_whole_once() {
     let with_status = |status| {
         let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
         let name = "s3://trail/AWSLogs/".to_owned();
-        let view = crate::app::pipeline::SourceView {
-            name,
-            status,
-            newest_event: None,
-            events: 0,
-            last_error: None,
-            note: None,
-        };
+        let view =
+            crate::pipeline::SourceView { name, status, newest_event: None, events: 0, last_error: None, note: None };
         snap.sources = vec![view];
         Arc::new(snap)
     };

@@ -1,0 +1,85 @@
+//! Stage 5: the pipeline. It owns de-duplication, the feature store, the event tail and the
+//! model, as one value ([`PipelineState`]) that `scan`'s ingest, the tests and the console's
+//! pipeline thread ([`Pipeline::run`]) all drive. It takes source messages in and hands the
+//! console a fresh [`Snapshot`] when something changed, at most every [`REFRESH`]
+//! (re-scoring is the expensive part). Commands come back on their own channel; state never
+//! flows upstream.
+
+pub mod ingest;
+pub mod protocol;
+mod rates;
+mod state;
+pub mod tail;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, select, tick};
+
+pub use protocol::{LabelRequest, PipelineCommand, RatePoint, Snapshot, SourceView};
+pub use state::PipelineState;
+pub use tail::TailView;
+
+use crate::features::FeatureConfig;
+use crate::model::ModelConfig;
+use crate::source::SourceMsg;
+
+/// The most often a snapshot is published.
+pub const REFRESH: Duration = Duration::from_secs(2);
+
+/// What a pipeline is made of.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Where labels and the model live; `None` keeps labels in memory only (tests).
+    pub data_dir: Option<std::path::PathBuf>,
+    pub cfg: FeatureConfig,
+    pub model: ModelConfig,
+    pub tail_capacity: usize,
+    pub source_names: Vec<String>,
+    pub demo: bool,
+}
+
+impl Pipeline {
+    /// The pipeline thread: drains sources and commands into a [`PipelineState`] and publishes
+    /// when something changed and [`REFRESH`] has passed (at once after a command). Ends when
+    /// the console hangs up.
+    pub fn run(self, rx: Receiver<SourceMsg>, commands: Receiver<PipelineCommand>, out: Sender<Arc<Snapshot>>) {
+        let mut st = PipelineState::new(self);
+        let ticker = tick(REFRESH / 4);
+        let (mut dirty, mut last_publish) = (true, Instant::now() - REFRESH);
+        let mut sources_open = true;
+        loop {
+            let cmd = if sources_open {
+                select! {
+                    recv(rx) -> msg => match msg {
+                        Ok(m) => { st.ingest(m); dirty = true; None }
+                        // Every source has finished: keep serving commands.
+                        Err(_) => { sources_open = false; None }
+                    },
+                    recv(commands) -> cmd => Some(cmd),
+                    recv(ticker) -> _ => None,
+                }
+            } else {
+                Some(commands.recv())
+            };
+            match cmd {
+                Some(Ok(c)) => {
+                    st.apply(c);
+                    // The analyst waits for this one: publish now.
+                    (dirty, last_publish) = (true, Instant::now() - REFRESH);
+                }
+                Some(Err(_)) => return,
+                None => {}
+            }
+            if dirty && last_publish.elapsed() >= REFRESH {
+                if out.send(Arc::new(st.publish())).is_err() {
+                    return;
+                }
+                (dirty, last_publish) = (false, Instant::now());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

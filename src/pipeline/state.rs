@@ -1,0 +1,265 @@
+//! The pipeline as a value: source messages in ([`PipelineState::ingest`]), the console's
+//! commands in ([`PipelineState::apply`]), snapshots out ([`PipelineState::publish`]). No
+//! threads and no clocks but the wall clock for labels, so tests drive it step by step.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Pipeline;
+use super::ingest::Ingest;
+use super::protocol::{PipelineCommand, Snapshot, SourceView};
+use super::rates::Rates;
+use super::tail::Tail;
+use crate::model::feedback::{Feedback, Label, LabelStore};
+use crate::model::{ModelConfig, ScoredRow, persist, score_rows_with};
+use crate::parse::ParseStats;
+use crate::parse::sanitize::clean_owned;
+use crate::source::{SourceMsg, SourceStatus};
+
+/// How often the model is saved when nothing else asks for it.
+const SAVE_EVERY: Duration = Duration::from_secs(300);
+/// How far ahead of this machine's clock an event may be and still count as the newest.
+const CLOCK_SKEW: i64 = 15 * 60;
+
+/// The latest ranking.
+#[derive(Debug, Default, Clone)]
+struct Ranking {
+    rows: Arc<Vec<ScoredRow>>,
+    cutoff: f64,
+    population: Arc<Vec<Vec<f64>>>,
+    trained_at: Option<i64>,
+    error: Option<String>,
+}
+
+pub struct PipelineState {
+    config: Pipeline,
+    model: ModelConfig,
+    ingest: Ingest,
+    tail: Tail,
+    rates: Rates,
+    stats: ParseStats,
+    events: u64,
+    sources: Vec<SourceView>,
+    label_store: Option<LabelStore>,
+    labels: Vec<Label>,
+    labels_in_force: usize,
+    notice: Option<String>,
+    ranking: Option<Ranking>,
+    prev_ranks: rustc_hash::FxHashMap<(i64, String), usize>,
+    /// New events or labels since the last ranking.
+    rows_changed: bool,
+    generation: u64,
+    save_due: bool,
+    last_saved: Instant,
+}
+
+impl PipelineState {
+    /// A pipeline with nothing ingested; labels are loaded and the saved model checked.
+    pub fn new(config: Pipeline) -> PipelineState {
+        let sources = config
+            .source_names
+            .iter()
+            .map(|n| SourceView {
+                name: n.clone(),
+                status: SourceStatus::Backfilling { done: 0, total: 0 },
+                newest_event: None,
+                events: 0,
+                last_error: None,
+                note: None,
+            })
+            .collect();
+        let label_store = config.data_dir.as_deref().map(LabelStore::new);
+        let mut labels = Vec::new();
+        let mut notice = None;
+        if let Some(st) = &label_store {
+            match st.load() {
+                Ok((lines, report)) => {
+                    labels = lines;
+                    if report.corrupt > 0 {
+                        notice = Some(format!(
+                            "{}: {} corrupt line(s) skipped (first: line {})",
+                            st.path().display(),
+                            report.corrupt,
+                            report.first_corrupt_line.unwrap_or(0)
+                        ));
+                    }
+                }
+                Err(e) => notice = Some(format!("labels not loaded: {e:#}")),
+            }
+        }
+        if let Some(dir) = &config.data_dir
+            && let Some(n) = persist::check_saved_model(dir)
+        {
+            notice = notice.or(Some(n));
+        }
+        PipelineState {
+            model: config.model.clone(),
+            ingest: Ingest::new(config.cfg),
+            tail: Tail::new(config.tail_capacity),
+            config,
+            rates: Rates::default(),
+            stats: ParseStats::default(),
+            events: 0,
+            sources,
+            label_store,
+            labels,
+            labels_in_force: 0,
+            notice,
+            ranking: None,
+            prev_ranks: Default::default(),
+            rows_changed: true,
+            generation: 0,
+            save_due: true,
+            last_saved: Instant::now(),
+        }
+    }
+
+    /// Takes one message from a source.
+    pub fn ingest(&mut self, msg: SourceMsg) {
+        match msg {
+            SourceMsg::Events { source, events, stats, error } => {
+                self.stats.merge(&stats);
+                let sv = &mut self.sources[source];
+                if error.is_some() {
+                    sv.last_error = error.map(|e| clean_owned(&e));
+                }
+                let ahead = chrono::Utc::now().timestamp() + CLOCK_SKEW;
+                for ev in events {
+                    if !self.ingest.add(&ev) {
+                        continue;
+                    }
+                    self.events += 1;
+                    sv.events += 1;
+                    // A record stamped ahead of this clock (parse allows a day of drift)
+                    // would pin the lag clock at zero and, as the chart's newest minute,
+                    // push every real minute out of it.
+                    if ev.time <= ahead {
+                        sv.newest_event = Some(sv.newest_event.map_or(ev.time, |t| t.max(ev.time)));
+                        self.rates.add(&ev);
+                    }
+                    self.tail.push(Arc::new(ev));
+                }
+                self.rows_changed = true;
+            }
+            // Notes and errors quote servers and file names: scrubbed, as log content is,
+            // before they can reach the terminal.
+            SourceMsg::Note { source, text } => self.sources[source].note = Some(clean_owned(&text)),
+            SourceMsg::Status { source, status } => {
+                let status = match status {
+                    SourceStatus::Degraded(e) => SourceStatus::Degraded(clean_owned(&e)),
+                    other => other,
+                };
+                if let SourceStatus::Degraded(e) = &status {
+                    self.sources[source].last_error = Some(e.clone());
+                }
+                self.sources[source].status = status;
+            }
+            // What reached the pipeline is delivered: the position can be saved.
+            SourceMsg::Commit { commit, .. } => {
+                if let Err(e) = commit.save() {
+                    tracing::warn!("source position not saved: {e:#}");
+                }
+            }
+        }
+    }
+
+    /// Takes one command from the console.
+    pub fn apply(&mut self, cmd: PipelineCommand) {
+        let now = chrono::Utc::now().timestamp();
+        match cmd {
+            PipelineCommand::SetThreshold(t) => self.model.threshold = t,
+            PipelineCommand::Label(req) => {
+                let mut label = Label::new(&req.row, req.verdict, req.scope, self.generation, now);
+                label.note = req.note;
+                label.expires_at = req.expires_days.map(|d| now + i64::from(d) * 86_400);
+                if let Some(st) = &self.label_store
+                    && let Err(e) = st.append(&label)
+                {
+                    self.notice = Some(format!("label not saved: {e:#}"));
+                }
+                self.labels.push(label);
+            }
+            PipelineCommand::Undo { window_start, entity } => {
+                let live = Feedback::from_lines(self.labels.clone(), now);
+                if let Some(l) = live.labels.iter().rev().find(|l| l.window_start == window_start && l.entity == entity)
+                {
+                    let undo = l.undo_of(now);
+                    if let Some(st) = &self.label_store
+                        && let Err(e) = st.append(&undo)
+                    {
+                        self.notice = Some(format!("undo not saved: {e:#}"));
+                    }
+                    self.labels.push(undo);
+                }
+            }
+        }
+        self.rows_changed = true;
+        self.save_due = true;
+    }
+
+    /// The console's next snapshot; re-ranks first when events or labels came in.
+    pub fn publish(&mut self) -> Snapshot {
+        if self.rows_changed || self.ranking.is_none() {
+            self.rank();
+        }
+        let r = self.ranking.clone().unwrap_or_default();
+        self.generation += 1;
+        Snapshot {
+            generation: self.generation,
+            rows: r.rows,
+            cutoff: r.cutoff,
+            population: r.population,
+            rates: self.rates.points(),
+            sources: self.sources.clone(),
+            tail: self.tail.view(),
+            events: self.events,
+            stats: self.stats.clone(),
+            duplicates: self.ingest.duplicates(),
+            trained_at: r.trained_at,
+            model_error: r.error,
+            demo: self.config.demo,
+            feature_config: self.config.cfg,
+            labels: self.labels_in_force,
+            notice: self.notice.take(),
+        }
+    }
+
+    fn rank(&mut self) {
+        let started = Instant::now();
+        let feedback = Feedback::from_lines(self.labels.clone(), chrono::Utc::now().timestamp());
+        self.ranking = Some(match score_rows_with(self.ingest.store.rows(), &self.model, &feedback) {
+            Ok(mut s) => {
+                // What moved since the last ranking.
+                for r in &mut s.rows {
+                    r.prev_rank = self.prev_ranks.get(&(r.row.window_start, r.row.entity.clone())).copied();
+                }
+                self.prev_ranks = s.rows.iter().map(|r| ((r.row.window_start, r.row.entity.clone()), r.rank)).collect();
+                // Saved after feedback and every few minutes, not on every refresh.
+                if let (Some(dir), Some(m)) = (&self.config.data_dir, &s.model)
+                    && (self.save_due || self.last_saved.elapsed() > SAVE_EVERY)
+                {
+                    if let Err(e) = persist::save_model(dir, m) {
+                        tracing::warn!("model not saved: {e:#}");
+                    }
+                    self.last_saved = Instant::now();
+                    self.save_due = false;
+                }
+                Ranking {
+                    rows: Arc::new(s.rows),
+                    cutoff: s.cutoff,
+                    population: Arc::new(s.population),
+                    trained_at: Some(chrono::Utc::now().timestamp()),
+                    error: None,
+                }
+            }
+            Err(e) => Ranking { error: Some(e.to_string()), ..Default::default() },
+        });
+        self.labels_in_force = feedback.labels.len();
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            windows = self.ingest.store.len(),
+            "re-scored"
+        );
+        self.rows_changed = false;
+    }
+}

@@ -1,0 +1,112 @@
+//! The pipeline driven as a value: messages in, snapshots out, no threads.
+
+use super::*;
+use crate::features::EntityBy;
+use crate::parse::{Event, ParseStats};
+use crate::source::SourceStatus;
+
+fn state() -> PipelineState {
+    PipelineState::new(Pipeline {
+        data_dir: None,
+        cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
+        model: ModelConfig::default(),
+        tail_capacity: 10,
+        source_names: vec!["s3://trail/".into()],
+        demo: false,
+    })
+}
+
+fn event_at(id: &str, time: i64) -> Event {
+    let doc = format!(
+        r#"{{"eventTime":"{}","eventName":"E","eventID":"{id}","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}"#,
+        crate::parse::time::rfc3339(time)
+    );
+    let (mut ev, st) = crate::parse::parse_bytes(doc.as_bytes(), &crate::parse::ParseOptions::default());
+    assert_eq!(st.invalid, 0);
+    ev.pop().expect("one event")
+}
+
+fn batch(events: Vec<Event>) -> SourceMsg {
+    SourceMsg::Events { source: 0, events, stats: ParseStats::default(), error: None }
+}
+
+/// The header shows a source's errors and notes: whatever a server or a file name put in
+/// them must not reach the terminal as escape sequences.
+#[test]
+fn source_errors_and_notes_are_scrubbed() {
+    let mut st = state();
+    let hostile = "AccessDenied: \x1b]0;pwned\x07\x1b[2Jno\u{202e}te\u{9b}31m";
+    st.ingest(SourceMsg::Status { source: 0, status: SourceStatus::Degraded(hostile.into()) });
+    st.ingest(SourceMsg::Note { source: 0, text: hostile.into() });
+    st.ingest(SourceMsg::Events {
+        source: 0,
+        events: vec![],
+        stats: ParseStats::default(),
+        error: Some(hostile.into()),
+    });
+    let snap = st.publish();
+    let clean = "AccessDenied: ]0;pwned[2Jnote31m";
+    let src = &snap.sources[0];
+    assert_eq!(src.status, SourceStatus::Degraded(clean.into()));
+    assert_eq!(src.note.as_deref(), Some(clean));
+    assert_eq!(src.last_error.as_deref(), Some(clean));
+}
+
+/// A record stamped 20 hours ahead (inside the day of drift parse allows) must not become the
+/// chart's newest minute, which pushed every real minute out of it, nor pin the lag at zero.
+#[test]
+fn a_future_record_neither_empties_the_chart_nor_pins_the_lag() {
+    let mut st = state();
+    let now = chrono::Utc::now().timestamp();
+    st.ingest(batch(vec![
+        event_at("past", now - 7200),
+        event_at("now", now - 60),
+        event_at("future", now + 20 * 3600),
+    ]));
+    let snap = st.publish();
+    assert_eq!(snap.events, 3);
+    let minutes: Vec<i64> = snap.rates.iter().map(|p| p.minute).collect();
+    assert_eq!(minutes, [(now - 7200) / 60 * 60, (now - 60) / 60 * 60]);
+    assert_eq!(snap.sources[0].newest_event, Some(now - 60));
+}
+
+/// Duplicates are counted once, the tail keeps the newest, and a snapshot ranks what came in.
+#[test]
+fn ingest_dedupes_bounds_the_tail_and_ranks() {
+    let mut st = state();
+    let t = 1_709_251_200;
+    st.ingest(batch((0..15).map(|i| event_at(&format!("e{i}"), t + i * 60)).collect()));
+    st.ingest(batch(vec![event_at("e3", t + 180)]));
+    let snap = st.publish();
+    assert_eq!((snap.events, snap.duplicates), (15, 1));
+    assert_eq!(snap.tail.len(), 10, "the tail holds its capacity");
+    assert_eq!(snap.tail.iter().next().map(|e| e.id.to_string()), Some("e5".into()));
+    assert_eq!(snap.rows.len(), 1, "one principal, one window");
+    assert!(snap.trained_at.is_some());
+    // Nothing new: the ranking is reused, the generation moves on.
+    let again = st.publish();
+    assert!(Arc::ptr_eq(&snap.rows, &again.rows));
+    assert_eq!(again.generation, snap.generation + 1);
+}
+
+/// A label re-ranks at once and is counted in force; its undo withdraws it.
+#[test]
+fn labels_apply_and_undo() {
+    let mut st = state();
+    let t = 1_709_251_200;
+    st.ingest(batch((0..5).map(|i| event_at(&format!("e{i}"), t + i)).collect()));
+    let row = st.publish().rows[0].clone();
+    let req = LabelRequest {
+        row: row.clone(),
+        verdict: crate::model::feedback::Verdict::FalsePositive,
+        scope: crate::model::feedback::Scope::Entity,
+        note: None,
+        expires_days: None,
+    };
+    st.apply(PipelineCommand::Label(Box::new(req)));
+    let snap = st.publish();
+    assert_eq!(snap.labels, 1);
+    assert_eq!(snap.rows[0].verdict, Some(crate::model::feedback::Verdict::FalsePositive));
+    st.apply(PipelineCommand::Undo { window_start: row.row.window_start, entity: row.row.entity.clone() });
+    assert_eq!(st.publish().labels, 0);
+}
