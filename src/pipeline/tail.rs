@@ -148,7 +148,7 @@ mod tests {
                     assert_eq!(v.len(), kept);
                     let ids: Vec<usize> = v.iter().map(|e| e.id.parse().unwrap()).collect();
                     assert_eq!(ids, ((n + 1 - kept)..=n).collect::<Vec<_>>(), "capacity {capacity} at {n}");
-                    assert_eq!(v.iter().rev().next().map(|e| e.id.to_string()), (kept > 0).then(|| n.to_string()));
+                    assert_eq!(v.iter().next_back().map(|e| e.id.to_string()), (kept > 0).then(|| n.to_string()));
                     for (i, e) in v.iter().enumerate() {
                         assert!(Arc::ptr_eq(e, &v[i]));
                     }
