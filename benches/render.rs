@@ -11,15 +11,15 @@ use std::time::Instant;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use trailtop::app::action::Action;
-use trailtop::app::keymap::Keymap;
 use trailtop::app::state::AppState;
+use trailtop::config::keymap::Keymap;
+use trailtop::config::theme::{Palette, Theme};
 use trailtop::features::{FeatureConfig, FeatureStore};
 use trailtop::generate::{ALL_SCENARIOS, Generator};
 use trailtop::model::{ModelConfig, Threshold, score_rows};
 use trailtop::parse::{ParseOptions, ParseStats, parse_document};
 use trailtop::pipeline::{RatePoint, Snapshot, SourceView};
 use trailtop::source::SourceStatus;
-use trailtop::ui::theme::{Palette, Theme};
 
 const START: i64 = 1_709_510_400;
 const TAIL: usize = 200_000;

@@ -56,8 +56,8 @@ pub fn filter(data: &[u8]) {
 pub fn theme(data: &[u8]) {
     let text = String::from_utf8_lossy(data).into_owned();
     let read = |name: &str| if name == "fuzzed.toml" { Ok(text.clone()) } else { Err(format!("no {name}")) };
-    for palette in [crate::ui::theme::Palette::TrueColor, crate::ui::theme::Palette::Ansi16] {
-        let (theme, _) = crate::ui::theme::Theme::load_with("fuzzed.toml", palette, read);
+    for palette in [crate::config::theme::Palette::TrueColor, crate::config::theme::Palette::Ansi16] {
+        let (theme, _) = crate::config::theme::Theme::load_with("fuzzed.toml", palette, read);
         for role in ["base", "title", "error", "selection", "no-such-role"] {
             let _ = theme.fg(role);
         }
@@ -68,7 +68,7 @@ pub fn theme(data: &[u8]) {
 /// A user keymap file merged over the defaults; then every key looked up.
 pub fn keymap(data: &[u8]) {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    let (mut map, _) = crate::app::keymap::Keymap::load(None);
+    let (mut map, _) = crate::config::keymap::Keymap::load(None);
     let _ = map.merge(&String::from_utf8_lossy(data));
     for code in [KeyCode::Char('j'), KeyCode::Char('q'), KeyCode::Enter, KeyCode::Esc, KeyCode::F(5)] {
         for mods in [KeyModifiers::NONE, KeyModifiers::CONTROL, KeyModifiers::SHIFT | KeyModifiers::ALT] {

@@ -4,6 +4,8 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
+pub mod console;
 pub mod features;
 pub mod fuzzing;
 pub mod generate;

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Some(Command::Gen(args)) => done(run_gen(args)),
         Some(Command::Eval(args)) => done(run_eval(args)),
         Some(Command::Labels(args)) => done(run_labels(args)),
-        None => done(trailtop::app::run(cli.console)),
+        None => done(trailtop::console::run(cli.console)),
     };
     match result {
         Ok(code) => code,
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
 }
 
 fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let data = trailtop::app::data_dir();
+    let data = trailtop::config::paths::data_dir();
     trailtop::sys::private_dir(&data)?;
     if let Some(w) = trailtop::source::aws::endpoint_warning(args.aws.endpoint_url.as_deref()) {
         eprintln!("trailtop: warning: {w}");
@@ -255,7 +255,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run_labels(args: LabelsArgs) -> anyhow::Result<()> {
-    let dir = args.labels_dir.unwrap_or_else(trailtop::app::data_dir);
+    let dir = args.labels_dir.unwrap_or_else(trailtop::config::paths::data_dir);
     let fb = trailtop::headless::labels::load(&dir)?;
     let mut out = std::io::stdout().lock();
     match args.action {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use trailtop::app::action::Action;
-use trailtop::app::keymap::Keymap;
 use trailtop::app::state::AppState;
+use trailtop::config::keymap::Keymap;
+use trailtop::config::theme::{Palette, Theme};
 use trailtop::features::FeatureConfig;
 use trailtop::generate::{ALL_SCENARIOS, Generator};
 use trailtop::model::{ModelConfig, Threshold};
@@ -15,7 +16,6 @@ use trailtop::parse::{ParseOptions, ParseStats, parse_document};
 use trailtop::pipeline::{Pipeline, PipelineState, Snapshot};
 use trailtop::source::SourceMsg;
 use trailtop::source::SourceStatus;
-use trailtop::ui::theme::{Palette, Theme};
 
 const START: i64 = 1_709_510_400;
 

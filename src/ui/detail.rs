@@ -7,9 +7,9 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::theme::Theme;
 use super::views::{fmt_num, page_start};
 use crate::app::state::{AppState, Detail, JsonView};
+use crate::config::theme::Theme;
 use crate::parse::time::format_utc;
 use crate::text::short_principal;
 

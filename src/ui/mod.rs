@@ -2,7 +2,6 @@
 //! widget builds only the rows it can show.
 
 mod detail;
-pub mod theme;
 mod views;
 
 use ratatui::Frame;
@@ -11,12 +10,12 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Tabs};
 
-use crate::app::keymap::Keymap;
 use crate::app::state::{AppState, VIEWS, View};
+use crate::config::keymap::Keymap;
+use crate::config::theme::Theme;
 use crate::model::Threshold;
 use crate::source::SourceStatus;
 use crate::text::truncate;
-use theme::Theme;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;

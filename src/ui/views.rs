@@ -6,8 +6,8 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use super::theme::Theme;
 use crate::app::state::AppState;
+use crate::config::theme::Theme;
 use crate::features::FEATURE_NAMES;
 use crate::model::ScoredRow;
 use crate::model::feedback::Verdict;

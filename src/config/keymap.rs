@@ -5,7 +5,7 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 
-use super::action::Action;
+use crate::app::action::Action;
 
 const DEFAULT: &str = include_str!("../../config/keymap.toml");
 

@@ -1,0 +1,200 @@
+//! The console: `run` wires sources → pipeline → app state → ui and owns the terminal. It is
+//! the one place that knows both `app` (state and update) and `ui` (render), which do not
+//! know each other.
+//!
+//! Threads: one per source, the pipeline, and a terminal-input reader. The loop here waits on
+//! input, new snapshots, a slow tick (for lag clocks), panics and SIGTERM, applies them to the
+//! state, and draws once per turn only when something changed.
+
+mod panic_watch;
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use crossbeam_channel::{bounded, select, tick};
+use crossterm::event::{Event as TermEvent, KeyEventKind};
+
+use crate::app::state::{AppState, Command};
+use crate::cli::ConsoleArgs;
+use crate::config::keymap::Keymap;
+use crate::config::paths::{config_dir, data_dir};
+use crate::config::theme::{Palette, Theme};
+use crate::features::FeatureConfig;
+use crate::model::Threshold;
+use crate::parse::ParseOptions;
+use crate::pipeline::{Pipeline, PipelineCommand};
+use crate::source::{SourceMsg, SourceSpec};
+
+const LAG_TICK: Duration = Duration::from_secs(5);
+
+/// Restores the terminal however the console ends; the panic hook installed by
+/// `ratatui::init` covers panics.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
+    let specs: Vec<SourceSpec> = if args.sources.is_empty() {
+        vec![SourceSpec::Demo]
+    } else {
+        args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<_>>()?
+    };
+    let dir = data_dir();
+    crate::sys::private_dir(&dir)?;
+    let appender = tracing_appender::rolling::never(&dir, "trailtop.log");
+    let (writer, _log_guard) = tracing_appender::non_blocking(appender);
+    let _ = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TRAILTOP_LOG").unwrap_or_else(|_| "info".into()))
+        .try_init();
+    tracing::info!(?specs, "console starting");
+
+    // Before any thread starts: a panic anywhere must find the terminal hooks in place.
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the console needs a terminal (standard input and output are not one); for output to a file or pipe use `trailtop scan SOURCE...`"
+        );
+    }
+    let term_flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(sig, Arc::clone(&term_flag)).context("cannot install the signal handler")?;
+    }
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let _guard = TerminalGuard;
+    let panics = panic_watch::install();
+
+    let (theme, theme_notice) = Theme::load(&args.theme, Palette::detect());
+    let (keymap, keymap_notice) = Keymap::load(config_dir().map(|d| d.join("keymap.toml")).as_deref());
+    let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
+    let threshold = Threshold::Contamination(0.01);
+    let opts = ParseOptions { keep_raw: true, ..Default::default() };
+    let (src_tx, src_rx) = bounded::<SourceMsg>(256);
+    let spawn = crate::source::SpawnOptions {
+        parse: opts,
+        follow: true,
+        demo_speed: args.speed,
+        aws: args.aws.options(Some(dir.clone())),
+        since: args.since.map(|t| chrono::Utc::now().timestamp() - t),
+    };
+    for (id, spec) in specs.iter().enumerate() {
+        crate::source::spawn(id, spec, &spawn, src_tx.clone());
+    }
+    drop(src_tx);
+    let (snap_tx, snap_rx) = bounded(4);
+    let (cmd_tx, cmd_rx) = bounded(16);
+    let pipeline = Pipeline {
+        data_dir: Some(dir.clone()),
+        cfg,
+        model: crate::model::ModelConfig { threshold, ..Default::default() },
+        tail_capacity: 200_000,
+        source_names: specs.iter().map(ToString::to_string).collect(),
+        demo: specs.contains(&SourceSpec::Demo),
+    };
+    std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || {
+            panic_watch::injected("pipeline");
+            pipeline.run(src_rx, cmd_rx, snap_tx);
+        })
+        .context("cannot start the pipeline thread")?;
+
+    let (key_tx, key_rx) = bounded(64);
+    std::thread::spawn(move || {
+        loop {
+            let ev = crossterm::event::read();
+            let failed = ev.is_err();
+            if key_tx.send(ev).is_err() || failed {
+                return;
+            }
+        }
+    });
+
+    let mut state = AppState::new(threshold);
+    let endpoint_notice = crate::source::aws::endpoint_warning(args.aws.endpoint_url.as_deref());
+    if let Some(w) = &endpoint_notice {
+        tracing::warn!("{w}");
+    }
+    state.notice = endpoint_notice.or(theme_notice).or(keymap_notice);
+    // Frames come from input and new data; this slow tick only ages the lag clocks in the
+    // header while a source is quiet.
+    let clock = tick(LAG_TICK);
+    let mut dirty = true;
+    while !state.quit {
+        if panics.receiver().try_recv().is_ok() {
+            anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into()));
+        }
+        if term_flag.load(Ordering::Relaxed) {
+            tracing::info!("terminated by signal");
+            break;
+        }
+        if dirty {
+            state.now = chrono::Utc::now().timestamp();
+            let size = terminal.size()?;
+            state.page = crate::ui::list_rows(size.height);
+            state.help_overflow = keymap.bindings.len().saturating_sub(crate::ui::help_rows(size.height));
+            terminal.draw(|f| crate::ui::render(f, &state, &theme, &keymap))?;
+            dirty = false;
+        }
+        let mut commands = Vec::new();
+        select! {
+            recv(key_rx) -> ev => match ev {
+                Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    if state.filter_input.is_some() {
+                        state.on_filter_key(key);
+                    } else if state.mark.is_some() {
+                        commands = state.on_mark_key(key);
+                    } else if let Some(action) = keymap.action_for(&key) {
+                        commands = state.update(action);
+                    }
+                    dirty = true;
+                }
+                Ok(Ok(TermEvent::Resize(..))) => dirty = true,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e).context("reading the terminal failed"),
+                Err(_) => anyhow::bail!("terminal input ended"),
+            },
+            recv(snap_rx) -> snap => match snap {
+                Ok(snap) => {
+                    state.on_snapshot(snap);
+                    dirty = true;
+                }
+                // The pipeline only hangs up when it died: stop, rather than draw a console
+                // that can no longer change.
+                Err(_) => anyhow::bail!("the pipeline stopped{}", panics.message().map(|m| format!(": {m}")).unwrap_or_default()),
+            },
+            recv(panics.receiver()) -> _ => anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into())),
+            recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live),
+        }
+        for c in commands {
+            match c {
+                Command::SetThreshold(t) => {
+                    let _ = cmd_tx.try_send(PipelineCommand::SetThreshold(t));
+                }
+                // Labels must not be dropped: a blocking send (the queue holds 16).
+                Command::Label(req) => {
+                    let _ = cmd_tx.send(PipelineCommand::Label(req));
+                }
+                Command::Undo { window_start, entity } => {
+                    let _ = cmd_tx.send(PipelineCommand::Undo { window_start, entity });
+                }
+                Command::Copy(text) => {
+                    use base64::Engine;
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                    let mut out = std::io::stdout();
+                    let _ = write!(out, "\x1b]52;c;{b64}\x07");
+                    let _ = out.flush();
+                }
+            }
+        }
+    }
+    drop(terminal);
+    Ok(())
+}
