@@ -1,6 +1,13 @@
 //! trailtop: `top` for AWS CloudTrail.
 //!
-//! The data path is one-way: source → parse → features → model → app state → view.
+//! The data path is one-way: source → parse → features → model → pipeline → app state → ui,
+//! with the console loop (`console`) wiring them and `config` under them.
+
+// Display code formats and splits strings, it never byte-slices them (a slice through a
+// character panics, and log content chooses the characters); library code outside tests
+// does not unwrap.
+#![cfg_attr(not(test), warn(clippy::string_slice))]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod app;
 pub mod cli;

@@ -36,7 +36,7 @@ pub fn glob(pattern: &str, value: &str) -> bool {
             return rest.ends_with(part);
         } else {
             match rest.find(part) {
-                Some(at) => rest = &rest[at + part.len()..],
+                Some(at) => rest = rest.get(at + part.len()..).unwrap_or(""),
                 None => return false,
             }
         }

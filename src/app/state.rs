@@ -579,7 +579,7 @@ impl AppState {
         while !clean.is_char_boundary(cut) {
             cut -= 1;
         }
-        let copied = clean[..cut].to_owned();
+        let copied = clean.get(..cut).unwrap_or("").to_owned();
         self.notice = Some(if cut < total {
             format!("copied the first {} KiB of {} KiB (the clipboard takes at most 1 MiB)", cut >> 10, total >> 10)
         } else {

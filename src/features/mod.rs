@@ -114,13 +114,11 @@ struct History {
 /// session (`assumed-role/ci-deploy/GitHubActions-81723`), which changes every run; the role
 /// is what has habits.
 pub fn identity_root(principal: &str) -> &str {
-    match principal.find(":assumed-role/") {
-        Some(i) => {
-            let rest = &principal[i + ":assumed-role/".len()..];
-            rest.find('/').map_or(principal, |j| &principal[..i + ":assumed-role/".len() + j])
-        }
-        None => principal,
-    }
+    const ROLE: &str = ":assumed-role/";
+    let Some(i) = principal.find(ROLE) else { return principal };
+    let start = i + ROLE.len();
+    let session = principal.get(start..).and_then(|rest| rest.find('/'));
+    session.and_then(|j| principal.get(..start + j)).unwrap_or(principal)
 }
 
 fn note_first(map: &mut FxHashMap<u64, i64>, key: u64, t: i64) {

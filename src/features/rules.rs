@@ -117,7 +117,7 @@ pub fn is_offensive_agent(agent: &str) -> bool {
 
 fn param<'a>(params: &'a str, key: &str) -> Option<&'a str> {
     let at = params.find(&format!("\"{key}\""))? + key.len() + 2;
-    let rest = params[at..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let rest = params.get(at..)?.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
     rest.split('"').next()
 }
 

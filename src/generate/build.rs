@@ -14,8 +14,15 @@ pub const ACCOUNT: &str = "123456789012";
 
 pub fn uuid(rng: &mut SmallRng) -> String {
     let a: u128 = rng.r#gen();
-    let h = format!("{a:032x}");
-    format!("{}-{}-4{}-{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[16..20], &h[20..32])
+    // Version 4 layout from the number's fields (the version nibble replaced by 4).
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 96,
+        (a >> 80) & 0xffff,
+        (a >> 64) & 0xfff,
+        (a >> 48) & 0xffff,
+        a & 0xffff_ffff_ffff
+    )
 }
 
 /// A 20-character access key id with the given prefix (AKIA long-term, ASIA temporary).

@@ -312,7 +312,7 @@ impl Event {
     /// Service short name: `iam` for `iam.amazonaws.com`.
     pub fn service(&self) -> &str {
         let end = self.source.bytes().position(|b| b == b'.').unwrap_or(self.source.len());
-        &self.source[..end]
+        self.source.get(..end).unwrap_or(&self.source)
     }
 }
 

@@ -82,7 +82,7 @@ fn json(f: &mut Frame, area: Rect, d: &Detail, j: &JsonView, theme: &Theme) {
         .skip(j.scroll as usize)
         .take(height)
         .map(|l| match l.char_indices().nth(fits) {
-            Some((cut, _)) => colour_json_line(&format!("{}…", &l[..cut]), theme),
+            Some((cut, _)) => colour_json_line(&format!("{}…", l.get(..cut).unwrap_or(l)), theme),
             None => colour_json_line(l, theme),
         })
         .collect();
