@@ -58,7 +58,7 @@ pub fn theme(data: &[u8]) {
     let read = |name: &str| if name == "fuzzed.toml" { Ok(text.clone()) } else { Err(format!("no {name}")) };
     for palette in [crate::config::theme::Palette::TrueColor, crate::config::theme::Palette::Ansi16] {
         let (theme, _) = crate::config::theme::Theme::load_with("fuzzed.toml", palette, read);
-        for role in ["base", "title", "error", "selection", "no-such-role"] {
+        for role in crate::config::theme::Role::ALL {
             let _ = theme.fg(role);
         }
         let _ = theme.selection();

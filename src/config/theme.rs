@@ -36,6 +36,81 @@ impl Palette {
     }
 }
 
+/// What a colour means. Theme files name roles in snake case (`severity_high`); a name that
+/// is not one of these is reported, not silently drawn in the terminal's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Base,
+    Muted,
+    Title,
+    Accent,
+    Border,
+    SelectionBg,
+    SeverityHigh,
+    SeverityMedium,
+    ScoreBar,
+    RuleBadge,
+    Ok,
+    Warn,
+    Error,
+    Demo,
+    JsonKey,
+    JsonString,
+    JsonNumber,
+    Chart,
+}
+
+impl Role {
+    pub const ALL: [Role; 18] = [
+        Role::Base,
+        Role::Muted,
+        Role::Title,
+        Role::Accent,
+        Role::Border,
+        Role::SelectionBg,
+        Role::SeverityHigh,
+        Role::SeverityMedium,
+        Role::ScoreBar,
+        Role::RuleBadge,
+        Role::Ok,
+        Role::Warn,
+        Role::Error,
+        Role::Demo,
+        Role::JsonKey,
+        Role::JsonString,
+        Role::JsonNumber,
+        Role::Chart,
+    ];
+
+    /// The name theme files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Base => "base",
+            Role::Muted => "muted",
+            Role::Title => "title",
+            Role::Accent => "accent",
+            Role::Border => "border",
+            Role::SelectionBg => "selection_bg",
+            Role::SeverityHigh => "severity_high",
+            Role::SeverityMedium => "severity_medium",
+            Role::ScoreBar => "score_bar",
+            Role::RuleBadge => "rule_badge",
+            Role::Ok => "ok",
+            Role::Warn => "warn",
+            Role::Error => "error",
+            Role::Demo => "demo",
+            Role::JsonKey => "json_key",
+            Role::JsonString => "json_string",
+            Role::JsonNumber => "json_number",
+            Role::Chart => "chart",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct File {
     #[allow(dead_code)]
@@ -47,7 +122,7 @@ struct File {
 
 #[derive(Debug, Clone)]
 pub struct Theme {
-    roles: BTreeMap<String, Color>,
+    roles: BTreeMap<Role, Color>,
     palette: Palette,
 }
 
@@ -179,9 +254,13 @@ impl Theme {
         let mut roles = BTreeMap::new();
         for f in chain.iter().rev() {
             for (k, v) in &f.roles {
+                let Some(role) = Role::from_name(k) else {
+                    notice = Some(format!("theme role '{k}' is not one trailtop draws (a typo?); ignored"));
+                    continue;
+                };
                 match parse_color(v) {
                     Some(c) => {
-                        roles.insert(k.clone(), c);
+                        roles.insert(role, c);
                     }
                     None => notice = Some(format!("theme role {k}: '{v}' is not a colour; kept the parent's")),
                 }
@@ -190,8 +269,8 @@ impl Theme {
         (Theme { roles, palette }, notice)
     }
 
-    pub fn color(&self, role: &str) -> Color {
-        let c = self.roles.get(role).copied().unwrap_or(Color::Reset);
+    pub fn color(&self, role: Role) -> Color {
+        let c = self.roles.get(&role).copied().unwrap_or(Color::Reset);
         match (self.palette, c) {
             (Palette::None, _) => Color::Reset,
             (Palette::TrueColor, c) => c,
@@ -202,7 +281,7 @@ impl Theme {
         }
     }
 
-    pub fn fg(&self, role: &str) -> Style {
+    pub fn fg(&self, role: Role) -> Style {
         Style::default().fg(self.color(role))
     }
 
@@ -211,7 +290,7 @@ impl Theme {
         if self.palette == Palette::None {
             Style::default().add_modifier(Modifier::REVERSED)
         } else {
-            Style::default().bg(self.color("selection_bg")).add_modifier(Modifier::BOLD)
+            Style::default().bg(self.color(Role::SelectionBg)).add_modifier(Modifier::BOLD)
         }
     }
 }
@@ -225,38 +304,52 @@ mod tests {
         for (name, _) in SHIPPED {
             let (t, notice) = Theme::load(name, Palette::TrueColor);
             assert!(notice.is_none(), "{name}: {notice:?}");
-            assert_ne!(t.color("severity_high"), Color::Reset, "{name}");
+            // Every role resolves in every shipped theme: none falls to the terminal default.
+            for role in Role::ALL {
+                assert_ne!(t.color(role), Color::Reset, "{name}: {}", role.name());
+            }
         }
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("mine.toml");
         std::fs::write(&p, "parent = \"light\"\n[roles]\nerror = \"#010203\"\n").unwrap();
         let (t, notice) = Theme::load(p.to_str().unwrap(), Palette::TrueColor);
         assert!(notice.is_none());
-        assert_eq!(t.color("error"), Color::Rgb(1, 2, 3));
-        assert_eq!(t.color("base"), Color::Rgb(0x24, 0x29, 0x2f), "from the light parent");
+        assert_eq!(t.color(Role::Error), Color::Rgb(1, 2, 3));
+        assert_eq!(t.color(Role::Base), Color::Rgb(0x24, 0x29, 0x2f), "from the light parent");
     }
 
     #[test]
     fn bad_files_fall_back_with_a_notice() {
         let (t, notice) = Theme::load("/nonexistent/theme.toml", Palette::TrueColor);
         assert!(notice.unwrap().contains("using the default"));
-        assert_eq!(t.color("base"), Color::Rgb(0xc9, 0xd1, 0xd9));
+        assert_eq!(t.color(Role::Base), Color::Rgb(0xc9, 0xd1, 0xd9));
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.toml");
         std::fs::write(&p, "[roles]\nerror = \"not-a-colour\"\n").unwrap();
         let (t, notice) = Theme::load(p.to_str().unwrap(), Palette::TrueColor);
         assert!(notice.unwrap().contains("not a colour"));
-        assert_eq!(t.color("error"), Color::Rgb(0xf8, 0x51, 0x49));
+        assert_eq!(t.color(Role::Error), Color::Rgb(0xf8, 0x51, 0x49));
+    }
+
+    /// A typo in a user theme rendered as the terminal default without a word.
+    #[test]
+    fn an_unknown_role_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("typo.toml");
+        std::fs::write(&p, "[roles]\nsevrity_high = \"#010203\"\n").unwrap();
+        let (t, notice) = Theme::load(p.to_str().unwrap(), Palette::TrueColor);
+        assert!(notice.is_some_and(|n| n.contains("'sevrity_high' is not one trailtop draws")));
+        assert_eq!(t.color(Role::SeverityHigh), Color::Rgb(0xff, 0x7b, 0x72), "the default's");
     }
 
     #[test]
     fn palettes_degrade() {
         let (t, _) = Theme::load("dark", Palette::Indexed256);
-        assert!(matches!(t.color("error"), Color::Indexed(_)));
+        assert!(matches!(t.color(Role::Error), Color::Indexed(_)));
         let (t, _) = Theme::load("dark", Palette::Ansi16);
-        assert!(!matches!(t.color("error"), Color::Rgb(..) | Color::Indexed(_)));
+        assert!(!matches!(t.color(Role::Error), Color::Rgb(..) | Color::Indexed(_)));
         let (t, _) = Theme::load("dark", Palette::None);
-        assert_eq!(t.color("error"), Color::Reset);
+        assert_eq!(t.color(Role::Error), Color::Reset);
         assert_eq!(to_256(255, 0, 0), 196);
         assert_eq!(to_256(128, 128, 128), 244);
     }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::views::{fmt_num, page_start};
 use crate::app::state::{AppState, Detail, JsonView};
-use crate::config::theme::Theme;
+use crate::config::theme::{Role, Theme};
 use crate::parse::time::format_utc;
 use crate::text::short_principal;
 
@@ -37,9 +37,9 @@ fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
             let style = if start + i == d.sel {
                 theme.selection()
             } else if e.error_code.is_some() {
-                theme.fg("error")
+                theme.fg(Role::Error)
             } else {
-                theme.fg("base")
+                theme.fg(Role::Base)
             };
             Line::styled(
                 format!(
@@ -64,8 +64,8 @@ fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
     };
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.fg("border"))
-        .title(Span::styled(title, theme.fg("title")));
+        .border_style(theme.fg(Role::Border))
+        .title(Span::styled(title, theme.fg(Role::Title)));
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -91,8 +91,8 @@ fn json(f: &mut Frame, area: Rect, d: &Detail, j: &JsonView, theme: &Theme) {
         format!(" {} — line {}/{} (j/k scroll, y copy, esc back) ", e.name, (j.scroll as usize + 1).min(total), total);
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.fg("border"))
-        .title(Span::styled(title, theme.fg("title")));
+        .border_style(theme.fg(Role::Border))
+        .title(Span::styled(title, theme.fg(Role::Title)));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }
 
@@ -105,14 +105,14 @@ fn colour_json_line<'a>(line: &str, theme: &Theme) -> Line<'a> {
         None => (None, trimmed),
     };
     if let Some(k) = key {
-        spans.push(Span::styled(format!("\"{k}\": "), theme.fg("json_key")));
+        spans.push(Span::styled(format!("\"{k}\": "), theme.fg(Role::JsonKey)));
     }
     let role = if rest.starts_with('"') {
-        "json_string"
+        Role::JsonString
     } else if rest.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-        "json_number"
+        Role::JsonNumber
     } else {
-        "base"
+        Role::Base
     };
     spans.push(Span::styled(rest.to_owned(), theme.fg(role)));
     Line::from(spans)
@@ -127,7 +127,7 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
         Some(r) => {
             lines.push(Line::from(Span::styled(
                 short_principal(&r.row.principal).to_owned(),
-                theme.fg("title").add_modifier(Modifier::BOLD),
+                theme.fg(Role::Title).add_modifier(Modifier::BOLD),
             )));
             lines.push(Line::from(format!(
                 "{}  window {} – {}",
@@ -138,30 +138,33 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
             lines.push(Line::from(vec![
                 Span::styled(
                     format!("rank {}  score {:.3}  rank score {:.3}", r.rank, r.score, r.rank_score),
-                    theme.fg("base"),
+                    theme.fg(Role::Base),
                 ),
                 Span::styled(
                     if r.flagged { "  FLAGGED" } else { "" },
-                    theme.fg("severity_high").add_modifier(Modifier::BOLD),
+                    theme.fg(Role::SeverityHigh).add_modifier(Modifier::BOLD),
                 ),
             ]));
             let habitual = crate::features::rules::rule_ids(r.row.habitual_rules);
             for rule in &r.rules {
                 lines.push(if habitual.contains(rule) {
-                    Line::from(Span::styled(format!("⚑ rule: {rule} (habitual for this principal)"), theme.fg("muted")))
+                    Line::from(Span::styled(
+                        format!("⚑ rule: {rule} (habitual for this principal)"),
+                        theme.fg(Role::Muted),
+                    ))
                 } else {
-                    Line::from(Span::styled(format!("⚑ rule: {rule}"), theme.fg("rule_badge")))
+                    Line::from(Span::styled(format!("⚑ rule: {rule}"), theme.fg(Role::RuleBadge)))
                 });
             }
-            lines.push(Line::from(Span::styled("why:", theme.fg("muted"))));
+            lines.push(Line::from(Span::styled("why:", theme.fg(Role::Muted))));
             if r.reasons.is_empty() {
                 lines.push(Line::from("  no single feature stands out"));
             }
             for reason in &r.reasons {
                 lines.push(Line::from(format!("  • {} [{:.0}%]", reason.text, reason.contribution * 100.0)));
             }
-            lines.push(Line::from(Span::styled("this entity around this window:", theme.fg("muted"))));
-            lines.push(Line::from(Span::styled("   window       events calls fail% score", theme.fg("muted"))));
+            lines.push(Line::from(Span::styled("this entity around this window:", theme.fg(Role::Muted))));
+            lines.push(Line::from(Span::styled("   window       events calls fail% score", theme.fg(Role::Muted))));
             let mut history: Vec<_> = s.snap.rows.iter().filter(|x| x.row.entity == r.row.entity).collect();
             history.sort_by_key(|x| std::cmp::Reverse(x.row.window_start));
             // Two later windows (did it go on?) and the earlier ones (what was usual?).
@@ -178,23 +181,23 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
                     (h.row.get("failure_ratio") * 100.0).round(),
                     h.score
                 ));
-                lines.push(if this { line.style(theme.fg("title")) } else { line });
+                lines.push(if this { line.style(theme.fg(Role::Title)) } else { line });
             }
         }
         None => {
             if let Some(e) = d.events.get(d.sel) {
-                lines.push(Line::from(Span::styled(e.principal.to_string(), theme.fg("title"))));
+                lines.push(Line::from(Span::styled(e.principal.to_string(), theme.fg(Role::Title))));
                 lines.push(Line::from(format!("{} {} from {}", e.name, e.region, e.ip)));
                 lines.push(Line::from(format!("agent: {}", e.user_agent)));
                 if let Some(m) = &e.error_message {
-                    lines.push(Line::from(Span::styled(format!("error: {m}"), theme.fg("error"))));
+                    lines.push(Line::from(Span::styled(format!("error: {m}"), theme.fg(Role::Error))));
                 }
             }
         }
     }
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.fg("border"))
-        .title(Span::styled(" explanation ", theme.fg("title")));
+        .border_style(theme.fg(Role::Border))
+        .title(Span::styled(" explanation ", theme.fg(Role::Title)));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Tabs};
 
 use crate::app::state::{AppState, VIEWS, View};
 use crate::config::keymap::Keymap;
-use crate::config::theme::Theme;
+use crate::config::theme::{Role, Theme};
 use crate::model::Threshold;
 use crate::source::SourceStatus;
 use crate::text::truncate;
@@ -34,7 +34,7 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!("terminal too small: {}x{}, need {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height);
-        f.render_widget(Paragraph::new(msg).style(theme.fg("warn")), area);
+        f.render_widget(Paragraph::new(msg).style(theme.fg(Role::Warn)), area);
         return;
     }
     let chart_h = if area.height >= 30 { 7 } else { 3 };
@@ -53,8 +53,8 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
     f.render_widget(
         Tabs::new(titles)
             .select(s.view.index())
-            .style(theme.fg("muted"))
-            .highlight_style(theme.fg("title").add_modifier(Modifier::BOLD)),
+            .style(theme.fg(Role::Muted))
+            .highlight_style(theme.fg(Role::Title).add_modifier(Modifier::BOLD)),
         tabs,
     );
     match &s.detail {
@@ -85,11 +85,11 @@ fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, the
         Line::from(vec![
             Span::styled(
                 format!(" {} {key} ", if on { "●" } else { "○" }),
-                theme.fg(if on { "accent" } else { "muted" }),
+                theme.fg(if on { Role::Accent } else { Role::Muted }),
             ),
             Span::styled(
                 scope.describe(),
-                if on { theme.fg("base").add_modifier(Modifier::BOLD) } else { theme.fg("base") },
+                if on { theme.fg(Role::Base).add_modifier(Modifier::BOLD) } else { theme.fg(Role::Base) },
             ),
         ])
     };
@@ -104,60 +104,63 @@ fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, the
     let lines = vec![
         Line::from(Span::styled(
             format!(" {} @ {}", crate::text::short_principal(&d.row.row.principal), d.row.row.source_ip),
-            theme.fg("title"),
+            theme.fg(Role::Title),
         )),
         opt("1", Scope::Entity),
         opt("2", Scope::EntityEvents),
         opt("3", Scope::Principal),
         Line::from(vec![
-            Span::styled(" e ", theme.fg("accent")),
-            Span::styled(format!("expires: {expiry}"), theme.fg("base")),
+            Span::styled(" e ", theme.fg(Role::Accent)),
+            Span::styled(format!("expires: {expiry}"), theme.fg(Role::Base)),
         ]),
         Line::from(vec![
-            Span::styled(" n ", theme.fg("accent")),
-            Span::styled(format!("note: {note}"), theme.fg("base")),
+            Span::styled(" n ", theme.fg(Role::Accent)),
+            Span::styled(format!("note: {note}"), theme.fg(Role::Base)),
         ]),
-        Line::from(Span::styled(" enter: mark as false positive and retrain   esc: cancel", theme.fg("muted"))),
+        Line::from(Span::styled(" enter: mark as false positive and retrain   esc: cancel", theme.fg(Role::Muted))),
     ];
     f.render_widget(Clear, popup);
-    let block = Block::default().borders(Borders::ALL).border_style(theme.fg("accent")).title(" false positive ");
+    let block = Block::default().borders(Borders::ALL).border_style(theme.fg(Role::Accent)).title(" false positive ");
     f.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
 fn render_header(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let snap = &s.snap;
-    let mut spans = vec![Span::styled("trailtop ", theme.fg("title").add_modifier(Modifier::BOLD))];
+    let mut spans = vec![Span::styled("trailtop ", theme.fg(Role::Title).add_modifier(Modifier::BOLD))];
     if snap.demo {
         spans.push(Span::styled(
             " DEMO DATA ",
-            Style::default().fg(theme.color("demo")).add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            Style::default().fg(theme.color(Role::Demo)).add_modifier(Modifier::REVERSED | Modifier::BOLD),
         ));
         spans.push(Span::raw(" "));
     }
     let now = s.now;
     for src in &snap.sources {
         let (text, role) = match &src.status {
-            SourceStatus::Backfilling { done, total } => (format!("back-filling {done}/{total}"), "warn"),
+            SourceStatus::Backfilling { done, total } => (format!("back-filling {done}/{total}"), Role::Warn),
             SourceStatus::Live => {
                 let lag = src.newest_event.map_or(String::new(), |t| format!(", lag {}", human_secs(now - t)));
-                (format!("live{lag}"), "ok")
+                (format!("live{lag}"), Role::Ok)
             }
-            SourceStatus::Finished => ("read".into(), "ok"),
-            SourceStatus::Degraded(e) => (format!("error: {}", truncate(e, 40)), "error"),
+            SourceStatus::Finished => ("read".into(), Role::Ok),
+            SourceStatus::Degraded(e) => (format!("error: {}", truncate(e, 40)), Role::Error),
         };
-        spans.push(Span::styled(format!("{} ", truncate(&src.name, 30)), theme.fg("base")));
+        spans.push(Span::styled(format!("{} ", truncate(&src.name, 30)), theme.fg(Role::Base)));
         spans.push(Span::styled(format!("[{text}]  "), theme.fg(role)));
         if let Some(n) = &src.note {
-            spans.push(Span::styled(format!("{}  ", truncate(n, 48)), theme.fg("muted")));
+            spans.push(Span::styled(format!("{}  ", truncate(n, 48)), theme.fg(Role::Muted)));
         }
     }
     let st = &snap.stats;
     let line2 = vec![
-        Span::styled(format!("{} events", group(snap.events)), theme.fg("base")),
-        Span::styled(format!("  skipped {}", st.skipped()), theme.fg(if st.skipped() > 0 { "warn" } else { "muted" })),
-        Span::styled(format!("  dup {}", snap.duplicates), theme.fg("muted")),
-        Span::styled(format!("  labels {}", snap.labels), theme.fg("muted")),
-        Span::styled(format!("  │ {}", model_state(s)), theme.fg("muted")),
+        Span::styled(format!("{} events", group(snap.events)), theme.fg(Role::Base)),
+        Span::styled(
+            format!("  skipped {}", st.skipped()),
+            theme.fg(if st.skipped() > 0 { Role::Warn } else { Role::Muted }),
+        ),
+        Span::styled(format!("  dup {}", snap.duplicates), theme.fg(Role::Muted)),
+        Span::styled(format!("  labels {}", snap.labels), theme.fg(Role::Muted)),
+        Span::styled(format!("  │ {}", model_state(s)), theme.fg(Role::Muted)),
     ];
     f.render_widget(Paragraph::new(vec![Line::from(spans), Line::from(line2)]), area);
 }
@@ -218,27 +221,27 @@ fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     );
     let block = Block::default()
         .borders(Borders::TOP)
-        .border_style(theme.fg("border"))
-        .title(Span::styled(title, theme.fg("muted")));
-    f.render_widget(Sparkline::default().block(block).data(&events).style(theme.fg("chart")), area);
+        .border_style(theme.fg(Role::Border))
+        .title(Span::styled(title, theme.fg(Role::Muted)));
+    f.render_widget(Sparkline::default().block(block).data(&events).style(theme.fg(Role::Chart)), area);
 }
 
 fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let line = if let Some(input) = &s.filter_input {
         Line::from(vec![
-            Span::styled("filter> ", theme.fg("title")),
-            Span::styled(input.clone(), theme.fg("base")),
+            Span::styled("filter> ", theme.fg(Role::Title)),
+            Span::styled(input.clone(), theme.fg(Role::Base)),
             Span::styled(
                 "▏ enter apply, esc cancel; e.g. event:Get* -error:AccessDenied ip:203.0.113.*",
-                theme.fg("muted"),
+                theme.fg(Role::Muted),
             ),
         ])
     } else if let Some(n) = &s.notice {
-        Line::from(Span::styled(n.clone(), theme.fg("accent")))
+        Line::from(Span::styled(n.clone(), theme.fg(Role::Accent)))
     } else {
         let mut spans = Vec::new();
         if !s.filter.is_empty() {
-            spans.push(Span::styled(format!("[filter: {}] ", s.filter.text), theme.fg("accent")));
+            spans.push(Span::styled(format!("[filter: {}] ", s.filter.text), theme.fg(Role::Accent)));
         }
         use crate::app::action::Action;
         // Picked by action, shown with whatever key is bound to it (a key such as `/` was
@@ -258,8 +261,8 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
             ]
         };
         for (key, b) in picks.iter().filter_map(|a| keymap.first_for(*a)) {
-            spans.push(Span::styled(format!("{key} "), theme.fg("title")));
-            spans.push(Span::styled(format!("{}  ", b.short()), theme.fg("muted")));
+            spans.push(Span::styled(format!("{key} "), theme.fg(Role::Title)));
+            spans.push(Span::styled(format!("{}  ", b.short()), theme.fg(Role::Muted)));
         }
         Line::from(spans)
     };
@@ -283,15 +286,15 @@ fn render_help(f: &mut Frame, area: Rect, scroll: usize, theme: &Theme, keymap: 
         .take(shown)
         .map(|(b, k)| {
             Line::from(vec![
-                Span::styled(format!("{k:>key_w$}  "), theme.fg("title")),
-                Span::styled(b.desc.clone(), theme.fg("base")),
+                Span::styled(format!("{k:>key_w$}  "), theme.fg(Role::Title)),
+                Span::styled(b.desc.clone(), theme.fg(Role::Base)),
             ])
         })
         .collect();
     let more = scroll + shown < keymap.bindings.len();
     let title =
         if scroll > 0 || more { " keys (j/k scroll, any other key closes) " } else { " keys (any key closes) " };
-    let mut block = Block::default().borders(Borders::ALL).border_style(theme.fg("accent")).title(title);
+    let mut block = Block::default().borders(Borders::ALL).border_style(theme.fg(Role::Accent)).title(title);
     if more {
         block = block.title_bottom(Line::from(" ↓ more ").right_aligned());
     }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use crate::app::state::AppState;
-use crate::config::theme::Theme;
+use crate::config::theme::{Role, Theme};
 use crate::features::FEATURE_NAMES;
 use crate::model::ScoredRow;
 use crate::model::feedback::Verdict;
@@ -22,8 +22,8 @@ pub fn page_start(sel: usize, height: usize) -> usize {
 fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::TOP)
-        .border_style(theme.fg("border"))
-        .title(Span::styled(title, theme.fg("title")))
+        .border_style(theme.fg(Role::Border))
+        .title(Span::styled(title, theme.fg(Role::Title)))
 }
 
 /// A rank score as a bar: empty at 0.3 (the forest's "surely normal"), full at 1.3 (a clear
@@ -37,13 +37,13 @@ fn short_window(t: i64) -> String {
     format_utc(t, "%m-%d %H:%M")
 }
 
-fn severity(r: &ScoredRow) -> &'static str {
+fn severity(r: &ScoredRow) -> Role {
     if !r.rules.is_empty() && r.flagged {
-        "severity_high"
+        Role::SeverityHigh
     } else if r.flagged {
-        "severity_medium"
+        Role::SeverityMedium
     } else {
-        "base"
+        Role::Base
     }
 }
 
@@ -73,7 +73,7 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 // What the list is ordered and cut by: the forest's score plus the rules' weight
                 // (the detail view shows the two apart).
                 Cell::from(Line::from(vec![
-                    Span::styled(score_bar(r.rank_score, 6), theme.fg("score_bar")),
+                    Span::styled(score_bar(r.rank_score, 6), theme.fg(Role::ScoreBar)),
                     Span::raw(format!(" {:.2}", r.rank_score)),
                 ])),
                 // Flag as a glyph as well as a colour, so it reads without colour.
@@ -88,7 +88,7 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         .collect();
     let title = format!(" {} ranked entity-windows, cut-off {:.3} ", s.lists.anomalies.len(), s.snap.cutoff);
     let header = Row::new(["#", "rank score", "!", "principal", "source ip", "window", "why"])
-        .style(theme.fg("muted").add_modifier(Modifier::BOLD));
+        .style(theme.fg(Role::Muted).add_modifier(Modifier::BOLD));
     let widths = [
         Constraint::Length(7),
         Constraint::Length(11),
@@ -159,7 +159,7 @@ pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     );
     f.render_widget(
         Table::new(visible, widths)
-            .header(Row::new(header).style(theme.fg("muted").add_modifier(Modifier::BOLD)))
+            .header(Row::new(header).style(theme.fg(Role::Muted).add_modifier(Modifier::BOLD)))
             .block(block(title, theme)),
         area,
     );
@@ -192,9 +192,9 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             let style = if start + i == sel {
                 theme.selection()
             } else if e.error_code.is_some() {
-                theme.fg("error")
+                theme.fg(Role::Error)
             } else {
-                theme.fg("base")
+                theme.fg(Role::Base)
             };
             let mut cells = vec![
                 Cell::from(format_utc(e.time, "%H:%M:%S")),
@@ -238,7 +238,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             Constraint::Fill(1),
         ]
     };
-    let header = Row::new(names).style(theme.fg("muted").add_modifier(Modifier::BOLD));
+    let header = Row::new(names).style(theme.fg(Role::Muted).add_modifier(Modifier::BOLD));
     f.render_widget(Table::new(visible, widths).header(header).block(block(title, theme)), area);
 }
 
@@ -256,7 +256,7 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let cut_bin = ((s.snap.cutoff.min(1.0) * bins as f64) as usize).min(bins - 1);
     let mut lines = vec![Line::from(Span::styled(
         " rank score histogram (score + rules; +/- moves the threshold)",
-        theme.fg("title"),
+        theme.fg(Role::Title),
     ))];
     for (i, &n) in hist.iter().enumerate().rev() {
         if n == 0 && i < 6 {
@@ -272,9 +272,9 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             format!(" {:.2}", i as f64 / bins as f64)
         };
         lines.push(Line::from(vec![
-            Span::styled(format!("{label} "), theme.fg("muted")),
-            Span::styled("█".repeat(len), theme.fg(if i >= cut_bin { "severity_high" } else { "chart" })),
-            Span::styled(format!(" {n} {marker}"), theme.fg("muted")),
+            Span::styled(format!("{label} "), theme.fg(Role::Muted)),
+            Span::styled("█".repeat(len), theme.fg(if i >= cut_bin { Role::SeverityHigh } else { Role::Chart })),
+            Span::styled(format!(" {n} {marker}"), theme.fg(Role::Muted)),
         ]));
     }
     let left = Rect { width: area.width / 2, ..area };
@@ -287,7 +287,7 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             short_principal(&sel.row.principal),
             short_window(sel.row.window_start)
         ),
-        theme.fg("title"),
+        theme.fg(Role::Title),
     ))];
     for (i, name) in FEATURE_NAMES.iter().enumerate() {
         let v = sel.row.features[i];
@@ -295,9 +295,9 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         let pos = (pct * 10.0).round() as usize;
         let gauge: String = (0..=10).map(|k| if k == pos { '●' } else { '─' }).collect();
         lines.push(Line::from(vec![
-            Span::styled(format!(" {name:<22} "), theme.fg("base")),
-            Span::styled(gauge, theme.fg(if pct >= 0.99 { "severity_high" } else { "muted" })),
-            Span::styled(format!(" {} (p{:.0})", fmt_num(v), pct * 100.0), theme.fg("base")),
+            Span::styled(format!(" {name:<22} "), theme.fg(Role::Base)),
+            Span::styled(gauge, theme.fg(if pct >= 0.99 { Role::SeverityHigh } else { Role::Muted })),
+            Span::styled(format!(" {} (p{:.0})", fmt_num(v), pct * 100.0), theme.fg(Role::Base)),
         ]));
     }
     f.render_widget(Paragraph::new(lines), right);
