@@ -11,22 +11,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
 targets=(record filter theme keymap labels)
-cargo +nightly fuzz build -O "${targets[@]/#/}" >/dev/null 2>&1 || cargo +nightly fuzz build -O
+cargo +nightly fuzz build -O
 printf '%-8s %12s %10s %8s\n' target executions exec/s crashes
 for t in "${targets[@]}"; do
   work="$(mktemp -d)"
   # The committed seeds start the corpus; what the run adds stays in the scratch folder.
   cp fuzz/corpus/"$t"/seed-* "$work"/
   log="$(mktemp)"
-  before=$(ls fuzz/artifacts/"$t" 2>/dev/null | wc -l)
+  mkdir -p fuzz/artifacts/"$t"
+  count() { find fuzz/artifacts/"$t" -type f | wc -l; }
+  before=$(count)
   cargo +nightly fuzz run -O "$t" "$work" -- -max_total_time="$secs" -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 >"$log" 2>&1 || true
-  after=$(ls fuzz/artifacts/"$t" 2>/dev/null | wc -l)
-  runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
-  rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+  after=$(count)
+  runs=$( (grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" || echo 0) | grep -oE '[0-9]+$' | tail -1)
+  rate=$( (grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" || echo 0) | grep -oE '[0-9]+$' | tail -1)
   printf '%-8s %12s %10s %8s\n' "$t" "$runs" "$rate" "$((after - before))"
   if [ "$after" -gt "$before" ]; then
-    grep -E 'panicked|ERROR|SUMMARY' "$log" | head -5 | sed 's/^/    /'
+    grep -E 'panicked|ERROR|SUMMARY' "$log" | head -5 | sed 's/^/    /' || true
   fi
   rm -rf "$work" "$log"
 done

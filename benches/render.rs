@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use trailtop::app::action::Action;
 use trailtop::app::state::AppState;
+use trailtop::config::action::Action;
 use trailtop::config::keymap::Keymap;
 use trailtop::config::theme::{Palette, Theme};
 use trailtop::features::{FeatureConfig, FeatureStore};

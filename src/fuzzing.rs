@@ -72,7 +72,9 @@ pub fn keymap(data: &[u8]) {
     let _ = map.merge(&String::from_utf8_lossy(data));
     for code in [KeyCode::Char('j'), KeyCode::Char('q'), KeyCode::Enter, KeyCode::Esc, KeyCode::F(5)] {
         for mods in [KeyModifiers::NONE, KeyModifiers::CONTROL, KeyModifiers::SHIFT | KeyModifiers::ALT] {
-            let _ = map.action_for(&KeyEvent::new(code, mods));
+            for layer in [crate::config::action::Layer::Normal, crate::config::action::Layer::Mark] {
+                let _ = map.action_for(layer, &KeyEvent::new(code, mods));
+            }
         }
     }
     for context in ["anomalies", "entities", "tail", "model", "detail", "help"] {

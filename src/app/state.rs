@@ -3,10 +3,8 @@
 
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent};
-
-use super::action::Action;
 use super::filter::Filter;
+use crate::config::action::Action;
 use crate::features::N_FEATURES;
 use crate::model::feedback::{Scope, Verdict};
 use crate::model::{ScoredRow, Threshold};
@@ -99,7 +97,20 @@ pub struct MarkDialog {
     pub editing_note: bool,
 }
 
-const EXPIRIES: [Option<u32>; 4] = [None, Some(1), Some(7), Some(30)];
+/// Where keys go. One value, so which of the filter bar, the dialog or the help has the keys
+/// is decided in one place ([`AppState::on_key`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Normal,
+    /// The filter bar, with what is typed so far.
+    Filter(String),
+    /// The false-positive dialog (boxed: it holds a whole ranked row).
+    Mark(Box<MarkDialog>),
+    /// The key list, scrolled this far.
+    Help {
+        scroll: usize,
+    },
+}
 
 /// Indices into the snapshot, filtered and sorted, rebuilt when either changes.
 #[derive(Debug, Default, Clone)]
@@ -131,14 +142,10 @@ pub struct AppState {
     pub view: View,
     pub sel: [usize; 4],
     pub filter: Filter,
-    /// The filter bar while it is open.
-    pub filter_input: Option<String>,
-    /// The false-positive dialog while it is open.
-    pub mark: Option<MarkDialog>,
+    /// What keys go to: the lists, the filter bar, the mark dialog or the help.
+    pub mode: Mode,
     pub detail: Option<Detail>,
-    pub help: bool,
-    /// How far the help is scrolled, and how far it can be (it is taller than 80×24).
-    pub help_scroll: usize,
+    /// How far the help can scroll (it is taller than 80×24), as last drawn.
     pub help_overflow: usize,
     pub follow: bool,
     /// The tail as it was when frozen.
@@ -172,11 +179,8 @@ impl AppState {
             view: View::Anomalies,
             sel: [0; 4],
             filter: Filter::default(),
-            filter_input: None,
-            mark: None,
+            mode: Mode::Normal,
             detail: None,
-            help: false,
-            help_scroll: 0,
             help_overflow: 0,
             follow: true,
             frozen: None,
@@ -331,85 +335,24 @@ impl AppState {
         *s = (*s as isize + delta).clamp(0, (n - 1).max(0)) as usize;
     }
 
-    /// Keys typed while the filter bar is open.
-    pub fn on_filter_key(&mut self, key: KeyEvent) {
-        let Some(input) = &mut self.filter_input else { return };
-        match key.code {
-            KeyCode::Enter => {
-                self.filter = Filter::parse(input);
-                self.filter_input = None;
-                (self.sel, self.moved) = ([0; 4], [false; 4]);
-                self.rebuild();
-            }
-            KeyCode::Esc => self.filter_input = None,
-            KeyCode::Backspace => {
-                input.pop();
-            }
-            KeyCode::Char(c) if !c.is_control() => input.push(c),
-            _ => {}
-        }
-    }
-
-    /// Keys typed while the false-positive dialog is open.
-    pub fn on_mark_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let Some(d) = &mut self.mark else { return vec![] };
-        if d.editing_note {
-            match key.code {
-                KeyCode::Enter | KeyCode::Esc => d.editing_note = false,
-                KeyCode::Backspace => {
-                    d.note.pop();
-                }
-                // Only what the scrubber would keep: no controls, bidi overrides or invisibles.
-                KeyCode::Char(c) if crate::parse::sanitize::displayable(c) && d.note.chars().count() < 200 => {
-                    d.note.push(c)
-                }
-                _ => {}
-            }
-            return vec![];
-        }
-        match key.code {
-            KeyCode::Char('1') => d.scope = Scope::Entity,
-            KeyCode::Char('2') => d.scope = Scope::EntityEvents,
-            KeyCode::Char('3') => d.scope = Scope::Principal,
-            KeyCode::Char('e') => {
-                let i = EXPIRIES.iter().position(|e| *e == d.expires_days).unwrap_or(0);
-                d.expires_days = EXPIRIES[(i + 1) % EXPIRIES.len()];
-            }
-            KeyCode::Char('n') => d.editing_note = true,
-            KeyCode::Esc => self.mark = None,
-            KeyCode::Enter => {
-                let d = self.mark.take().expect("checked above");
-                self.notice = Some(format!("false positive ({}) recorded; retraining", d.scope.describe()));
-                self.hold_position = true;
-                return vec![Command::Label(Box::new(LabelRequest {
-                    row: d.row,
-                    verdict: Verdict::FalsePositive,
-                    scope: d.scope,
-                    note: Some(d.note).filter(|n| !n.trim().is_empty()),
-                    expires_days: d.expires_days,
-                }))];
-            }
-            _ => {}
-        }
-        vec![]
-    }
-
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         self.notice = None;
         let page = self.page.max(1) as isize;
-        if self.help && !matches!(action, Action::ForceQuit) {
+        if let Mode::Help { scroll } = self.mode
+            && !matches!(action, Action::ForceQuit)
+        {
             // Moving keys scroll the help; any other key closes it.
             let to = match action {
-                Action::Down => self.help_scroll as isize + 1,
-                Action::Up => self.help_scroll as isize - 1,
-                Action::PageDown => self.help_scroll as isize + page,
-                Action::PageUp => self.help_scroll as isize - page,
+                Action::Down => scroll as isize + 1,
+                Action::Up => scroll as isize - 1,
+                Action::PageDown => scroll as isize + page,
+                Action::PageUp => scroll as isize - page,
                 _ => {
-                    (self.help, self.help_scroll) = (false, 0);
+                    self.mode = Mode::Normal;
                     return vec![];
                 }
             };
-            self.help_scroll = to.clamp(0, self.help_overflow as isize) as usize;
+            self.mode = Mode::Help { scroll: to.clamp(0, self.help_overflow as isize) as usize };
             return vec![];
         }
         match action {
@@ -420,7 +363,7 @@ impl AppState {
                 self.quit = true;
             }
             Action::ForceQuit => self.quit = true,
-            Action::Help => self.help = true,
+            Action::Help => self.mode = Mode::Help { scroll: 0 },
             Action::NextView | Action::PrevView => {
                 let step = if action == Action::NextView { 1 } else { VIEWS.len() - 1 };
                 self.view = VIEWS[(self.view.index() + step) % VIEWS.len()];
@@ -451,7 +394,7 @@ impl AppState {
                 }
                 None => {}
             },
-            Action::Filter => self.filter_input = Some(self.filter.text.clone()),
+            Action::Filter => self.mode = Mode::Filter(self.filter.text.clone()),
             Action::Follow => {
                 self.follow = !self.follow;
                 self.frozen = if self.follow { None } else { Some(Arc::clone(&self.snap)) };
@@ -501,15 +444,23 @@ impl AppState {
                 }
             }
             Action::Copy => return self.copy(),
+            // The dialog's own layer: see `on_key`.
+            Action::MarkScopeEntity
+            | Action::MarkScopeEvents
+            | Action::MarkScopePrincipal
+            | Action::MarkExpiry
+            | Action::MarkNote
+            | Action::MarkConfirm
+            | Action::MarkCancel => {}
             Action::MarkFalsePositive => {
                 if let Some(row) = self.selected_window() {
-                    self.mark = Some(MarkDialog {
+                    self.mode = Mode::Mark(Box::new(MarkDialog {
                         row,
                         scope: Scope::Entity,
                         expires_days: None,
                         note: String::new(),
                         editing_note: false,
-                    });
+                    }));
                 }
             }
             Action::MarkTruePositive => {
@@ -589,5 +540,6 @@ impl AppState {
     }
 }
 
+mod keys;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 
-use crate::app::action::Action;
+use crate::config::action::{Action, Layer};
 
 const DEFAULT: &str = include_str!("../../config/keymap.toml");
 
@@ -59,8 +59,11 @@ impl Keymap {
     pub fn merge(&mut self, text: &str) -> Result<(), String> {
         let f = toml::from_str::<File>(text).map_err(|e| e.to_string())?;
         for b in f.bind {
+            // A key is taken from the bindings that share a layer with the new one only:
+            // binding `1` in the lists leaves the mark dialog's `1` alone.
+            let layer = |c: &str| if c == "mark" { Layer::Mark } else { Layer::Normal };
             for k in &b.keys {
-                for existing in &mut self.bindings {
+                for existing in self.bindings.iter_mut().filter(|e| layer(&e.context) == layer(&b.context)) {
                     existing.keys.retain(|x| x != k);
                 }
             }
@@ -69,9 +72,30 @@ impl Keymap {
         Ok(())
     }
 
-    pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
+    /// The action `key` is bound to in `layer`.
+    pub fn action_for(&self, layer: Layer, key: &KeyEvent) -> Option<Action> {
         let name = key_name(key)?;
-        self.bindings.iter().find(|b| b.keys.contains(&name)).map(|b| b.action)
+        let contexts = layer.contexts();
+        self.bindings
+            .iter()
+            .find(|b| contexts.contains(&b.context.as_str()) && b.keys.contains(&name))
+            .map(|b| b.action)
+    }
+
+    /// Every key bound to `action`, as titles and help show them (`j/down`), or `unbound`.
+    pub fn keys_for(&self, action: Action) -> String {
+        let keys: Vec<&str> = self
+            .bindings
+            .iter()
+            .filter(|b| b.action == action)
+            .flat_map(|b| b.keys.iter().map(String::as_str))
+            .collect();
+        if keys.is_empty() { "unbound".into() } else { keys.join("/") }
+    }
+
+    /// The first key bound to `action`, for a short hint (`j`), or `unbound`.
+    pub fn key_for(&self, action: Action) -> String {
+        self.first_for(action).map_or_else(|| "unbound".into(), |(k, _)| k.to_owned())
     }
 
     /// The first binding of `action` that still has a key, with that key: the footer shows
@@ -116,18 +140,30 @@ mod tests {
     fn defaults_and_user_override() {
         let (map, err) = Keymap::load(None);
         assert!(err.is_none());
-        assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::ForceQuit));
+        assert_eq!(
+            map.action_for(Layer::Normal, &KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map.action_for(Layer::Normal, &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::ForceQuit)
+        );
         let dir = tempfile::tempdir().unwrap();
         let user = dir.path().join("keymap.toml");
         std::fs::write(&user, "[[bind]]\nkeys = [\"j\"]\naction = \"up\"\ndesc = \"inverted\"\n").unwrap();
         let (map, err) = Keymap::load(Some(&user));
         assert!(err.is_none());
-        assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Up));
+        assert_eq!(
+            map.action_for(Layer::Normal, &KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Up)
+        );
         std::fs::write(&user, "this is not toml [").unwrap();
         let (map, err) = Keymap::load(Some(&user));
         assert!(err.unwrap().contains("ignored"));
-        assert_eq!(map.action_for(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
+        assert_eq!(
+            map.action_for(Layer::Normal, &KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
     }
 }
 

@@ -147,13 +147,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         select! {
             recv(key_rx) -> ev => match ev {
                 Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
-                    if state.filter_input.is_some() {
-                        state.on_filter_key(key);
-                    } else if state.mark.is_some() {
-                        commands = state.on_mark_key(key);
-                    } else if let Some(action) = keymap.action_for(&key) {
-                        commands = state.update(action);
-                    }
+                    commands = state.on_key(key, |layer, k| keymap.action_for(layer, k));
                     dirty = true;
                 }
                 Ok(Ok(TermEvent::Resize(..))) => dirty = true,

@@ -9,6 +9,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::views::{fmt_num, page_start};
 use crate::app::state::{AppState, Detail, JsonView};
+use crate::config::action::Action;
+use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
 use crate::parse::time::format_utc;
 use crate::text::short_principal;
@@ -17,11 +19,11 @@ use crate::text::short_principal;
 /// too narrow to read.
 const JSON_BESIDE_MIN_WIDTH: u16 = 160;
 
-pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
+pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme, keymap: &Keymap) {
     let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     match &d.json {
-        Some(j) if area.width < JSON_BESIDE_MIN_WIDTH => return json(f, area, d, j, theme),
-        Some(j) => json(f, left, d, j, theme),
+        Some(j) if area.width < JSON_BESIDE_MIN_WIDTH => return json(f, area, d, j, theme, keymap),
+        Some(j) => json(f, left, d, j, theme, keymap),
         None => events(f, left, d, theme),
     }
     explanation(f, right, s, d, theme);
@@ -72,7 +74,7 @@ fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
 /// Pretty JSON with keys, strings and numbers coloured, long values wrapped. Scrolling moves
 /// by JSON lines; a value longer than the pane can show is cut with an ellipsis (`y` copies
 /// the whole record).
-fn json(f: &mut Frame, area: Rect, d: &Detail, j: &JsonView, theme: &Theme) {
+fn json(f: &mut Frame, area: Rect, d: &Detail, j: &JsonView, theme: &Theme, keymap: &Keymap) {
     let Some(e) = d.events.get(d.sel) else { return };
     let (width, height) = (area.width.saturating_sub(2) as usize, area.height.saturating_sub(2) as usize);
     let fits = width * height;
@@ -87,8 +89,16 @@ fn json(f: &mut Frame, area: Rect, d: &Detail, j: &JsonView, theme: &Theme) {
         })
         .collect();
     let total = j.lines.len();
-    let title =
-        format!(" {} — line {}/{} (j/k scroll, y copy, esc back) ", e.name, (j.scroll as usize + 1).min(total), total);
+    let title = format!(
+        " {} — line {}/{} ({}/{} scroll, {} copy, {} back) ",
+        e.name,
+        (j.scroll as usize + 1).min(total),
+        total,
+        keymap.key_for(Action::Down),
+        keymap.key_for(Action::Up),
+        keymap.key_for(Action::Copy),
+        keymap.key_for(Action::Back)
+    );
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.fg(Role::Border))

@@ -10,7 +10,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Tabs};
 
-use crate::app::state::{AppState, VIEWS, View};
+use crate::app::state::{AppState, Mode, VIEWS, View};
+use crate::config::action::Action;
 use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
 use crate::model::Threshold;
@@ -47,7 +48,7 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
     ])
     .areas(area);
     render_header(f, header, s, theme);
-    render_chart(f, chart, s, theme);
+    render_chart(f, chart, s, theme, keymap);
     let titles: Vec<Line> =
         VIEWS.iter().enumerate().map(|(i, v)| Line::from(format!("{} {}", i + 1, v.title()))).collect();
     f.render_widget(
@@ -58,24 +59,24 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
         tabs,
     );
     match &s.detail {
-        Some(d) => detail::render(f, main, s, d, theme),
+        Some(d) => detail::render(f, main, s, d, theme, keymap),
         None => match s.view {
             View::Anomalies => views::anomalies(f, main, s, theme),
-            View::Entities => views::entities(f, main, s, theme),
-            View::Tail => views::tail(f, main, s, theme),
+            View::Entities => views::entities(f, main, s, theme, keymap),
+            View::Tail => views::tail(f, main, s, theme, keymap),
             View::Model => views::model(f, main, s, theme),
         },
     }
     render_footer(f, footer, s, theme, keymap);
-    if let Some(d) = &s.mark {
-        render_mark(f, area, d, theme);
+    if let Mode::Mark(d) = &s.mode {
+        render_mark(f, area, d, theme, keymap);
     }
-    if s.help {
-        render_help(f, area, s.help_scroll, theme, keymap);
+    if let Mode::Help { scroll } = s.mode {
+        render_help(f, area, scroll, theme, keymap);
     }
 }
 
-fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, theme: &Theme) {
+fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, theme: &Theme, keymap: &Keymap) {
     use crate::model::feedback::Scope;
     let w = area.width.min(64);
     let h = 10.min(area.height);
@@ -97,7 +98,7 @@ fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, the
     let note = if d.editing_note {
         format!("{}▏", d.note)
     } else if d.note.is_empty() {
-        "(none; n to write one)".into()
+        format!("(none; {} to write one)", keymap.key_for(Action::MarkNote))
     } else {
         d.note.clone()
     };
@@ -106,18 +107,25 @@ fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, the
             format!(" {} @ {}", crate::text::short_principal(&d.row.row.principal), d.row.row.source_ip),
             theme.fg(Role::Title),
         )),
-        opt("1", Scope::Entity),
-        opt("2", Scope::EntityEvents),
-        opt("3", Scope::Principal),
+        opt(&keymap.key_for(Action::MarkScopeEntity), Scope::Entity),
+        opt(&keymap.key_for(Action::MarkScopeEvents), Scope::EntityEvents),
+        opt(&keymap.key_for(Action::MarkScopePrincipal), Scope::Principal),
         Line::from(vec![
-            Span::styled(" e ", theme.fg(Role::Accent)),
+            Span::styled(format!(" {} ", keymap.key_for(Action::MarkExpiry)), theme.fg(Role::Accent)),
             Span::styled(format!("expires: {expiry}"), theme.fg(Role::Base)),
         ]),
         Line::from(vec![
-            Span::styled(" n ", theme.fg(Role::Accent)),
+            Span::styled(format!(" {} ", keymap.key_for(Action::MarkNote)), theme.fg(Role::Accent)),
             Span::styled(format!("note: {note}"), theme.fg(Role::Base)),
         ]),
-        Line::from(Span::styled(" enter: mark as false positive and retrain   esc: cancel", theme.fg(Role::Muted))),
+        Line::from(Span::styled(
+            format!(
+                " {}: mark as false positive and retrain   {}: cancel",
+                keymap.key_for(Action::MarkConfirm),
+                keymap.key_for(Action::MarkCancel)
+            ),
+            theme.fg(Role::Muted),
+        )),
     ];
     f.render_widget(Clear, popup);
     let block = Block::default().borders(Borders::ALL).border_style(theme.fg(Role::Accent)).title(" false positive ");
@@ -188,7 +196,7 @@ fn model_state(s: &AppState) -> String {
     }
 }
 
-fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let rates = &s.snap.rates;
     let newest = rates.last().map_or(0, |p| p.minute);
     let span = s.span_minutes;
@@ -210,14 +218,15 @@ fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let max = events.iter().max().copied().unwrap_or(0);
     let now_rate = rates.last().map_or(0, |p| p.events);
     let title = format!(
-        " events/min, last {}: now {now_rate}, peak {}/{}min, errors now {errors}  (s: span) ",
+        " events/min, last {}: now {now_rate}, peak {}/{}min, errors now {errors}  ({}: span) ",
         match span {
             60 => "1h",
             360 => "6h",
             _ => "24h",
         },
         max,
-        per
+        per,
+        keymap.key_for(Action::Span)
     );
     let block = Block::default()
         .borders(Borders::TOP)
@@ -227,7 +236,7 @@ fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
 }
 
 fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
-    let line = if let Some(input) = &s.filter_input {
+    let line = if let Mode::Filter(input) = &s.mode {
         Line::from(vec![
             Span::styled("filter> ", theme.fg(Role::Title)),
             Span::styled(input.clone(), theme.fg(Role::Base)),
@@ -243,7 +252,6 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
         if !s.filter.is_empty() {
             spans.push(Span::styled(format!("[filter: {}] ", s.filter.text), theme.fg(Role::Accent)));
         }
-        use crate::app::action::Action;
         // Picked by action, shown with whatever key is bound to it (a key such as `/` was
         // split away as a separator, and a rebinding made its hint vanish).
         let picks: &[Action] = if s.detail.is_some() {
@@ -272,7 +280,14 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
 fn render_help(f: &mut Frame, area: Rect, scroll: usize, theme: &Theme, keymap: &Keymap) {
     let keys: Vec<String> = keymap.bindings.iter().map(|b| b.keys.join(" ")).collect();
     let key_w = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
-    let desc_w = keymap.bindings.iter().map(|b| b.desc.chars().count()).max().unwrap_or(0);
+    // The false-positive dialog's keys are its own layer: said so, since `1` there is not
+    // `1` in the lists.
+    let descs: Vec<String> = keymap
+        .bindings
+        .iter()
+        .map(|b| if b.context == "mark" { format!("dialog: {}", b.desc) } else { b.desc.clone() })
+        .collect();
+    let desc_w = descs.iter().map(|d| d.chars().count()).max().unwrap_or(0);
     let w = area.width.min((key_w + desc_w + 4) as u16);
     let h = area.height.min(keymap.bindings.len() as u16 + 2);
     let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
@@ -282,18 +297,22 @@ fn render_help(f: &mut Frame, area: Rect, scroll: usize, theme: &Theme, keymap: 
         .bindings
         .iter()
         .zip(&keys)
+        .zip(&descs)
         .skip(scroll)
         .take(shown)
-        .map(|(b, k)| {
+        .map(|((_, k), d)| {
             Line::from(vec![
                 Span::styled(format!("{k:>key_w$}  "), theme.fg(Role::Title)),
-                Span::styled(b.desc.clone(), theme.fg(Role::Base)),
+                Span::styled(d.clone(), theme.fg(Role::Base)),
             ])
         })
         .collect();
     let more = scroll + shown < keymap.bindings.len();
-    let title =
-        if scroll > 0 || more { " keys (j/k scroll, any other key closes) " } else { " keys (any key closes) " };
+    let title = if scroll > 0 || more {
+        format!(" keys ({}/{} scroll, any other key closes) ", keymap.key_for(Action::Down), keymap.key_for(Action::Up))
+    } else {
+        " keys (any key closes) ".to_owned()
+    };
     let mut block = Block::default().borders(Borders::ALL).border_style(theme.fg(Role::Accent)).title(title);
     if more {
         block = block.title_bottom(Line::from(" ↓ more ").right_aligned());

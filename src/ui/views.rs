@@ -7,6 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use crate::app::state::AppState;
+use crate::config::action::Action;
+use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
 use crate::features::FEATURE_NAMES;
 use crate::model::ScoredRow;
@@ -114,7 +116,7 @@ fn short_feature(name: &str) -> String {
     name.replace("distinct_", "n_").replace("console_login_", "login_").replace("_novelty", "_nov")
 }
 
-pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let height = area.height.saturating_sub(2) as usize;
     let sel = s.sel[1];
     let start = page_start(sel, height);
@@ -151,11 +153,20 @@ pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let mut widths =
         vec![Constraint::Length(22), Constraint::Length(15), Constraint::Length(11), Constraint::Length(12)];
     widths.extend(cols.iter().map(|_| Constraint::Length(col_w)));
-    let hidden = if s.hidden.is_empty() { String::new() } else { format!(", {} hidden (C shows)", s.hidden.len()) };
+    let key = |a| keymap.key_for(a);
+    let hidden = if s.hidden.is_empty() {
+        String::new()
+    } else {
+        format!(", {} hidden ({} shows)", s.hidden.len(), key(Action::ShowColumns))
+    };
     let title = format!(
-        " {} entity-windows, sorted by {} (< > column, r reverse, c hide{hidden}) ",
+        " {} entity-windows, sorted by {} ({} {} column, {} reverse, {} hide{hidden}) ",
         s.lists.entities.len(),
-        FEATURE_NAMES[s.sort_col]
+        FEATURE_NAMES[s.sort_col],
+        key(Action::SortPrev),
+        key(Action::SortNext),
+        key(Action::SortReverse),
+        key(Action::HideColumn)
     );
     f.render_widget(
         Table::new(visible, widths)
@@ -178,7 +189,7 @@ fn keep_narrow<T>(cols: &mut Vec<T>) {
     });
 }
 
-pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let narrow = area.width < 120;
     let height = area.height.saturating_sub(2) as usize;
     let sel = s.sel[2];
@@ -212,7 +223,8 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             Row::new(cells).style(style)
         })
         .collect();
-    let mode = if s.frozen.is_some() { "PAUSED (p to follow)" } else { "following (p to pause)" };
+    let p = keymap.key_for(Action::Follow);
+    let mode = if s.frozen.is_some() { format!("PAUSED ({p} to follow)") } else { format!("following ({p} to pause)") };
     let title = format!(" {} events, newest first, {mode} ", s.lists.tail.len());
     let mut names = vec!["time", "principal", "event", "service", "region", "source ip", "error", "user agent"];
     // Below 120 columns, region, service and agent give way, so that principal and event

@@ -128,27 +128,38 @@ fn drill_down_to_records_and_json_and_back() {
     assert!(s.quit);
 }
 
+/// A key press through the default keymap, as the console routes it.
+fn press(s: &mut AppState, code: KeyCode) -> Vec<Command> {
+    let (keymap, _) = crate::config::keymap::Keymap::load(None);
+    s.on_key(KeyEvent::new(code, KeyModifiers::NONE), |layer, k| keymap.action_for(layer, k))
+}
+
+fn type_text(s: &mut AppState, text: &str) {
+    for c in text.chars() {
+        press(s, KeyCode::Char(c));
+    }
+}
+
 #[test]
 fn filter_bar_applies_to_tail_and_rows() {
     let mut s = state();
     s.update(Action::ViewTail);
     assert_eq!(s.lists.tail.len(), 3);
-    s.update(Action::Filter);
-    for c in "event:Get*".chars() {
-        s.on_filter_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    }
-    s.on_filter_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    assert!(s.filter_input.is_none());
+    press(&mut s, KeyCode::Char('/'));
+    // While the bar is open, keys are text: `q` does not quit.
+    type_text(&mut s, "event:Get*q");
+    press(&mut s, KeyCode::Backspace);
+    assert!(!s.quit);
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.mode, Mode::Normal);
     assert_eq!(s.lists.tail.len(), 2);
     assert_eq!(s.selected_event().unwrap().id.as_ref(), "3", "newest first");
     s.update(Action::Filter);
     for _ in 0..10 {
-        s.on_filter_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        press(&mut s, KeyCode::Backspace);
     }
-    for c in "principal:*/b".chars() {
-        s.on_filter_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    }
-    s.on_filter_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    type_text(&mut s, "principal:*/b");
+    press(&mut s, KeyCode::Enter);
     assert_eq!(s.lists.anomalies.len(), 1);
     assert_eq!(s.lists.tail.len(), 1);
     s.update(Action::Back);
@@ -181,36 +192,34 @@ fn sort_and_threshold_and_copy() {
     let cmds = s.update(Action::Copy);
     assert_eq!(cmds, vec![Command::Copy("arn:aws:iam::1:user/a".into())]);
     s.update(Action::Help);
-    assert!(s.help);
+    assert_eq!(s.mode, Mode::Help { scroll: 0 });
     s.help_overflow = 3;
     for _ in 0..5 {
         s.update(Action::Down);
     }
-    assert!(s.help, "moving keys scroll the help");
-    assert_eq!(s.help_scroll, 3, "no further than its end");
+    assert_eq!(s.mode, Mode::Help { scroll: 3 }, "moving keys scroll the help, no further than its end");
     s.update(Action::Up);
-    assert_eq!(s.help_scroll, 2);
+    assert_eq!(s.mode, Mode::Help { scroll: 2 });
     s.update(Action::SortReverse);
-    assert!(!s.help, "any other key closes help");
-    assert_eq!(s.help_scroll, 0);
+    assert_eq!(s.mode, Mode::Normal, "any other key closes help");
+    // A key bound to nothing closes it too (the help says any key does).
+    s.update(Action::Help);
+    press(&mut s, KeyCode::F(9));
+    assert_eq!(s.mode, Mode::Normal);
 }
 
 #[test]
 fn false_positive_dialog_scope_expiry_note() {
     let mut s = state();
-    s.update(Action::MarkFalsePositive);
-    assert!(s.mark.is_some());
-    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-    s.on_mark_key(key('3'));
-    s.on_mark_key(key('e'));
-    s.on_mark_key(key('e'));
-    s.on_mark_key(key('n'));
-    for c in "ci box".chars() {
-        s.on_mark_key(key(c));
+    press(&mut s, KeyCode::Char('f'));
+    assert!(matches!(s.mode, Mode::Mark(_)));
+    for c in "3een".chars() {
+        press(&mut s, KeyCode::Char(c));
     }
-    s.on_mark_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    let cmds = s.on_mark_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    assert!(s.mark.is_none());
+    type_text(&mut s, "ci box");
+    press(&mut s, KeyCode::Enter);
+    let cmds = press(&mut s, KeyCode::Enter);
+    assert_eq!(s.mode, Mode::Normal);
     match &cmds[..] {
         [Command::Label(req)] => {
             assert_eq!((req.verdict, req.scope, req.expires_days), (Verdict::FalsePositive, Scope::Principal, Some(7)));
@@ -220,8 +229,8 @@ fn false_positive_dialog_scope_expiry_note() {
         other => panic!("{other:?}"),
     }
     s.update(Action::MarkFalsePositive);
-    s.on_mark_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
-    assert!(s.mark.is_none(), "esc cancels");
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.mode, Mode::Normal, "esc cancels");
     s.on_snapshot(snap(&["b", "c", "a"]));
     assert_eq!(who(&s), "b", "after a label the cursor stays in place for the next window");
     let cmds = s.update(Action::MarkTruePositive);

@@ -1,0 +1,104 @@
+//! Where a key press goes: one routing by [`Mode`]. Text entry (the filter bar, the note)
+//! takes characters; the mark dialog reads its own layer of the keymap; everything else reads
+//! the normal layer, and the help closes on any key that does not scroll it.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{AppState, Command, Mode};
+use crate::app::filter::Filter;
+use crate::config::action::{Action, Layer};
+use crate::model::feedback::{Scope, Verdict};
+use crate::pipeline::LabelRequest;
+
+const EXPIRIES: [Option<u32>; 4] = [None, Some(1), Some(7), Some(30)];
+
+impl AppState {
+    /// A key press. `lookup` is the keymap: the action a key has in a layer.
+    pub fn on_key(&mut self, key: KeyEvent, lookup: impl Fn(Layer, &KeyEvent) -> Option<Action>) -> Vec<Command> {
+        match &self.mode {
+            Mode::Filter(_) => {
+                self.on_filter_key(key);
+                vec![]
+            }
+            Mode::Mark(d) if d.editing_note => {
+                self.on_note_key(key);
+                vec![]
+            }
+            Mode::Mark(_) => lookup(Layer::Mark, &key).map_or_else(Vec::new, |a| self.on_mark_action(a)),
+            // Help says any key closes it: a key bound to nothing does too.
+            Mode::Help { .. } => match lookup(Layer::Normal, &key) {
+                Some(a) => self.update(a),
+                None => {
+                    self.mode = Mode::Normal;
+                    vec![]
+                }
+            },
+            Mode::Normal => lookup(Layer::Normal, &key).map_or_else(Vec::new, |a| self.update(a)),
+        }
+    }
+
+    /// Keys typed while the filter bar is open.
+    fn on_filter_key(&mut self, key: KeyEvent) {
+        let Mode::Filter(input) = &mut self.mode else { return };
+        match key.code {
+            KeyCode::Enter => {
+                self.filter = Filter::parse(input);
+                self.mode = Mode::Normal;
+                (self.sel, self.moved) = ([0; 4], [false; 4]);
+                self.rebuild();
+            }
+            KeyCode::Esc => self.mode = Mode::Normal,
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() => input.push(c),
+            _ => {}
+        }
+    }
+
+    /// Keys typed into the mark dialog's note.
+    fn on_note_key(&mut self, key: KeyEvent) {
+        let Mode::Mark(d) = &mut self.mode else { return };
+        match key.code {
+            KeyCode::Enter | KeyCode::Esc => d.editing_note = false,
+            KeyCode::Backspace => {
+                d.note.pop();
+            }
+            // Only what the scrubber would keep: no controls, bidi overrides or invisibles.
+            KeyCode::Char(c) if crate::parse::sanitize::displayable(c) && d.note.chars().count() < 200 => {
+                d.note.push(c)
+            }
+            _ => {}
+        }
+    }
+
+    /// An action of the mark dialog's layer.
+    fn on_mark_action(&mut self, action: Action) -> Vec<Command> {
+        let Mode::Mark(d) = &mut self.mode else { return vec![] };
+        match action {
+            Action::MarkScopeEntity => d.scope = Scope::Entity,
+            Action::MarkScopeEvents => d.scope = Scope::EntityEvents,
+            Action::MarkScopePrincipal => d.scope = Scope::Principal,
+            Action::MarkExpiry => {
+                let i = EXPIRIES.iter().position(|e| *e == d.expires_days).unwrap_or(0);
+                d.expires_days = EXPIRIES[(i + 1) % EXPIRIES.len()];
+            }
+            Action::MarkNote => d.editing_note = true,
+            Action::MarkCancel => self.mode = Mode::Normal,
+            Action::MarkConfirm => {
+                let Mode::Mark(d) = std::mem::replace(&mut self.mode, Mode::Normal) else { return vec![] };
+                self.notice = Some(format!("false positive ({}) recorded; retraining", d.scope.describe()));
+                self.hold_position = true;
+                return vec![Command::Label(Box::new(LabelRequest {
+                    row: d.row,
+                    verdict: Verdict::FalsePositive,
+                    scope: d.scope,
+                    note: Some(d.note).filter(|n| !n.trim().is_empty()),
+                    expires_days: d.expires_days,
+                }))];
+            }
+            _ => {}
+        }
+        vec![]
+    }
+}
