@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use trailtop::app::state::AppState;
+use trailtop::app::state::{AppState, Command, View};
 use trailtop::config::action::Action;
 use trailtop::config::keymap::Keymap;
 use trailtop::config::theme::{Palette, Theme};
@@ -58,10 +58,13 @@ fn attack_ids() -> std::collections::HashSet<String> {
 }
 
 fn screen(state: &AppState, w: u16, h: u16) -> String {
+    screen_with(state, w, h, &Keymap::load(None).0)
+}
+
+fn screen_with(state: &AppState, w: u16, h: u16, keymap: &Keymap) -> String {
     let (theme, _) = Theme::load("dark", Palette::None);
-    let (keymap, _) = Keymap::load(None);
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| trailtop::ui::render(f, state, &theme, &keymap)).unwrap();
+    terminal.draw(|f| trailtop::ui::render(f, state, &theme, keymap)).unwrap();
     format!("{}", terminal.backend())
 }
 
@@ -149,4 +152,70 @@ fn a_window_whose_older_records_left_the_tail_says_so() {
     d.events.truncate(2);
     let text = screen(&s, 160, 48);
     assert!(text.contains(&format!("2 of {all} records, the rest left the tail buffer")), "{text}");
+}
+
+/// Every default key rebound: the console is driven through every view with the new keys
+/// alone, the old ones do nothing, and the footer, titles and help show the new ones.
+#[test]
+fn every_key_can_be_rebound_and_the_hints_follow() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let (mut keymap, _) = Keymap::load(None);
+    // Function keys and ctrl-letters: none of them is a default.
+    let mut fresh = (1..=12).map(|n| format!("f{n}")).chain(('a'..='z').map(|c| format!("ctrl-{c}")));
+    let mut new_key = std::collections::HashMap::new();
+    for b in &mut keymap.bindings {
+        let k = fresh.next().expect("enough fresh keys");
+        new_key.insert(format!("{:?}", b.action), k.clone());
+        b.keys = vec![k];
+    }
+    let key_of = |action: Action| new_key[&format!("{action:?}")].clone();
+    let event_for = |name: &str| match name.strip_prefix("ctrl-") {
+        Some(c) => KeyEvent::new(KeyCode::Char(c.chars().next().unwrap()), KeyModifiers::CONTROL),
+        None => KeyEvent::new(KeyCode::F(name[1..].parse().unwrap()), KeyModifiers::NONE),
+    };
+    let mut s = state_with(&[]);
+    let mut press =
+        |s: &mut AppState, action: Action| s.on_key(event_for(&key_of(action)), |layer, k| keymap.action_for(layer, k));
+    // The old keys are gone.
+    s.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE), |layer, k| keymap.action_for(layer, k));
+    s.on_key(KeyEvent::new(KeyCode::Char('2'), KeyModifiers::NONE), |layer, k| keymap.action_for(layer, k));
+    assert!(!s.quit && s.view == View::Anomalies);
+    for (action, view) in [
+        (Action::ViewEntities, View::Entities),
+        (Action::ViewTail, View::Tail),
+        (Action::ViewModel, View::Model),
+        (Action::ViewAnomalies, View::Anomalies),
+        (Action::NextView, View::Entities),
+        (Action::PrevView, View::Anomalies),
+    ] {
+        press(&mut s, action);
+        assert_eq!(s.view, view, "{action:?}");
+    }
+    press(&mut s, Action::Down);
+    assert_eq!(s.selected_row().map(|r| r.rank), Some(2));
+    press(&mut s, Action::Open);
+    assert!(s.detail.is_some());
+    press(&mut s, Action::Back);
+    assert!(s.detail.is_none());
+    press(&mut s, Action::MarkFalsePositive);
+    press(&mut s, Action::MarkScopePrincipal);
+    let cmds = press(&mut s, Action::MarkConfirm);
+    assert!(matches!(&cmds[..], [Command::Label(r)] if r.scope == trailtop::model::feedback::Scope::Principal));
+    press(&mut s, Action::ViewEntities);
+    press(&mut s, Action::ViewTail);
+    let tail = screen_with(&s, 160, 48, &keymap);
+    assert!(tail.contains(&format!("({} to pause)", key_of(Action::Follow))), "{tail}");
+    press(&mut s, Action::ViewEntities);
+    let entities = screen_with(&s, 160, 48, &keymap);
+    assert!(entities.contains(&format!("{} reverse", key_of(Action::SortReverse))), "{entities}");
+    for action in [Action::Help, Action::Filter, Action::Open, Action::Quit] {
+        assert!(entities.contains(&format!("{} ", key_of(action))), "{action:?} hint: {entities}");
+    }
+    assert!(!entities.contains("? help") && !entities.contains("q quit"), "{entities}");
+    press(&mut s, Action::Help);
+    let help = screen_with(&s, 160, 48, &keymap);
+    assert!(help.contains(&key_of(Action::MarkConfirm)) && help.contains("dialog: record"), "{help}");
+    press(&mut s, Action::Quit);
+    press(&mut s, Action::Quit);
+    assert!(s.quit, "quit by its new key");
 }
