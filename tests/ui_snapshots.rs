@@ -174,7 +174,7 @@ fn every_key_can_be_rebound_and_the_hints_follow() {
         None => KeyEvent::new(KeyCode::F(name[1..].parse().unwrap()), KeyModifiers::NONE),
     };
     let mut s = state_with(&[]);
-    let mut press =
+    let press =
         |s: &mut AppState, action: Action| s.on_key(event_for(&key_of(action)), |layer, k| keymap.action_for(layer, k));
     // The old keys are gone.
     s.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE), |layer, k| keymap.action_for(layer, k));
