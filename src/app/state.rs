@@ -22,6 +22,35 @@ pub enum View {
 
 pub const VIEWS: [View; 4] = [View::Anomalies, View::Entities, View::Tail, View::Model];
 
+/// Where a view's list stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// The selected row.
+    pub row: usize,
+    /// Whether the analyst has moved it. Until then it stays on the top row while the ranking
+    /// fills in (at start-up the first rows scored are rarely the top ones); after, it follows
+    /// the row it is on.
+    pub moved: bool,
+}
+
+/// One value per view, indexed by the view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PerView<T>([T; 4]);
+
+impl<T> std::ops::Index<View> for PerView<T> {
+    type Output = T;
+
+    fn index(&self, v: View) -> &T {
+        &self.0[v.index()]
+    }
+}
+
+impl<T> std::ops::IndexMut<View> for PerView<T> {
+    fn index_mut(&mut self, v: View) -> &mut T {
+        &mut self.0[v.index()]
+    }
+}
+
 impl View {
     pub fn index(self) -> usize {
         VIEWS.iter().position(|v| *v == self).unwrap_or(0)
@@ -140,7 +169,8 @@ pub struct AppState {
     pub snap: Arc<Snapshot>,
     pub lists: Lists,
     pub view: View,
-    pub sel: [usize; 4],
+    /// Each view's cursor.
+    pub cursors: PerView<Cursor>,
     pub filter: Filter,
     /// What keys go to: the lists, the filter bar, the mark dialog or the help.
     pub mode: Mode,
@@ -165,10 +195,6 @@ pub struct AppState {
     /// After a label the cursor stays where it was (on the next window to triage) instead of
     /// following the labelled window down the list.
     pub hold_position: bool,
-    /// Per view, whether the analyst has moved the cursor. Until then it stays on the top row
-    /// while the ranking fills in (at start-up the first rows scored are rarely the top ones);
-    /// after, it follows the row it is on.
-    pub moved: [bool; 4],
 }
 
 impl AppState {
@@ -177,7 +203,7 @@ impl AppState {
             snap: Arc::new(Snapshot::default()),
             lists: Lists::default(),
             view: View::Anomalies,
-            sel: [0; 4],
+            cursors: PerView::default(),
             filter: Filter::default(),
             mode: Mode::Normal,
             detail: None,
@@ -194,7 +220,6 @@ impl AppState {
             page: 10,
             now: 0,
             hold_position: false,
-            moved: [false; 4],
         }
     }
 
@@ -214,8 +239,8 @@ impl AppState {
     /// The key of the selected row, so the selection survives re-ranking.
     fn selected_key(&self, v: View) -> Option<(i64, String)> {
         let idx = match v {
-            View::Anomalies | View::Model => self.lists.anomalies.get(self.sel[v.index()]),
-            View::Entities => self.lists.entities.get(self.sel[v.index()]),
+            View::Anomalies | View::Model => self.lists.anomalies.get(self.cursors[v].row),
+            View::Entities => self.lists.entities.get(self.cursors[v].row),
             View::Tail => return None,
         }?;
         let r = &self.snap.rows.get(*idx)?.row;
@@ -224,15 +249,15 @@ impl AppState {
 
     pub fn selected_row(&self) -> Option<&ScoredRow> {
         let idx = match self.view {
-            View::Anomalies | View::Model => self.lists.anomalies.get(self.sel[self.view.index()]),
-            View::Entities => self.lists.entities.get(self.sel[1]),
+            View::Anomalies | View::Model => self.lists.anomalies.get(self.cursors[self.view].row),
+            View::Entities => self.lists.entities.get(self.cursors[View::Entities].row),
             View::Tail => None,
         }?;
         self.snap.rows.get(*idx)
     }
 
     pub fn selected_event(&self) -> Option<&Arc<Event>> {
-        self.lists.tail.get(self.sel[2]).and_then(|i| self.tail_snap().tail.get(*i))
+        self.lists.tail.get(self.cursors[View::Tail].row).and_then(|i| self.tail_snap().tail.get(*i))
     }
 
     /// A new snapshot from the pipeline; selections stay on the same entity-window.
@@ -252,9 +277,9 @@ impl AppState {
         let keys = if std::mem::take(&mut self.hold_position) {
             [None, None]
         } else {
-            [View::Anomalies, View::Entities].map(|v| self.moved[v.index()].then(|| self.selected_key(v)).flatten())
+            [View::Anomalies, View::Entities].map(|v| self.cursors[v].moved.then(|| self.selected_key(v)).flatten())
         };
-        let tail_newest_selected = self.sel[2] == 0;
+        let tail_newest_selected = self.cursors[View::Tail].row == 0;
         let old_tail_len = self.lists.tail.len();
         self.snap = snap;
         self.rebuild();
@@ -265,14 +290,14 @@ impl AppState {
                     let r = &self.snap.rows[i].row;
                     r.window_start == key.0 && r.entity == key.1
                 }) {
-                    self.sel[v.index()] = pos;
+                    self.cursors[v].row = pos;
                 }
             }
         }
         // In the live tail, a selection below the top keeps pointing at the same event.
         if self.frozen.is_none() && !tail_newest_selected {
             let grown = self.lists.tail.len().saturating_sub(old_tail_len);
-            self.sel[2] += grown;
+            self.cursors[View::Tail].row += grown;
         }
         self.clamp();
     }
@@ -308,7 +333,7 @@ impl AppState {
     fn clamp(&mut self) {
         for v in VIEWS {
             let n = self.list_len(v);
-            let s = &mut self.sel[v.index()];
+            let s = &mut self.cursors[v].row;
             *s = (*s).min(n.saturating_sub(1));
         }
         if let Some(d) = &mut self.detail {
@@ -330,8 +355,8 @@ impl AppState {
             return;
         }
         let n = self.list_len(self.view) as isize;
-        self.moved[self.view.index()] = true;
-        let s = &mut self.sel[self.view.index()];
+        self.cursors[self.view].moved = true;
+        let s = &mut self.cursors[self.view].row;
         *s = (*s as isize + delta).clamp(0, (n - 1).max(0)) as usize;
     }
 

@@ -6,7 +6,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use crate::app::state::AppState;
+use crate::app::state::{AppState, View};
 use crate::config::action::Action;
 use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
@@ -51,7 +51,7 @@ fn severity(r: &ScoredRow) -> Role {
 
 pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let height = area.height.saturating_sub(2) as usize;
-    let sel = s.sel[0];
+    let sel = s.cursors[View::Anomalies].row;
     let start = page_start(sel, height);
     let rows = &s.snap.rows;
     let visible: Vec<Row> = s.lists.anomalies[start..(start + height).min(s.lists.anomalies.len())]
@@ -118,7 +118,7 @@ fn short_feature(name: &str) -> String {
 
 pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let height = area.height.saturating_sub(2) as usize;
-    let sel = s.sel[1];
+    let sel = s.cursors[View::Entities].row;
     let start = page_start(sel, height);
     let fixed = 22 + 15 + 11 + 12 + 4;
     let col_w = 9u16;
@@ -192,7 +192,7 @@ fn keep_narrow<T>(cols: &mut Vec<T>) {
 pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let narrow = area.width < 120;
     let height = area.height.saturating_sub(2) as usize;
-    let sel = s.sel[2];
+    let sel = s.cursors[View::Tail].row;
     let start = page_start(sel, height);
     let tail = &s.tail_snap().tail;
     let visible: Vec<Row> = s.lists.tail[start..(start + height).min(s.lists.tail.len())]

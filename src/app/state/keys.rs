@@ -44,7 +44,7 @@ impl AppState {
             KeyCode::Enter => {
                 self.filter = Filter::parse(input);
                 self.mode = Mode::Normal;
-                (self.sel, self.moved) = ([0; 4], [false; 4]);
+                self.cursors = Default::default();
                 self.rebuild();
             }
             KeyCode::Esc => self.mode = Mode::Normal,

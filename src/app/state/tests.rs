@@ -76,14 +76,14 @@ fn selection_follows_its_row_when_the_ranking_changes() {
     assert_eq!(who(&s), "b");
     s.on_snapshot(snap(&["c", "a", "b"]));
     assert_eq!(who(&s), "b", "the selection must not jump");
-    assert_eq!(s.sel[0], 2);
+    assert_eq!(s.cursors[View::Anomalies].row, 2);
 }
 
 #[test]
 fn an_untouched_cursor_stays_on_the_top_row() {
     let mut s = state();
     s.on_snapshot(snap(&["c", "a", "b"]));
-    assert_eq!((who(&s), s.sel[0]), ("c".to_owned(), 0), "nobody moved it: it shows the new top");
+    assert_eq!((who(&s), s.cursors[View::Anomalies].row), ("c".to_owned(), 0), "nobody moved it: it shows the new top");
     s.update(Action::Down);
     s.update(Action::Up);
     s.on_snapshot(snap(&["b", "c", "a"]));
@@ -94,13 +94,13 @@ fn an_untouched_cursor_stays_on_the_top_row() {
 fn movement_is_clamped() {
     let mut s = state();
     s.update(Action::Up);
-    assert_eq!(s.sel[0], 0);
+    assert_eq!(s.cursors[View::Anomalies].row, 0);
     s.update(Action::Bottom);
-    assert_eq!(s.sel[0], 2);
+    assert_eq!(s.cursors[View::Anomalies].row, 2);
     s.update(Action::PageDown);
-    assert_eq!(s.sel[0], 2);
+    assert_eq!(s.cursors[View::Anomalies].row, 2);
     s.update(Action::Top);
-    assert_eq!(s.sel[0], 0);
+    assert_eq!(s.cursors[View::Anomalies].row, 0);
 }
 
 #[test]
