@@ -144,13 +144,23 @@ pub enum Mode {
 /// Indices into the snapshot, filtered and sorted, rebuilt when either changes.
 #[derive(Debug, Default, Clone)]
 pub struct Lists {
+    // (Filled by `AppState::rebuild` on every new snapshot or filter.)
     pub anomalies: Vec<usize>,
     pub entities: Vec<usize>,
     /// Indices into the tail, newest first.
     pub tail: Vec<usize>,
     /// Per entity: events in its last windows, as a sparkline.
     pub sparks: rustc_hash::FxHashMap<String, String>,
+    /// Per entity: its windows' indices into the rows, newest first (the drill-down's history).
+    pub windows_of: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// Rows flagged.
+    pub flagged: usize,
+    /// Rows per rank-score bin of width 1/[`HISTOGRAM_BINS`], the last bin taking the rest.
+    pub histogram: [usize; HISTOGRAM_BINS],
 }
+
+/// Bins of the model view's rank-score histogram.
+pub const HISTOGRAM_BINS: usize = 20;
 
 /// Windows shown in an entity's activity sparkline.
 pub const SPARK_WINDOWS: usize = 12;
@@ -313,18 +323,22 @@ impl AppState {
             if self.sort_desc { o.reverse() } else { o }
         });
         self.lists.entities = ent;
-        let mut by_entity: rustc_hash::FxHashMap<&str, Vec<(i64, u64)>> = Default::default();
-        for r in rows.iter() {
-            by_entity.entry(&r.row.entity).or_default().push((r.row.window_start, r.row.events));
+        // What the views draw from the rows, computed once a snapshot rather than once a frame.
+        let mut by_entity: rustc_hash::FxHashMap<&str, Vec<usize>> = Default::default();
+        let mut histogram = [0; HISTOGRAM_BINS];
+        for (i, r) in rows.iter().enumerate() {
+            by_entity.entry(&r.row.entity).or_default().push(i);
+            histogram[((r.rank_score * HISTOGRAM_BINS as f64) as usize).min(HISTOGRAM_BINS - 1)] += 1;
         }
-        self.lists.sparks = by_entity
-            .into_iter()
-            .map(|(e, mut w)| {
-                w.sort_unstable();
-                let last: Vec<u64> = w.iter().rev().take(SPARK_WINDOWS).rev().map(|x| x.1).collect();
-                (e.to_owned(), sparkline(&last))
-            })
-            .collect();
+        (self.lists.histogram, self.lists.flagged) = (histogram, rows.iter().filter(|r| r.flagged).count());
+        self.lists.sparks.clear();
+        self.lists.windows_of.clear();
+        for (e, mut w) in by_entity {
+            w.sort_unstable_by_key(|&i| std::cmp::Reverse(rows[i].row.window_start));
+            let last: Vec<u64> = w.iter().take(SPARK_WINDOWS).rev().map(|&i| rows[i].row.events).collect();
+            self.lists.sparks.insert(e.to_owned(), sparkline(&last));
+            self.lists.windows_of.insert(e.to_owned(), w);
+        }
         let tail = &self.tail_snap().tail;
         self.lists.tail = (0..tail.len()).rev().filter(|&i| self.filter.matches_event(&tail[i])).collect();
         self.clamp();

@@ -175,8 +175,11 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
             }
             lines.push(Line::from(Span::styled("this entity around this window:", theme.fg(Role::Muted))));
             lines.push(Line::from(Span::styled("   window       events calls fail% score", theme.fg(Role::Muted))));
-            let mut history: Vec<_> = s.snap.rows.iter().filter(|x| x.row.entity == r.row.entity).collect();
-            history.sort_by_key(|x| std::cmp::Reverse(x.row.window_start));
+            let history: Vec<&crate::model::ScoredRow> = s
+                .lists
+                .windows_of
+                .get(&r.row.entity)
+                .map_or_else(Vec::new, |w| w.iter().filter_map(|&i| s.snap.rows.get(i)).collect());
             // Two later windows (did it go on?) and the earlier ones (what was usual?).
             let at = history.iter().position(|h| h.row.window_start == r.row.window_start).unwrap_or(0);
             let from = at.saturating_sub(2).min(history.len().saturating_sub(HISTORY_ROWS));

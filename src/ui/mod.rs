@@ -23,7 +23,32 @@ pub const MIN_HEIGHT: u16 = 16;
 
 /// Rows of the main list at a given terminal height (the event loop sizes pages with it).
 pub fn list_rows(height: u16) -> usize {
-    height.saturating_sub(if height >= 30 { 14 } else { 10 }) as usize
+    // The main pane, less its two borders and the table's header row.
+    layout(Rect::new(0, 0, MIN_WIDTH, height)).main.height.saturating_sub(3) as usize
+}
+
+/// The console's panes, top to bottom.
+pub struct Panes {
+    pub header: Rect,
+    pub chart: Rect,
+    pub tabs: Rect,
+    pub main: Rect,
+    pub footer: Rect,
+}
+
+/// The panes of a terminal of `area`: the one place their sizes are decided (the event loop
+/// asks [`list_rows`], which asks this, how many rows a page holds).
+pub fn layout(area: Rect) -> Panes {
+    let chart_h = if area.height >= 30 { 7 } else { 3 };
+    let [header, chart, tabs, main, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(chart_h),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Panes { header, chart, tabs, main, footer }
 }
 
 /// Rows the help shows at once in a terminal this tall.
@@ -38,15 +63,7 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
         f.render_widget(Paragraph::new(msg).style(theme.fg(Role::Warn)), area);
         return;
     }
-    let chart_h = if area.height >= 30 { 7 } else { 3 };
-    let [header, chart, tabs, main, footer] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Length(chart_h),
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let Panes { header, chart, tabs, main, footer } = layout(area);
     render_header(f, header, s, theme);
     render_chart(f, chart, s, theme, keymap);
     let titles: Vec<Line> =
@@ -181,7 +198,7 @@ fn model_state(s: &AppState) -> String {
     match snap.trained_at {
         None => format!("model warming up ({} events so far)", snap.events),
         Some(t) => {
-            let flagged = snap.rows.iter().filter(|r| r.flagged).count();
+            let flagged = s.lists.flagged;
             let how = match s.threshold {
                 Threshold::Contamination(f) => format!("top {:.2}%", f * 100.0),
                 Threshold::Score(t) => format!("≥{t:.2}"),
@@ -344,4 +361,19 @@ pub fn group(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// The page the event loop moves by is the rows the list pane really shows (it repeated
+    /// the layout's constants and could drift from them).
+    #[test]
+    fn a_page_is_what_the_list_pane_holds() {
+        for (h, rows) in [(24, 14), (29, 19), (30, 16), (48, 34), (16, 6)] {
+            assert_eq!(list_rows(h), rows, "height {h}");
+            assert_eq!(layout(Rect::new(0, 0, 120, h)).main.height as usize - 3, rows);
+        }
+    }
 }

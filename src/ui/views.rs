@@ -6,7 +6,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use crate::app::state::{AppState, View};
+use crate::app::state::{AppState, HISTOGRAM_BINS, View};
 use crate::config::action::Action;
 use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
@@ -257,12 +257,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Key
 /// Rank-score histogram with the cut-off marked, and the selected window's features against the
 /// population.
 pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
-    let rows = &s.snap.rows;
-    let bins = 20usize;
-    let mut hist = vec![0usize; bins];
-    for r in rows.iter() {
-        hist[((r.rank_score * bins as f64) as usize).min(bins - 1)] += 1;
-    }
+    let (hist, bins) = (&s.lists.histogram, HISTOGRAM_BINS);
     let max = hist.iter().max().copied().unwrap_or(1).max(1);
     let bar_w = (area.width as usize / 2).saturating_sub(18).max(5);
     let cut_bin = ((s.snap.cutoff.min(1.0) * bins as f64) as usize).min(bins - 1);
