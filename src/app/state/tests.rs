@@ -3,8 +3,10 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::config::action::Action;
 use crate::features::{FeatureRow, N_FEATURES};
 use crate::model::ScoredRow;
+use crate::model::feedback::Verdict;
 use crate::parse::{ParseOptions, parse_bytes};
 use crate::pipeline::{Snapshot, TailView};
 
