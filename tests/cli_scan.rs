@@ -181,3 +181,20 @@ fn gen_scan_and_eval_end_to_end() {
     let detected = report["scenarios"].as_array().unwrap().iter().filter(|s| s["detected"] == true).count();
     assert!(detected >= 8, "{report}");
 }
+
+/// LookupEvents with no credentials: said so, and the request that never left this machine is
+/// not counted against the account's 2 a second.
+#[test]
+fn lookup_without_credentials_counts_no_requests() {
+    let data = tempfile::tempdir().unwrap();
+    let out = common::trailtop_scan(data.path(), "", "")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["lookup://us-east-1", "--endpoint-url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("no AWS credentials found"), "{stderr}");
+    assert!(stderr.contains("us-east-1: 0 requests"), "{stderr}");
+}

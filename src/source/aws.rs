@@ -163,7 +163,7 @@ pub const NO_CREDENTIALS: &str =
     "no AWS credentials found: set a profile (--profile), run `aws sso login`, or export keys";
 
 /// Whether the credential chain found nothing at all.
-fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
     use aws_credential_types::provider::error::CredentialsError;
     let mut cause = Some(err);
     while let Some(c) = cause {

@@ -231,6 +231,14 @@ impl LookupSource {
                 .config_override(aws_sdk_cloudtrail::Config::builder().retry_config(RetryConfig::disabled()))
                 .send()
                 .await;
+            // A request that got no answer because it never left this machine (no
+            // credentials, no route) is not one of the account's requests.
+            if let Err(e) = &resp
+                && e.raw_response().is_none()
+                && !matches!(e, aws_sdk_cloudtrail::error::SdkError::TimeoutError(_))
+            {
+                budget.requests -= 1;
+            }
             let page = match resp {
                 Ok(p) => {
                     backoff = Duration::from_millis(500);
@@ -249,12 +257,6 @@ impl LookupSource {
                     continue;
                 }
                 Err(e) => {
-                    // A request that got no answer because it never left this machine (no
-                    // credentials, no route) is not one of the account's requests.
-                    if e.raw_response().is_none() && !matches!(e, aws_sdk_cloudtrail::error::SdkError::TimeoutError(_))
-                    {
-                        budget.requests -= 1;
-                    }
                     read.error = Some(describe(&e, "cloudtrail:LookupEvents"));
                     return Some(read);
                 }
@@ -308,8 +310,14 @@ struct WindowRead {
     oldest: Option<i64>,
 }
 
-fn is_transient<E: ProvideErrorMetadata>(e: &aws_sdk_cloudtrail::error::SdkError<E>) -> bool {
+fn is_transient<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: &aws_sdk_cloudtrail::error::SdkError<E>,
+) -> bool {
     use aws_sdk_cloudtrail::error::SdkError;
+    // No credentials will not come by waiting.
+    if super::aws::missing_credentials(e) {
+        return false;
+    }
     match e {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
         SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
