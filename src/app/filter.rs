@@ -12,9 +12,11 @@ struct Term {
     negate: bool,
 }
 
+/// A parsed `/` query: `field:value` terms, all of which must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     terms: Vec<Term>,
+    /// The text as typed, shown in the footer and offered again when the bar reopens.
     pub text: String,
 }
 
@@ -45,6 +47,7 @@ pub fn glob(pattern: &str, value: &str) -> bool {
 }
 
 impl Filter {
+    /// Parses `text`: whitespace-separated terms, `-` negates, `field:` names a field, `*` globs.
     pub fn parse(text: &str) -> Filter {
         let terms = text
             .split_whitespace()
@@ -62,6 +65,7 @@ impl Filter {
         Filter { terms, text: text.to_owned() }
     }
 
+    /// Whether there are no terms (everything matches).
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }
@@ -82,6 +86,7 @@ impl Filter {
         })
     }
 
+    /// Whether a record matches every term.
     pub fn matches_event(&self, e: &Event) -> bool {
         self.check(|f| {
             Some(vec![match f {
@@ -97,6 +102,7 @@ impl Filter {
         })
     }
 
+    /// Whether a ranked window matches every term it has a field for.
     pub fn matches_row(&self, r: &ScoredRow) -> bool {
         self.check(|f| match f {
             "principal" | "user" => Some(vec![r.row.principal.clone()]),

@@ -17,6 +17,7 @@ pub use view::{Cursor, PerView, VIEWS, View};
 /// Effects the event loop carries out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// Re-rank with this threshold.
     SetThreshold(Threshold),
     /// Put text on the clipboard (OSC 52, so it works over SSH).
     Copy(String),
@@ -24,7 +25,9 @@ pub enum Command {
     Label(Box<LabelRequest>),
     /// Withdraw the latest label on a window.
     Undo {
+        /// The window's start.
         window_start: i64,
+        /// The window's entity.
         entity: String,
     },
 }
@@ -32,10 +35,15 @@ pub enum Command {
 /// The false-positive dialog: scope, expiry and an optional note.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarkDialog {
+    /// The window being labelled.
     pub row: ScoredRow,
+    /// How far the label reaches.
     pub scope: Scope,
+    /// Days until the label expires; `None` for never.
     pub expires_days: Option<u32>,
+    /// The analyst's note, scrubbed as typed.
     pub note: String,
+    /// Whether keys are going into the note.
     pub editing_note: bool,
 }
 
@@ -43,6 +51,7 @@ pub struct MarkDialog {
 /// is decided in one place ([`AppState::on_key`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
+    /// The lists and the drill-down read the normal keymap layer.
     Normal,
     /// The filter bar, with what is typed so far.
     Filter(String),
@@ -50,6 +59,7 @@ pub enum Mode {
     Mark(Box<MarkDialog>),
     /// The key list, scrolled this far.
     Help {
+        /// Rows scrolled past.
         scroll: usize,
     },
 }
@@ -58,7 +68,9 @@ pub enum Mode {
 #[derive(Debug, Default, Clone)]
 pub struct Lists {
     // (Filled by `AppState::rebuild` on every new snapshot or filter.)
+    /// Indices into the snapshot's rows that pass the filter, in rank order.
     pub anomalies: Vec<usize>,
+    /// The same rows in the entity table's sort order.
     pub entities: Vec<usize>,
     /// Indices into the tail, newest first.
     pub tail: Vec<usize>,
@@ -88,28 +100,41 @@ pub fn sparkline(values: &[u64]) -> String {
 /// Sort columns of the entity table: events, then every feature.
 pub const SORT_COLUMNS: usize = N_FEATURES;
 
+/// The console's state: the latest snapshot and everything the analyst has chosen.
 pub struct AppState {
+    /// The latest snapshot from the pipeline.
     pub snap: Arc<Snapshot>,
+    /// What the views list, derived from the snapshot and the filter.
     pub lists: Lists,
+    /// The view shown.
     pub view: View,
     /// Each view's cursor.
     pub cursors: PerView<Cursor>,
+    /// The filter in force.
     pub filter: Filter,
     /// What keys go to: the lists, the filter bar, the mark dialog or the help.
     pub mode: Mode,
+    /// The drill-down, when one is open.
     pub detail: Option<Detail>,
     /// How far the help can scroll (it is taller than 80×24), as last drawn.
     pub help_overflow: usize,
+    /// Whether the tail follows new records (`false` while paused).
     pub follow: bool,
     /// The tail as it was when frozen.
     pub frozen: Option<Arc<Snapshot>>,
+    /// The entity table's sort column (an index into the features).
     pub sort_col: usize,
+    /// Whether the entity table sorts descending.
     pub sort_desc: bool,
     /// Feature columns hidden from the entity table.
     pub hidden: std::collections::BTreeSet<usize>,
+    /// Minutes the rate chart spans.
     pub span_minutes: i64,
+    /// The threshold the list is cut at.
     pub threshold: Threshold,
+    /// A line for the footer until the next key.
     pub notice: Option<String>,
+    /// Set when the console should end.
     pub quit: bool,
     /// Rows a page holds, as last drawn.
     pub page: usize,
@@ -121,6 +146,7 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// An empty console cut at `threshold`, waiting for its first snapshot.
     pub fn new(threshold: Threshold) -> Self {
         Self {
             snap: Arc::new(Snapshot::default()),
@@ -170,6 +196,7 @@ impl AppState {
         Some((r.window_start, r.entity.clone()))
     }
 
+    /// The ranked window under the cursor in the anomalies, entities or model view.
     pub fn selected_row(&self) -> Option<&ScoredRow> {
         let idx = match self.view {
             View::Anomalies | View::Model => self.lists.anomalies.get(self.cursors[self.view].row),
@@ -179,6 +206,7 @@ impl AppState {
         self.snap.rows.get(*idx)
     }
 
+    /// The record under the cursor in the tail.
     pub fn selected_event(&self) -> Option<&Arc<Event>> {
         self.lists.tail.get(self.cursors[View::Tail].row).and_then(|i| self.tail_snap().tail.get(*i))
     }
@@ -225,6 +253,7 @@ impl AppState {
         self.clamp();
     }
 
+    /// Rebuilds the lists from the snapshot and the filter (once per snapshot or filter).
     pub fn rebuild(&mut self) {
         let rows = &self.snap.rows;
         self.lists.anomalies = (0..rows.len()).filter(|&i| self.filter.matches_row(&rows[i])).collect();

@@ -2,47 +2,85 @@
 
 use serde::Deserialize;
 
+/// What a key does; the keymap maps key names to these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Quit, or back out of a drill-down first.
     Quit,
+    /// Quit at once.
     ForceQuit,
+    /// Show the keys.
     Help,
+    /// The next view.
     NextView,
+    /// The previous view.
     PrevView,
+    /// The anomalies view.
     ViewAnomalies,
+    /// The entities view.
     ViewEntities,
+    /// The tail.
     ViewTail,
+    /// The model view.
     ViewModel,
+    /// Move down a row (scroll down in the JSON and the help).
     Down,
+    /// Move up a row.
     Up,
+    /// Move down a page.
     PageDown,
+    /// Move up a page.
     PageUp,
+    /// The first row.
     Top,
+    /// The last row.
     Bottom,
+    /// Drill down: a window's records, then a record's JSON.
     Open,
+    /// Back out of the JSON or the drill-down; clear the filter in a list.
     Back,
+    /// Open the filter bar.
     Filter,
+    /// Pause or follow the tail.
     Follow,
+    /// Sort the entity table by the next column.
     SortNext,
+    /// Sort the entity table by the previous column.
     SortPrev,
+    /// Reverse the entity table's sort.
     SortReverse,
+    /// Hide the entity table's sort column.
     HideColumn,
+    /// Show every column again.
     ShowColumns,
+    /// Flag fewer windows.
     ThresholdUp,
+    /// Flag more windows.
     ThresholdDown,
+    /// Change the rate chart's span.
     Span,
+    /// Copy the selected ARN or record (OSC 52).
     Copy,
+    /// Open the false-positive dialog.
     MarkFalsePositive,
+    /// Confirm the window as a true positive.
     MarkTruePositive,
+    /// Withdraw the label on the window.
     UndoLabel,
     /// In the false-positive dialog: the scope, the expiry, the note, and the verdict.
     MarkScopeEntity,
+    /// Scope: this entity's windows with these event names only.
     MarkScopeEvents,
+    /// Scope: this principal, from any address.
     MarkScopePrincipal,
+    /// Cycle the expiry.
     MarkExpiry,
+    /// Type a note.
     MarkNote,
+    /// Record the false positive.
     MarkConfirm,
+    /// Close the dialog without a label.
     MarkCancel,
 }
 

@@ -9,11 +9,16 @@ use crate::config::action::{Action, Layer};
 
 const DEFAULT: &str = include_str!("../../config/keymap.toml");
 
+/// One line of the keymap: keys, what they do, and where.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Binding {
+    /// Key names (`j`, `ctrl-d`, `f5`), any of which triggers the action.
     pub keys: Vec<String>,
+    /// What the keys do.
     pub action: Action,
+    /// What the help says the keys do.
     pub desc: String,
+    /// The layer the binding belongs to: `global`, `list` or `mark`.
     #[serde(default = "global")]
     pub context: String,
     /// The word the footer shows beside the key; the description's first word without it.
@@ -37,8 +42,10 @@ struct File {
     bind: Vec<Binding>,
 }
 
+/// The keymap in force: the embedded defaults with the user's file merged over them.
 #[derive(Debug, Clone)]
 pub struct Keymap {
+    /// Every binding, defaults first.
     pub bindings: Vec<Binding>,
 }
 

@@ -12,11 +12,16 @@ const SHIPPED: &[(&str, &str)] = &[
     ("high-contrast", include_str!("../../themes/high-contrast.toml")),
 ];
 
+/// How many colours the terminal shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Palette {
+    /// None (`NO_COLOR`): bold and reverse only.
     None,
+    /// The 16 ANSI colours.
     Ansi16,
+    /// The xterm 256-colour palette.
     Indexed256,
+    /// 24-bit colour.
     TrueColor,
 }
 
@@ -40,27 +45,46 @@ impl Palette {
 /// is not one of these is reported, not silently drawn in the terminal's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
+    /// Ordinary text.
     Base,
+    /// Secondary text: labels, hints, borders of quiet panes.
     Muted,
+    /// Titles and keys.
     Title,
+    /// What asks for attention: notices, the active choice.
     Accent,
+    /// Pane borders.
     Border,
+    /// The selected row's background.
     SelectionBg,
+    /// Flagged windows with a rule hit, and what is past the cut-off.
     SeverityHigh,
+    /// Flagged windows.
     SeverityMedium,
+    /// The rank-score bar.
     ScoreBar,
+    /// Rule badges.
     RuleBadge,
+    /// A source that is live or done.
     Ok,
+    /// A source back-filling; skipped records.
     Warn,
+    /// Errors: failed records in the tail, a source's error.
     Error,
+    /// The DEMO DATA banner.
     Demo,
+    /// JSON keys.
     JsonKey,
+    /// JSON strings.
     JsonString,
+    /// JSON numbers, booleans and null.
     JsonNumber,
+    /// The rate chart.
     Chart,
 }
 
 impl Role {
+    /// Every role, for checks that a theme sets them all.
     pub const ALL: [Role; 18] = [
         Role::Base,
         Role::Muted,
@@ -120,6 +144,7 @@ struct File {
     roles: BTreeMap<String, String>,
 }
 
+/// A loaded theme: a colour per role, degraded to the terminal's palette when drawn.
 #[derive(Debug, Clone)]
 pub struct Theme {
     roles: BTreeMap<Role, Color>,
@@ -269,6 +294,7 @@ impl Theme {
         (Theme { roles, palette }, notice)
     }
 
+    /// The colour of `role` in the terminal's palette (`Reset` where the theme has none).
     pub fn color(&self, role: Role) -> Color {
         let c = self.roles.get(&role).copied().unwrap_or(Color::Reset);
         match (self.palette, c) {
@@ -281,6 +307,7 @@ impl Theme {
         }
     }
 
+    /// A style with `role`'s colour as foreground.
     pub fn fg(&self, role: Role) -> Style {
         Style::default().fg(self.color(role))
     }

@@ -40,6 +40,7 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Runs the console until the analyst quits, a signal ends it, or a thread panics.
 pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let specs: Vec<SourceSpec> = if args.sources.is_empty() {
         vec![SourceSpec::Demo]

@@ -4,13 +4,16 @@
 use crate::features::{Dedup, FeatureConfig, FeatureStore};
 use crate::parse::Event;
 
+/// De-duplication and the feature store, fed one event at a time.
 #[derive(Debug)]
 pub struct Ingest {
+    /// The per-entity-window features of everything accepted.
     pub store: FeatureStore,
     dedup: Dedup,
 }
 
 impl Ingest {
+    /// Nothing accepted yet.
     pub fn new(cfg: FeatureConfig) -> Ingest {
         Ingest { store: FeatureStore::new(cfg), dedup: Dedup::default() }
     }

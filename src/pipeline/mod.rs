@@ -32,10 +32,15 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 pub struct Pipeline {
     /// Where labels and the model live; `None` keeps labels in memory only (tests).
     pub data_dir: Option<std::path::PathBuf>,
+    /// Windows and entities.
     pub cfg: FeatureConfig,
+    /// The forest and the threshold.
     pub model: ModelConfig,
+    /// Records the tail keeps for drill-down.
     pub tail_capacity: usize,
+    /// The sources' names, in the order their ids number them.
     pub source_names: Vec<String>,
+    /// Whether the data is the built-in demo (the header says so).
     pub demo: bool,
 }
 

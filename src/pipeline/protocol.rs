@@ -14,10 +14,15 @@ use crate::source::SourceStatus;
 /// One source as the header shows it.
 #[derive(Debug, Clone)]
 pub struct SourceView {
+    /// The source as the user gave it.
     pub name: String,
+    /// Where it is in its life.
     pub status: SourceStatus,
+    /// The newest event time it delivered (not ahead of the clock).
     pub newest_event: Option<i64>,
+    /// Events it delivered, after de-duplication.
     pub events: u64,
+    /// Its latest error, scrubbed.
     pub last_error: Option<String>,
     /// The source's own line: request budget, position.
     pub note: Option<String>,
@@ -26,29 +31,44 @@ pub struct SourceView {
 /// Events and errors in one minute of event time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RatePoint {
+    /// The minute's start, Unix seconds.
     pub minute: i64,
+    /// Events in it.
     pub events: u32,
+    /// Of those, events with an error code.
     pub errors: u32,
 }
 
 /// What the console shows, as of one moment. Immutable once published.
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
+    /// Counts publications; the header shows it.
     pub generation: u64,
+    /// The ranked windows, best first.
     pub rows: Arc<Vec<ScoredRow>>,
+    /// The rank score at and above which windows are flagged.
     pub cutoff: f64,
     /// Every feature's values over the ranked windows, sorted.
     pub population: Arc<Vec<Vec<f64>>>,
+    /// Events per minute for the last day of event time.
     pub rates: Vec<RatePoint>,
+    /// Each source as the header shows it.
     pub sources: Vec<SourceView>,
     /// The newest events, oldest first, bounded; shared with later snapshots.
     pub tail: TailView,
+    /// Events accepted.
     pub events: u64,
+    /// What parsing met, skips included.
     pub stats: ParseStats,
+    /// Records dropped as duplicates.
     pub duplicates: u64,
+    /// When the model was last trained, Unix seconds.
     pub trained_at: Option<i64>,
+    /// Why the model could not be trained, if it could not.
     pub model_error: Option<String>,
+    /// Whether the data is the built-in demo.
     pub demo: bool,
+    /// Windows and entities, for matching records to windows.
     pub feature_config: FeatureConfig,
     /// Labels in force.
     pub labels: usize,
@@ -75,10 +95,15 @@ impl Snapshot {
 /// An analyst's verdict on a window, for the pipeline to store and learn from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelRequest {
+    /// The window labelled.
     pub row: ScoredRow,
+    /// False or true positive.
     pub verdict: Verdict,
+    /// How far a false positive reaches.
     pub scope: Scope,
+    /// The analyst's note.
     pub note: Option<String>,
+    /// Days until the label expires; `None` for never.
     pub expires_days: Option<u32>,
 }
 
@@ -90,5 +115,10 @@ pub enum PipelineCommand {
     /// Store a label and retrain.
     Label(Box<LabelRequest>),
     /// Withdraw the latest label on a window and retrain.
-    Undo { window_start: i64, entity: String },
+    Undo {
+        /// The window's start.
+        window_start: i64,
+        /// The window's entity.
+        entity: String,
+    },
 }

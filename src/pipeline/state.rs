@@ -31,6 +31,7 @@ struct Ranking {
     error: Option<String>,
 }
 
+/// The pipeline's whole state; see the module documentation.
 pub struct PipelineState {
     config: Pipeline,
     model: ModelConfig,

@@ -26,10 +26,12 @@ pub struct Tail {
 }
 
 impl Tail {
+    /// An empty tail keeping at most `capacity` events.
     pub fn new(capacity: usize) -> Tail {
         Tail { full: VecDeque::new(), open: Vec::with_capacity(CHUNK), skip: 0, len: 0, capacity }
     }
 
+    /// Adds the newest event, dropping the oldest past the capacity.
     pub fn push(&mut self, e: Arc<Event>) {
         if self.capacity == 0 {
             return;
@@ -52,10 +54,12 @@ impl Tail {
         }
     }
 
+    /// Events held.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -90,10 +94,12 @@ impl TailView {
         tail.view()
     }
 
+    /// Events held.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -9,8 +9,11 @@ use crate::parse::Event;
 /// A drill-down from an anomaly (or an entity row, or a tail event).
 #[derive(Debug, Clone)]
 pub struct Detail {
+    /// The window drilled into; `None` for a single record from the tail.
     pub row: Option<ScoredRow>,
+    /// The window's records the tail still holds, newest first.
     pub events: Vec<Arc<Event>>,
+    /// The selected record.
     pub sel: usize,
     /// Showing the selected record's JSON.
     pub json: Option<JsonView>,
@@ -20,7 +23,9 @@ pub struct Detail {
 /// and the view is drawn many times a second), and how far it is scrolled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonView {
+    /// The JSON, pretty-printed and scrubbed, a line each.
     pub lines: Vec<String>,
+    /// Lines scrolled past.
     pub scroll: u16,
 }
 

@@ -10,6 +10,7 @@ use crate::model::{ScoredRow, Threshold};
 use crate::pipeline::LabelRequest;
 
 impl AppState {
+    /// Applies one action; returns what the event loop must carry out.
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         self.notice = None;
         let page = self.page.max(1) as isize;

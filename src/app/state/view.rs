@@ -1,13 +1,19 @@
 //! The four views, and a value per view.
 
+/// The four views, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
+    /// Ranked entity-windows with their reasons.
     Anomalies,
+    /// Every entity-window with every feature as a column.
     Entities,
+    /// The newest records.
     Tail,
+    /// The rank-score histogram and the selected window against the population.
     Model,
 }
 
+/// The views in tab order.
 pub const VIEWS: [View; 4] = [View::Anomalies, View::Entities, View::Tail, View::Model];
 
 /// Where a view's list stands.
@@ -40,9 +46,11 @@ impl<T> std::ops::IndexMut<View> for PerView<T> {
 }
 
 impl View {
+    /// The view's position in [`VIEWS`].
     pub fn index(self) -> usize {
         VIEWS.iter().position(|v| *v == self).unwrap_or(0)
     }
+    /// The tab title.
     pub fn title(self) -> &'static str {
         match self {
             View::Anomalies => "Anomalies",
