@@ -12,19 +12,24 @@ use crate::features::EntityBy;
     version,
     about = "top for AWS CloudTrail: live event rates, per-entity behaviour and ranked anomalies"
 )]
+/// The command line.
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// A subcommand; none runs the console.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The console's arguments (used when no subcommand is given).
     #[command(flatten)]
     pub console: ConsoleArgs,
 }
 
+/// `trailtop [SOURCE...]`: the console.
 #[derive(Args, Debug, Clone)]
 pub struct ConsoleArgs {
     /// Sources: a CloudTrail file or folder (watched for new files), s3://BUCKET[/PREFIX],
     /// lookup://[REGION,...] (the LookupEvents API), or `demo` (the default).
     pub sources: Vec<String>,
+    /// Windows and entities.
     #[command(flatten)]
     pub features: FeatureArgs,
     /// Demo source: how many times faster than real time the live traffic runs.
@@ -36,6 +41,7 @@ pub struct ConsoleArgs {
     /// Back-fill from this time for S3 and LookupEvents sources (default 24h and 1h).
     #[arg(long, value_parser = parse_time)]
     pub since: Option<i64>,
+    /// AWS credentials, region and endpoint.
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -61,6 +67,7 @@ pub struct AwsArgs {
 }
 
 impl AwsArgs {
+    /// The sources' AWS options, with checkpoints kept in `state_dir`.
     pub fn options(&self, state_dir: Option<PathBuf>) -> crate::source::aws::AwsOptions {
         crate::source::aws::AwsOptions {
             region: self.region.clone(),
@@ -74,6 +81,7 @@ impl AwsArgs {
     }
 }
 
+/// What an entity-window is.
 #[derive(Args, Debug, Clone)]
 pub struct FeatureArgs {
     /// Window length for per-entity features, e.g. 1h, 15m, 1d.
@@ -84,6 +92,7 @@ pub struct FeatureArgs {
     pub by: EntityBy,
 }
 
+/// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Read what the sources hold now and print one row per entity-window.
@@ -96,6 +105,7 @@ pub enum Command {
     Labels(LabelsArgs),
 }
 
+/// `trailtop gen`: write a generated account.
 #[derive(Args, Debug)]
 pub struct GenArgs {
     /// Folder to write into (created if missing).
@@ -107,6 +117,7 @@ pub struct GenArgs {
     /// Length of the period in days.
     #[arg(long, default_value_t = 7)]
     pub days: u32,
+    /// Seed: the same seed gives the same bytes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Start of the period: RFC 3339 or an age such as 7d. Fixed by default so that a seed
@@ -116,6 +127,7 @@ pub struct GenArgs {
     /// Attack scenarios: a comma-separated list of ids, `all` or `none`.
     #[arg(long, default_value = "all", value_parser = |s: &str| crate::generate::Scenario::parse_list(s).map(Scenarios))]
     pub attacks: Scenarios,
+    /// How the files are laid out.
     #[arg(long, default_value = "s3", value_parser = |s: &str| s.parse::<crate::generate::write::Layout>())]
     pub layout: crate::generate::write::Layout,
     /// Write ground truth as CSV: event_id,scenario,principal,source_ip,malicious.
@@ -123,12 +135,14 @@ pub struct GenArgs {
     pub labels: Option<PathBuf>,
 }
 
+/// `trailtop scan`: rank what the sources hold, headless.
 #[derive(Args, Debug)]
 pub struct ScanArgs {
     /// CloudTrail files or folders, s3://BUCKET[/PREFIX], lookup://[REGION,...], or `demo` for a
     /// generated day.
     #[arg(required = true)]
     pub sources: Vec<String>,
+    /// Windows and entities.
     #[command(flatten)]
     pub features: FeatureArgs,
     /// Only events at or after this time: RFC 3339, or an age such as 24h or 7d.
@@ -137,8 +151,10 @@ pub struct ScanArgs {
     /// Only events before this time: RFC 3339, or an age such as 1h.
     #[arg(long, value_parser = parse_time)]
     pub until: Option<i64>,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// The forest and the threshold.
     #[command(flatten)]
     pub model: ModelArgs,
     /// How many rows to print, highest rank first.
@@ -147,6 +163,7 @@ pub struct ScanArgs {
     /// Print every entity-window.
     #[arg(long)]
     pub all: bool,
+    /// AWS credentials, region and endpoint.
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Use the analyst labels in this directory (default: the data directory; `none` for none).
@@ -160,6 +177,7 @@ pub struct ScanArgs {
     pub output: Option<PathBuf>,
 }
 
+/// The forest and the threshold, as `scan` and `eval` take them.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// Flag this fraction of entity-windows, highest rank first.
@@ -180,6 +198,7 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// The model configuration these arguments give.
     pub fn config(&self) -> crate::model::ModelConfig {
         use crate::model::Threshold;
         crate::model::ModelConfig {
@@ -196,6 +215,7 @@ fn parse_fraction(s: &str) -> Result<f64, String> {
     if v > 0.0 && v <= 0.5 { Ok(v) } else { Err(format!("'{s}' must be in (0, 0.5]")) }
 }
 
+/// `trailtop eval`: detection quality against ground-truth labels.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// CloudTrail files or folders (as written by `trailtop gen`).
@@ -204,22 +224,30 @@ pub struct EvalArgs {
     /// Ground truth CSV: event_id,scenario,principal,source_ip,malicious.
     #[arg(long)]
     pub labels: PathBuf,
+    /// Windows and entities.
     #[command(flatten)]
     pub features: FeatureArgs,
+    /// The forest and the threshold.
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
     pub format: EvalFormat,
 }
 
+/// `eval`'s output formats.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvalFormat {
+    /// A table for people.
     Table,
+    /// One JSON document.
     Json,
 }
 
+/// `trailtop labels`: read the analyst's labels.
 #[derive(Args, Debug)]
 pub struct LabelsArgs {
+    /// List or export.
     #[command(subcommand)]
     pub action: LabelsAction,
     /// The directory holding labels.jsonl (default: the data directory).
@@ -227,20 +255,25 @@ pub struct LabelsArgs {
     pub labels_dir: Option<PathBuf>,
 }
 
+/// What `labels` does.
 #[derive(Subcommand, Debug)]
 pub enum LabelsAction {
     /// One line per label in force: verdict, scope, window, principal, note.
     List,
     /// Every label in force, as JSON lines or CSV.
     Export {
+        /// JSON lines or CSV.
         #[arg(long, value_enum, default_value_t = LabelFormat::Jsonl)]
         format: LabelFormat,
     },
 }
 
+/// Label export formats.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabelFormat {
+    /// One JSON object per line.
     Jsonl,
+    /// CSV, cells guarded against formulas.
     Csv,
 }
 
@@ -248,10 +281,14 @@ pub enum LabelFormat {
 #[derive(Debug, Clone)]
 pub struct Scenarios(pub Vec<crate::generate::Scenario>);
 
+/// `scan`'s output formats.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// A table for people.
     Table,
+    /// One JSON object per entity-window.
     Jsonl,
+    /// CSV, cells guarded against formulas.
     Csv,
 }
 

@@ -8,6 +8,8 @@
 // does not unwrap.
 #![cfg_attr(not(test), warn(clippy::string_slice))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
+// Every public item says what it is for.
+#![warn(missing_docs)]
 
 pub mod app;
 pub mod cli;

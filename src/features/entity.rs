@@ -8,10 +8,14 @@ use crate::parse::Event;
 /// How events are grouped into entities (`--by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EntityBy {
+    /// The principal (`userIdentity.arn` or its fallback).
     Principal,
+    /// The source address.
     Ip,
+    /// The principal from one address.
     #[default]
     PrincipalIp,
+    /// The access key.
     AccessKey,
 }
 

@@ -46,9 +46,12 @@ pub const FEATURE_NAMES: [&str; 25] = [
     "ip_recency",
     "run_excess",
 ];
+/// How many features a window has.
 pub const N_FEATURES: usize = FEATURE_NAMES.len();
+/// Bumped when the features change: a model saved for another schema is not loaded.
 pub const SCHEMA_VERSION: u32 = 4;
 
+/// The column of a feature by name.
 pub fn feature_index(name: &str) -> Option<usize> {
     FEATURE_NAMES.iter().position(|n| *n == name)
 }
@@ -59,9 +62,12 @@ fn hash(s: &str) -> u64 {
     h.finish()
 }
 
+/// What an entity-window is.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureConfig {
+    /// The tumbling window's length, seconds.
     pub window_secs: i64,
+    /// What an entity is.
     pub by: EntityBy,
 }
 
@@ -134,9 +140,13 @@ pub struct FeatureRow {
     pub principal: String,
     /// The source IP of the entity's first event in the window.
     pub source_ip: String,
+    /// The window's start, Unix seconds (a multiple of its length).
     pub window_start: i64,
+    /// The window's end, exclusive.
     pub window_end: i64,
+    /// Events in the window.
     pub events: u64,
+    /// Every feature, in [`FEATURE_NAMES`] order.
     pub features: [f64; N_FEATURES],
     /// Bits of [`rules::RULES`] that events of this window set.
     pub rules: u16,
@@ -148,6 +158,7 @@ pub struct FeatureRow {
 }
 
 impl FeatureRow {
+    /// A feature by name (0 for an unknown name).
     pub fn get(&self, name: &str) -> f64 {
         feature_index(name).map_or(f64::NAN, |i| self.features[i])
     }
@@ -170,22 +181,27 @@ pub struct FeatureStore {
 }
 
 impl FeatureStore {
+    /// An empty store.
     pub fn new(cfg: FeatureConfig) -> Self {
         Self { cfg, ..Default::default() }
     }
 
+    /// Its windows and entities.
     pub fn config(&self) -> FeatureConfig {
         self.cfg
     }
 
+    /// The start of the window holding time `t`.
     pub fn window_of(&self, t: i64) -> i64 {
         t.div_euclid(self.cfg.window_secs) * self.cfg.window_secs
     }
 
+    /// Entity-windows held.
     pub fn len(&self) -> usize {
         self.aggs.len()
     }
 
+    /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.aggs.is_empty()
     }
@@ -195,6 +211,7 @@ impl FeatureStore {
         self.insights
     }
 
+    /// Counts one event into its entity-window and the principal's history.
     pub fn add(&mut self, ev: &Event) {
         if ev.category == Category::Insight {
             self.insights += 1;
@@ -402,6 +419,7 @@ fn hour_share(hist: Option<&History>, a: &Agg) -> f64 {
 #[derive(Debug, Default)]
 pub struct Dedup {
     seen: FxHashSet<u64>,
+    /// Ids offered again after the first time.
     pub duplicates: u64,
 }
 

@@ -14,12 +14,19 @@ pub const RULES: &[(&str, f64)] = &[
     ("root-activity", 0.10),
 ];
 
+/// StopLogging, DeleteTrail and the like.
 pub const LOGGING_TAMPERING: u16 = 1 << 0;
+/// A new user, key, login profile or admin policy for someone else.
 pub const IAM_PERSISTENCE: u16 = 1 << 1;
+/// A bucket, snapshot or image opened to everyone.
 pub const PUBLIC_SHARING: u16 = 1 << 2;
+/// Five or more failed console logins from one address in a window.
 pub const CONSOLE_BRUTE_FORCE: u16 = 1 << 3;
+/// A user agent of an offensive tool.
 pub const OFFENSIVE_AGENT: u16 = 1 << 4;
+/// A console login without MFA.
 pub const CONSOLE_NO_MFA: u16 = 1 << 5;
+/// The root user at work.
 pub const ROOT_ACTIVITY: u16 = 1 << 6;
 
 /// A principal's rule is habitual when it fired in at least this many of its earlier windows…

@@ -13,6 +13,7 @@ use super::catalog::*;
 use super::population::login;
 use super::record::{Identity, Record};
 
+/// The attack scenarios the generator can inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
     /// A developer's long-term key used from a VPS: GetCallerIdentity, then ~150 List/Describe
@@ -49,6 +50,7 @@ pub enum Scenario {
     ConsoleBruteForce,
 }
 
+/// Every scenario.
 pub const ALL: &[Scenario] = &[
     Scenario::StolenKeyRecon,
     Scenario::PermissionEnumeration,
@@ -63,6 +65,7 @@ pub const ALL: &[Scenario] = &[
 ];
 
 impl Scenario {
+    /// The scenario's id in labels and `--attacks`.
     pub fn id(self) -> &'static str {
         match self {
             Scenario::StolenKeyRecon => "stolen-key-recon",
@@ -78,6 +81,7 @@ impl Scenario {
         }
     }
 
+    /// Scenarios from `--attacks`: `all`, `none`, or ids separated by commas.
     pub fn parse_list(s: &str) -> Result<Vec<Scenario>, String> {
         match s {
             "all" => Ok(ALL.to_vec()),

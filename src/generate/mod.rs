@@ -22,18 +22,26 @@ pub use record::Record;
 /// Ground truth for one malicious event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
+    /// The scenario's id.
     pub scenario: &'static str,
+    /// The principal as the parser derives it.
     pub principal: String,
+    /// The attacker's address.
     pub source_ip: String,
 }
 
+/// A generated record and, for an attack, its label.
 #[derive(Debug, Clone)]
 pub struct GenEvent {
+    /// Its time, Unix seconds.
     pub time: i64,
+    /// The record as CloudTrail writes it.
     pub record: Box<Record>,
+    /// What attack it belongs to, if any.
     pub label: Option<Label>,
 }
 
+/// A realistic account's traffic, hour by hour, with attacks scheduled into it.
 pub struct Generator {
     seed: u64,
     actors: Vec<Actor>,
@@ -118,6 +126,7 @@ impl Generator {
         self.pending.sort_by_key(|e| std::cmp::Reverse(e.time));
     }
 
+    /// Attack instances scheduled so far.
     pub fn scheduled_instances(&self) -> u64 {
         self.instances
     }

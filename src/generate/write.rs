@@ -14,10 +14,14 @@ use rayon::prelude::*;
 use super::build::ACCOUNT;
 use super::{GenEvent, Generator};
 
+/// How generated files are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
+    /// CloudTrail's S3 keys, gzipped, a file per region and five minutes.
     S3,
+    /// One NDJSON file.
     Ndjson,
+    /// LookupEvents pages.
     Lookup,
 }
 
@@ -33,11 +37,16 @@ impl std::str::FromStr for Layout {
     }
 }
 
+/// What was written.
 #[derive(Debug, Default)]
 pub struct Summary {
+    /// Events in all.
     pub events: u64,
+    /// Of those, attack events.
     pub malicious: u64,
+    /// Files written.
     pub files: u64,
+    /// Bytes on disk.
     pub bytes: u64,
 }
 

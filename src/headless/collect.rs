@@ -13,11 +13,17 @@ use crate::source::{SourceMsg, SourceSpec, SourceStatus};
 /// What a headless read found, besides the features.
 #[derive(Debug, Default)]
 pub struct Totals {
+    /// What parsing met.
     pub stats: ParseStats,
+    /// Files (or objects, or pages) read.
     pub files: u64,
+    /// Of those, ones with an error.
     pub file_errors: u64,
+    /// Records dropped as duplicates.
     pub duplicates: u64,
+    /// Events outside `--since`/`--until`.
     pub out_of_range: u64,
+    /// Events used.
     pub events: u64,
     /// What sources reported going wrong ("source s3://b/: access denied ..."): a run with
     /// any is incomplete.
@@ -31,11 +37,14 @@ pub struct Totals {
 /// Time bounds on events, `[since, until)`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TimeRange {
+    /// The earliest time kept.
     pub since: Option<i64>,
+    /// The first time no longer kept.
     pub until: Option<i64>,
 }
 
 impl TimeRange {
+    /// Whether `t` is in the range.
     pub fn contains(&self, t: i64) -> bool {
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
     }

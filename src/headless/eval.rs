@@ -28,24 +28,39 @@ pub fn read_labels(path: &Path) -> anyhow::Result<FxHashMap<String, String>> {
     Ok(out)
 }
 
+/// How one scenario was found.
 #[derive(Debug, Serialize)]
 pub struct ScenarioResult {
+    /// The scenario's id.
     pub scenario: String,
+    /// Windows holding its events.
     pub positive_windows: usize,
+    /// Of those, windows flagged.
     pub flagged_windows: usize,
+    /// The best rank of its windows.
     pub best_rank: usize,
+    /// Whether any of its windows was flagged.
     pub detected: bool,
 }
 
+/// Detection quality against ground truth.
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// Entity-windows ranked.
     pub windows: usize,
+    /// Windows holding attack events.
     pub positive_windows: usize,
+    /// Windows flagged.
     pub flagged: usize,
+    /// Area under the ROC curve of the rank score.
     pub roc_auc: f64,
+    /// Area under the precision-recall curve.
     pub pr_auc: f64,
+    /// Precision of the flagged set.
     pub precision_flagged: f64,
+    /// Recall of the flagged set.
     pub recall_flagged: f64,
+    /// Each scenario's result.
     pub scenarios: Vec<ScenarioResult>,
 }
 
@@ -107,6 +122,7 @@ pub fn evaluate(rows: &[ScoredRow], positives: &FxHashMap<(i64, String), FxHashS
     }
 }
 
+/// The report as a table.
 pub fn write_table(out: &mut dyn std::io::Write, r: &Report) -> std::io::Result<()> {
     writeln!(out, "windows {}  positive {}  flagged {}", r.windows, r.positive_windows, r.flagged)?;
     writeln!(

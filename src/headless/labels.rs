@@ -25,6 +25,7 @@ fn verdict(v: Option<Verdict>) -> &'static str {
     }
 }
 
+/// One line per label in force, scrubbed.
 pub fn list(out: &mut dyn Write, fb: &Feedback) -> std::io::Result<()> {
     for l in &fb.labels {
         writeln!(
@@ -41,6 +42,7 @@ pub fn list(out: &mut dyn Write, fb: &Feedback) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Every label in force as JSON lines.
 pub fn export_jsonl(out: &mut dyn Write, fb: &Feedback) -> std::io::Result<()> {
     for l in &fb.labels {
         serde_json::to_writer(&mut *out, l)?;

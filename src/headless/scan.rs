@@ -12,24 +12,38 @@ use crate::text::{neutralize_csv, short_principal, truncate};
 /// One output row. Field names are a stable interface for scripts and SIEMs.
 #[derive(Serialize)]
 pub struct RowOut<'a> {
+    /// 1 for the most anomalous.
     pub rank: usize,
+    /// The forest's score.
     pub score: f64,
+    /// The score with rule weights, by which rows are ordered and flagged.
     pub rank_score: f64,
+    /// Whether the row is flagged.
     pub flagged: bool,
+    /// Rules that lifted the rank.
     pub rules: &'a [&'static str],
     /// Of `rules`, those this principal hits habitually: shown, but they do not lift the rank.
     pub habitual_rules: Vec<&'static str>,
+    /// Why it scored as it did.
     pub reasons: &'a [Reason],
+    /// The entity.
     pub entity: &'a str,
+    /// The principal.
     pub principal: &'a str,
+    /// The source address.
     pub source_ip: &'a str,
+    /// The window's start, RFC 3339.
     pub window_start: String,
+    /// The window's end, RFC 3339.
     pub window_end: String,
+    /// Events in the window.
     pub events: u64,
+    /// Every feature by name.
     pub features: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<'a> RowOut<'a> {
+    /// The row for `s`.
     pub fn new(s: &'a ScoredRow) -> Self {
         let r = &s.row;
         let features = FEATURE_NAMES
@@ -63,6 +77,7 @@ fn round(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
+/// One JSON object per row.
 pub fn write_jsonl(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<()> {
     for r in rows {
         serde_json::to_writer(&mut *out, &RowOut::new(r))?;
@@ -71,6 +86,7 @@ pub fn write_jsonl(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<(
     Ok(())
 }
 
+/// CSV, with every feature a column and cells guarded against formulas.
 pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec![

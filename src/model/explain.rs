@@ -7,18 +7,24 @@ use serde::Serialize;
 
 use crate::features::{FEATURE_NAMES, FeatureRow, N_FEATURES};
 
+/// Why a window scored high: one feature's part in it, in the analyst's words.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Reason {
+    /// The feature's name.
     pub feature: &'static str,
+    /// Its value in the window.
     pub value: f64,
     /// Share of the isolation this feature did, 0..1.
     pub contribution: f64,
     /// Fraction of the population at or below this value.
     pub percentile: f64,
+    /// The population's 99th percentile of it.
     pub population_p99: f64,
     /// Mean of the entity's other windows, when it has any.
     pub entity_usual: Option<f64>,
+    /// UNSEEN, RARE, INFREQUENT or FREQUENT, as GuardDuty says it.
     pub label: &'static str,
+    /// The sentence shown.
     pub text: String,
 }
 
@@ -29,6 +35,7 @@ pub struct Context {
 }
 
 impl Context {
+    /// The population of `rows`, sorted per feature.
     pub fn new(rows: &[FeatureRow]) -> Self {
         let sorted = (0..N_FEATURES)
             .map(|i| {
@@ -48,6 +55,7 @@ impl Context {
         Self { sorted, entity_sums }
     }
 
+    /// The share of the population at or below `v` for feature `i`.
     pub fn percentile(&self, i: usize, v: f64) -> f64 {
         percentile_in(&self.sorted[i], v)
     }
@@ -57,6 +65,7 @@ impl Context {
         self.sorted
     }
 
+    /// Feature `i`'s `q`-quantile over the population.
     pub fn quantile(&self, i: usize, q: f64) -> f64 {
         let col = &self.sorted[i];
         if col.is_empty() {

@@ -15,12 +15,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::{FeatureRow, N_FEATURES};
 
+/// The labels' file in the data directory.
 pub const LABELS_FILE: &str = "labels.jsonl";
 
+/// An analyst's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// Not an attack: learn it as normal.
     FalsePositive,
+    /// An attack: keep it flagged.
     TruePositive,
 }
 
@@ -38,6 +42,7 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The next scope, in the dialog's order.
     pub fn next(self) -> Scope {
         match self {
             Scope::Entity => Scope::EntityEvents,
@@ -45,6 +50,7 @@ impl Scope {
             Scope::Principal => Scope::Entity,
         }
     }
+    /// The scope in words, for the dialog and notices.
     pub fn describe(self) -> &'static str {
         match self {
             Scope::Entity => "this entity",
@@ -57,32 +63,46 @@ impl Scope {
 /// One line of the labels file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Label {
+    /// Unique id of the line.
     pub id: String,
     /// Set on an undo line: the id of the label it withdraws.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<String>,
+    /// The verdict; `None` on an undo line.
     #[serde(default)]
     pub verdict: Option<Verdict>,
+    /// How far a false positive reaches.
     #[serde(default)]
     pub scope: Scope,
+    /// The window's entity.
     pub entity: String,
+    /// The window's principal.
     pub principal: String,
+    /// The window's source address.
     pub source_ip: String,
+    /// The window's start.
     pub window_start: i64,
+    /// The window's end.
     pub window_end: i64,
+    /// Hashes of the event names the window called (for the entity-with-these-events scope).
     #[serde(default)]
     pub names: Vec<u64>,
     /// Rule bits the window had: a false positive says they are expected here.
     #[serde(default)]
     pub rules: u16,
+    /// The analyst's note.
     #[serde(default)]
     pub note: Option<String>,
+    /// The window's features when labelled.
     #[serde(default)]
     pub features: Vec<f64>,
+    /// The window's score when labelled.
     #[serde(default)]
     pub score: f64,
+    /// The model generation it was labelled in.
     #[serde(default)]
     pub generation: u64,
+    /// When it was labelled, Unix seconds.
     pub labelled_at: i64,
     /// After this time the label no longer applies.
     #[serde(default)]
@@ -102,6 +122,7 @@ impl Label {
         self
     }
 
+    /// A label on `row`'s window.
     pub fn new(row: &crate::model::ScoredRow, verdict: Verdict, scope: Scope, generation: u64, now: i64) -> Label {
         let r = &row.row;
         Label {
@@ -154,6 +175,7 @@ impl Label {
 /// The labels in force, after undos and expiry.
 #[derive(Debug, Default, Clone)]
 pub struct Feedback {
+    /// The labels in force, oldest first.
     pub labels: Vec<Label>,
 }
 
@@ -164,6 +186,7 @@ pub struct Feedback {
 pub const REPLICAS: usize = 4;
 
 impl Feedback {
+    /// The labels in force as of `now`: expired ones and withdrawn ones dropped.
     pub fn from_lines(lines: Vec<Label>, now: i64) -> Feedback {
         let undone: FxHashSet<String> = lines.iter().filter_map(|l| l.undoes.clone()).collect();
         let labels = lines
@@ -173,6 +196,7 @@ impl Feedback {
         Feedback { labels }
     }
 
+    /// Whether no label is in force.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -220,16 +244,21 @@ pub struct LabelStore {
 /// What loading found besides the labels.
 #[derive(Debug, Default)]
 pub struct LoadReport {
+    /// Label lines read.
     pub lines: usize,
+    /// Lines that were not a label.
     pub corrupt: usize,
+    /// The first such line's number.
     pub first_corrupt_line: Option<usize>,
 }
 
 impl LabelStore {
+    /// The labels file in `dir`.
     pub fn new(dir: &Path) -> LabelStore {
         LabelStore { path: dir.join(LABELS_FILE) }
     }
 
+    /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

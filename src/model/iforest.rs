@@ -34,18 +34,25 @@ pub fn c(n: usize) -> f64 {
     }
 }
 
+/// Why a forest could not be fitted.
 #[derive(Debug, thiserror::Error)]
 pub enum IsolationError {
+    /// Zero trees asked for.
     #[error("n_trees must be at least 1")]
     NoTrees,
+    /// A sub-sample size out of range.
     #[error("sub-sample size must be between 2 and 16384, got {0}")]
     SubSample(usize),
+    /// No rows.
     #[error("cannot fit on an empty dataset")]
     Empty,
+    /// A NaN or infinite value.
     #[error("feature values must be finite")]
     NotFinite,
+    /// More features than a node can index.
     #[error("at most 65535 features")]
     TooManyFeatures,
+    /// linfa's own checks.
     #[error(transparent)]
     Linfa(#[from] LinfaError),
 }
@@ -57,8 +64,11 @@ pub struct IsolationForestParams(IsolationForestValidParams);
 /// Checked hyperparameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IsolationForestValidParams {
+    /// Trees in the forest.
     pub n_trees: usize,
+    /// Rows each tree is grown on (ψ).
     pub sub_sample: usize,
+    /// The seed: the same seed and data give the same forest.
     pub seed: u64,
 }
 
@@ -69,14 +79,17 @@ impl Default for IsolationForestParams {
 }
 
 impl IsolationForestParams {
+    /// Sets the number of trees.
     pub fn n_trees(mut self, n: usize) -> Self {
         self.0.n_trees = n;
         self
     }
+    /// Sets ψ.
     pub fn sub_sample(mut self, psi: usize) -> Self {
         self.0.sub_sample = psi;
         self
     }
+    /// Sets the seed.
     pub fn seed(mut self, seed: u64) -> Self {
         self.0.seed = seed;
         self
@@ -176,6 +189,7 @@ pub struct IsolationForest {
     /// The sub-sample size actually used: min(ψ, rows).
     psi: usize,
     n_features: usize,
+    /// The parameters it was fitted with.
     pub params: IsolationForestValidParams,
 }
 
@@ -384,6 +398,7 @@ impl IsolationForest {
     }
 }
 
+/// s(x) = 2^(−E[h(x)]/c(ψ)) for a mean path length.
 pub fn score_from_path(mean_path: f64, psi: usize) -> f64 {
     let cn = c(psi);
     if cn == 0.0 { 0.5 } else { 2f64.powf(-mean_path / cn) }

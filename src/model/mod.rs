@@ -24,6 +24,7 @@ use crate::features::rules::{RULES, rule_ids};
 pub use explain::Reason;
 pub use iforest::{IsolationForest, IsolationForestParams};
 
+/// Where the flagged set is cut.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
     /// Flag this fraction of windows, highest rank first.
@@ -32,11 +33,16 @@ pub enum Threshold {
     Score(f64),
 }
 
+/// How to fit and cut.
 #[derive(Debug, Clone)]
 pub struct ModelConfig {
+    /// Trees in the forest.
     pub n_trees: usize,
+    /// Rows each tree is grown on (ψ).
     pub sub_sample: usize,
+    /// The forest's seed.
     pub seed: u64,
+    /// Where the flagged set is cut.
     pub threshold: Threshold,
 }
 
@@ -46,15 +52,22 @@ impl Default for ModelConfig {
     }
 }
 
+/// An entity-window, scored, ranked and explained.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScoredRow {
+    /// Its features.
     pub row: FeatureRow,
+    /// The forest's anomaly score, 0 to 1.
     pub score: f64,
+    /// The score plus the weights of its non-habitual rules (what ranks and flags).
     pub rank_score: f64,
     /// 1 is the most anomalous.
     pub rank: usize,
+    /// Whether it is in the flagged set.
     pub flagged: bool,
+    /// The ids of the rules it hit.
     pub rules: Vec<&'static str>,
+    /// Why it scored as it did, strongest first.
     pub reasons: Vec<Reason>,
     /// The analyst's verdict on this window, if any.
     pub verdict: Option<feedback::Verdict>,
@@ -62,12 +75,14 @@ pub struct ScoredRow {
     pub prev_rank: Option<usize>,
 }
 
+/// A ranking: the rows, the cut-off, the model and the population.
 #[derive(Debug, Default)]
 pub struct Scored {
     /// Ordered by rank.
     pub rows: Vec<ScoredRow>,
     /// The rank score at and above which rows are flagged.
     pub cutoff: f64,
+    /// The fitted forest (saved by the console).
     pub model: Option<IsolationForest>,
     /// Every feature's values over the population, sorted (for percentiles in the console).
     pub population: Vec<Vec<f64>>,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::IsolationForest;
 use crate::features::{FEATURE_NAMES, SCHEMA_VERSION};
 
+/// The model's file in the data directory.
 pub const MODEL_FILE: &str = "model.json";
 
 #[derive(Serialize, Deserialize)]

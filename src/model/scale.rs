@@ -52,6 +52,7 @@ pub fn transform(i: usize, v: f64) -> f64 {
     }
 }
 
+/// The rows as the forest's input: one row each, features scaled.
 pub fn matrix(rows: &[FeatureRow]) -> Array2<f64> {
     Array2::from_shape_fn((rows.len(), N_FEATURES), |(r, i)| {
         let v = transform(i, rows[r].features[i]);

@@ -29,10 +29,12 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 8 << 20;
 /// A file or object may not inflate beyond this by default (1 GiB).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
 
+/// How to parse.
 #[derive(Debug, Clone)]
 pub struct ParseOptions {
     /// Keep each record's raw JSON for drill-down (the console does, `scan` does not).
     pub keep_raw: bool,
+    /// A record larger than this is skipped.
     pub max_record_bytes: usize,
     /// A file or object may not inflate beyond this: a bomb is a counted skip, not an outage.
     pub max_file_bytes: u64,
@@ -47,19 +49,26 @@ impl Default for ParseOptions {
 /// Counters of what a parse met. Everything skipped is counted here and shown to the user.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ParseStats {
+    /// Records that became events.
     pub records: u64,
+    /// Records that were not valid.
     pub invalid: u64,
+    /// Records and files over their size caps.
     pub oversized: u64,
+    /// Digest files, counted and skipped.
     pub digests: u64,
+    /// Insight records among the events.
     pub insights: u64,
     /// Documents that ended mid-value or had garbage after a value.
     pub truncated: u64,
     /// Records with bytes that were not UTF-8, kept with U+FFFD in their place.
     pub repaired_utf8: u64,
+    /// The latest problem, for the header and stderr.
     pub last_error: Option<String>,
 }
 
 impl ParseStats {
+    /// Adds `o`'s counts to these.
     pub fn merge(&mut self, o: &ParseStats) {
         self.records += o.records;
         self.invalid += o.invalid;

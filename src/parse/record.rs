@@ -127,33 +127,50 @@ struct WireLoginResult<'a> {
 /// What kind of CloudTrail record this is; Insight records describe rates, not calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
+    /// Control-plane calls.
     Management,
+    /// Data events (S3 objects, Lambda invocations).
     Data,
+    /// CloudTrail Insights.
     Insight,
+    /// Anything else.
     Other,
 }
 
 /// One CloudTrail record, typed and with every display string sanitized.
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// `eventID` (de-duplication key).
     pub id: Box<str>,
     /// `eventTime` as Unix seconds.
     pub time: i64,
+    /// `eventSource` (`iam.amazonaws.com`).
     pub source: Box<str>,
+    /// `eventName`.
     pub name: Box<str>,
+    /// `awsRegion`.
     pub region: Box<str>,
+    /// `sourceIPAddress`.
     pub ip: Box<str>,
+    /// `userAgent`.
     pub user_agent: Box<str>,
+    /// `errorCode`.
     pub error_code: Option<Box<str>>,
+    /// `errorMessage`.
     pub error_message: Option<Box<str>>,
+    /// `readOnly`.
     pub read_only: Option<bool>,
+    /// The kind of record.
     pub category: Category,
+    /// `recipientAccountId`, else the identity's account.
     pub account: Box<str>,
     /// `userIdentity.type` (IAMUser, AssumedRole, Root, AWSService, ...).
     pub identity_type: Box<str>,
     /// Who acted; see [`principal_of`] for the fallbacks when there is no ARN.
     pub principal: Box<str>,
+    /// `userIdentity.accessKeyId`.
     pub access_key: Option<Box<str>>,
+    /// `userIdentity.userName`.
     pub user_name: Option<Box<str>>,
     /// MFA: `MFAUsed` of a console login, else the session's `mfaAuthenticated`.
     pub mfa: Option<bool>,
@@ -187,10 +204,13 @@ const PARAM_CALLS: &[&str] = &[
 /// Why a record could not become an [`Event`].
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
+    /// No `eventTime` in a form trailtop reads.
     #[error("record has no usable eventTime")]
     NoTime,
+    /// An `eventTime` far outside any plausible range.
     #[error("eventTime {0} is outside 2005 .. a day from now")]
     ImplausibleTime(String),
+    /// No `eventName`.
     #[error("record has no eventName")]
     NoName,
 }

@@ -8,14 +8,18 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
+/// How AWS sources connect and what they read.
 #[derive(Debug, Clone)]
 pub struct AwsOptions {
+    /// `--region`.
     pub region: Option<String>,
+    /// `--profile`.
     pub profile: Option<String>,
     /// An S3-compatible server or a test endpoint; S3 then uses path-style addressing.
     pub endpoint_url: Option<String>,
     /// How far back to back-fill, in seconds.
     pub since: i64,
+    /// How often to poll once the back-fill is done.
     pub poll: Duration,
     /// Ignore the saved checkpoint and read everything in range again.
     pub from_scratch: bool,
@@ -23,6 +27,7 @@ pub struct AwsOptions {
     pub state_dir: Option<PathBuf>,
     /// Attempts per request, throttling and 5xx included (the SDK backs off between them).
     pub max_attempts: u32,
+    /// The first backoff after a throttle or 5xx.
     pub initial_backoff: Duration,
     /// A plain S3 GET whose body sends nothing for this long has stalled (the SDK then fetches).
     pub stall: Duration,

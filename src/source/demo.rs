@@ -16,20 +16,26 @@ use crate::parse::{Event, ParseOptions, ParseStats, parse_document};
 pub const DEMO_RATE: f64 = 2400.0;
 const ATTACK_EVERY: i64 = 600;
 
+/// The built-in demo source.
 pub struct DemoSource {
+    /// The source's id.
     pub id: usize,
+    /// The generator's seed.
     pub seed: u64,
     /// Demo seconds per real second.
     pub speed: f64,
+    /// Hours of history back-filled at start.
     pub history_hours: i64,
     /// Keep streaming after the back-fill.
     pub follow: bool,
+    /// How records are parsed.
     pub opts: ParseOptions,
     /// The demo's "now" at start; real time unless a test fixes it.
     pub now: i64,
 }
 
 impl DemoSource {
+    /// A demo on the real clock, streamed at `speed` times real time.
     pub fn new(id: usize, speed: f64, follow: bool, opts: ParseOptions) -> Self {
         Self {
             id,
@@ -42,6 +48,7 @@ impl DemoSource {
         }
     }
 
+    /// Back-fills, then streams until the receiver hangs up.
     pub fn run(self, tx: Sender<SourceMsg>) {
         let status = |s| SourceMsg::Status { source: self.id, status: s };
         let start = self.now - self.history_hours * 3600;

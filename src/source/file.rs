@@ -32,7 +32,9 @@ pub fn is_digest(path: &Path) -> bool {
 /// What one file gave.
 #[derive(Debug, Default)]
 pub struct FileOutcome {
+    /// The events read.
     pub events: Vec<Event>,
+    /// What parsing met.
     pub stats: ParseStats,
     /// An I/O or decompression problem; any events decoded before it are still in `events`.
     pub error: Option<String>,

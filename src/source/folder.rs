@@ -53,9 +53,13 @@ fn inside_root(root: &Path, path: &Path) -> bool {
     std::fs::canonicalize(path).is_ok_and(|p| p.starts_with(root))
 }
 
+/// A file or a folder, back-filled and then watched.
 pub struct FolderSource {
+    /// The source's id.
     pub id: usize,
+    /// The file or folder.
     pub root: PathBuf,
+    /// How records are parsed.
     pub opts: ParseOptions,
     /// Keep watching after the back-fill.
     pub follow: bool,

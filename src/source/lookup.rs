@@ -22,6 +22,7 @@ use crate::parse::{ParseOptions, ParseStats, parse_document};
 /// LookupEvents allows 2 requests per second per account and region; 10 ms of margin keeps
 /// network jitter from making two requests look closer than 500 ms.
 pub const REQUEST_INTERVAL: Duration = Duration::from_millis(510);
+/// How far each poll's window reaches back into the last (CloudTrail delivers late).
 pub const OVERLAP: i64 = 15 * 60;
 const PAGE: i32 = 50;
 
@@ -33,6 +34,7 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// A limiter spacing requests `interval` apart.
     pub fn new(interval: Duration) -> Self {
         Self { next: tokio::sync::Mutex::new(tokio::time::Instant::now()), interval }
     }
@@ -43,6 +45,7 @@ impl Limiter {
         *next = (*next).max(tokio::time::Instant::now()) + self.interval;
     }
 
+    /// Waits for the next slot.
     pub async fn acquire(&self) {
         let at = {
             let mut next = self.next.lock().await;
@@ -67,11 +70,17 @@ pub fn parse_url(url: &str) -> Option<Vec<String>> {
     Some(rest.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect())
 }
 
+/// The LookupEvents source.
 pub struct LookupSource {
+    /// The source's id.
     pub id: usize,
+    /// Regions polled; empty for the configured one.
     pub regions: Vec<String>,
+    /// Credentials, region, window and retries.
     pub opts: AwsOptions,
+    /// How records are parsed.
     pub parse: ParseOptions,
+    /// Keep polling after the back-fill.
     pub follow: bool,
     /// Ready clients per region (tests); otherwise built from `opts`.
     pub clients: Option<Vec<Client>>,
@@ -88,6 +97,7 @@ struct Budget {
 }
 
 impl LookupSource {
+    /// Runs on a runtime of its own until the receiver hangs up.
     pub fn run(self, tx: Sender<SourceMsg>) {
         let (id, probe) = (self.id, tx.clone());
         // At most 2 requests a second per region: two workers are plenty.

@@ -21,12 +21,21 @@ pub enum SourceSpec {
     /// The built-in generator of realistic traffic with injected attacks.
     Demo,
     /// `s3://BUCKET[/PREFIX]`.
-    S3 { bucket: String, prefix: String },
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The prefix under it (`AWSLogs/...`), possibly empty.
+        prefix: String,
+    },
     /// `lookup://REGION[,REGION...]`; empty for the default region.
-    Lookup { regions: Vec<String> },
+    Lookup {
+        /// The regions.
+        regions: Vec<String>,
+    },
 }
 
 impl SourceSpec {
+    /// Parses a source as given on the command line.
     pub fn parse(s: &str) -> anyhow::Result<SourceSpec> {
         if s == "demo" {
             return Ok(SourceSpec::Demo);
@@ -75,8 +84,11 @@ impl fmt::Display for SourceSpec {
 /// Where a source is in its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceStatus {
+    /// Reading what is there.
     Backfilling {
+        /// Units (files, folders, hours) read.
         done: u64,
+        /// Units to read.
         total: u64,
     },
     /// Back-fill done; following new data.
@@ -90,25 +102,37 @@ pub enum SourceStatus {
 /// What a source sends.
 #[derive(Debug)]
 pub enum SourceMsg {
+    /// Events, with what parsing met and the error that cut a file or object short.
     Events {
+        /// The source's id.
         source: usize,
+        /// The events.
         events: Vec<Event>,
+        /// What parsing met.
         stats: ParseStats,
+        /// A problem with the file or object.
         error: Option<String>,
     },
+    /// Where the source is in its life.
     Status {
+        /// The source's id.
         source: usize,
+        /// Its state.
         status: SourceStatus,
     },
     /// A short line for the header: request budget, position, ...
     Note {
+        /// The source's id.
         source: usize,
+        /// The line.
         text: String,
     },
     /// Position to save once everything sent before it has been delivered downstream. Sent
     /// by sources that do not follow (`scan`), which saves it after its output is flushed.
     Commit {
+        /// The source's id.
         source: usize,
+        /// The position to save.
         commit: Commit,
     },
 }
@@ -121,6 +145,7 @@ pub struct Commit {
 }
 
 impl Commit {
+    /// A position: `state` serialized, to be written to `path`.
     pub fn new(path: PathBuf, state: &impl serde::Serialize) -> Commit {
         Commit { path, bytes: serde_json::to_vec(state).unwrap_or_default() }
     }
@@ -134,10 +159,13 @@ impl Commit {
 /// How to start sources.
 #[derive(Debug, Clone)]
 pub struct SpawnOptions {
+    /// How records are parsed.
     pub parse: crate::parse::ParseOptions,
     /// Keep following after the back-fill (the console); `scan` reads what is there and stops.
     pub follow: bool,
+    /// Demo seconds per real second.
     pub demo_speed: f64,
+    /// Options for the AWS sources.
     pub aws: aws::AwsOptions,
     /// Back-fill range for AWS sources, seconds; `None` for each source's default
     /// (24 h for S3, 1 h for LookupEvents).

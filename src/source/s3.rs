@@ -47,12 +47,19 @@ pub fn parse_url(url: &str) -> Option<(String, String)> {
     (!bucket.is_empty()).then(|| (bucket.to_owned(), prefix.to_owned()))
 }
 
+/// The S3 source.
 pub struct S3Source {
+    /// The source's id.
     pub id: usize,
+    /// The bucket.
     pub bucket: String,
+    /// The prefix under it.
     pub prefix: String,
+    /// Credentials, region, range, polling and retries.
     pub opts: AwsOptions,
+    /// How records are parsed.
     pub parse: ParseOptions,
+    /// Keep polling after the back-fill.
     pub follow: bool,
     /// A ready SDK configuration (tests); otherwise one is loaded from `opts`.
     pub sdk: Option<aws_config::SdkConfig>,

@@ -18,7 +18,9 @@ use crate::model::Threshold;
 use crate::source::SourceStatus;
 use crate::text::truncate;
 
+/// The narrowest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;
+/// The shortest terminal the console draws in.
 pub const MIN_HEIGHT: u16 = 16;
 
 /// Rows of the main list at a given terminal height (the event loop sizes pages with it).
@@ -29,10 +31,15 @@ pub fn list_rows(height: u16) -> usize {
 
 /// The console's panes, top to bottom.
 pub struct Panes {
+    /// Source states and counts.
     pub header: Rect,
+    /// The rate chart.
     pub chart: Rect,
+    /// The view tabs.
     pub tabs: Rect,
+    /// The view, or the drill-down.
     pub main: Rect,
+    /// Key hints, notices, the filter bar.
     pub footer: Rect,
 }
 
@@ -56,6 +63,7 @@ pub fn help_rows(height: u16) -> usize {
     height.saturating_sub(2) as usize
 }
 
+/// Draws the whole console from the state: no I/O, nothing computed that the state holds.
 pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -338,6 +346,7 @@ fn render_help(f: &mut Frame, area: Rect, scroll: usize, theme: &Theme, keymap: 
     f.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
+/// `90s`, `12m`, `3h`, `2d`.
 pub fn human_secs(s: i64) -> String {
     let s = s.max(0);
     if s < 120 {
@@ -351,6 +360,7 @@ pub fn human_secs(s: i64) -> String {
     }
 }
 
+/// `72,984`: thousands grouped with commas.
 pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// Last key read per day folder, with everything before it delivered.
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Checkpoint {
+    /// Per day folder, the last key up to which every object was delivered.
     pub after: BTreeMap<String, String>,
 }
 
