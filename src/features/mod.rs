@@ -5,6 +5,7 @@
 //! computes features when asked, so first-seen flags mean "not seen for this principal in any
 //! earlier window of the data", whatever order the files were read in.
 
+mod context;
 mod entity;
 pub mod rules;
 mod runs;
@@ -15,6 +16,7 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use crate::parse::{Category, Event};
+use context::hour_share;
 pub use entity::{EntityBy, entity_text};
 use sensitive::{is_read, is_sensitive};
 
@@ -374,63 +376,6 @@ impl FeatureStore {
                 v
             },
         }
-    }
-}
-
-impl FeatureStore {
-    /// 1 for addresses no other principal used before `start`, falling as more did (the
-    /// least-shared of the window's addresses counts).
-    fn shared_before(&self, root: u64, a: &Agg, start: i64) -> f64 {
-        let others = |ip: &u64| {
-            self.ip_users.get(ip).map_or(0, |users| users.iter().filter(|(r, t)| **r != root && **t < start).count())
-        };
-        a.ips.iter().map(others).min().map_or(1.0, |n| 1.0 / (1.0 + n as f64))
-    }
-
-    /// The brute-force bit for an entity-window whose addresses failed many sign-ins.
-    fn brute_force(&self, start: i64, a: &Agg) -> u16 {
-        let hit = a.console_failures > 0
-            && a.ips
-                .iter()
-                .any(|ip| self.login_failures.get(&(start, *ip)).is_some_and(|&n| n >= rules::BRUTE_FORCE_FAILURES));
-        if hit { rules::CONSOLE_BRUTE_FORCE } else { 0 }
-    }
-}
-
-/// How usual this window's hours of day are for the principal: the share of its other events
-/// that fell in the same hours (weighted by this window's own spread). With no other events,
-/// the uniform 1/24.
-fn hour_share(hist: Option<&History>, a: &Agg) -> f64 {
-    let Some(h) = hist else { return 1.0 / 24.0 };
-    let total: u32 = h.hours.iter().sum::<u32>().saturating_sub(a.events);
-    if total == 0 {
-        return 1.0 / 24.0;
-    }
-    (0..24)
-        .map(|i| {
-            let others = h.hours[i].saturating_sub(a.hours[i]);
-            f64::from(a.hours[i]) / f64::from(a.events) * f64::from(others) / f64::from(total)
-        })
-        .sum()
-}
-
-/// Remembers event ids so a record delivered twice (overlapping files, sources or polls) is
-/// counted once.
-#[derive(Debug, Default)]
-pub struct Dedup {
-    seen: FxHashSet<u64>,
-    /// Ids offered again after the first time.
-    pub duplicates: u64,
-}
-
-impl Dedup {
-    /// True the first time an id is offered.
-    pub fn first(&mut self, id: &str) -> bool {
-        let new = self.seen.insert(hash(id));
-        if !new {
-            self.duplicates += 1;
-        }
-        new
     }
 }
 

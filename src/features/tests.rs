@@ -99,15 +99,12 @@ fn console_login_without_mfa_and_failures() {
 }
 
 #[test]
-fn access_key_mode_and_dedup() {
+fn access_key_mode() {
     let rows =
         store(&[ev(0, "a", "1.1.1.1", "ListUsers", ""), ev(1, "a", "2.2.2.2", "ListUsers", "")], EntityBy::AccessKey);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].entity, "AKa");
     assert_eq!(rows[0].get("distinct_ips"), 2.0);
-    let mut d = Dedup::default();
-    assert!(d.first("x") && !d.first("x") && d.first("y"));
-    assert_eq!(d.duplicates, 1);
 }
 
 #[test]
