@@ -15,6 +15,11 @@ const EXPIRIES: [Option<u32>; 4] = [None, Some(1), Some(7), Some(30)];
 impl AppState {
     /// A key press. `lookup` is the keymap: the action a key has in a layer.
     pub fn on_key(&mut self, key: KeyEvent, lookup: impl Fn(Layer, &KeyEvent) -> Option<Action>) -> Vec<Command> {
+        // Quitting at once works from anywhere, text entry included (ctrl-c typed a `c`).
+        if lookup(Layer::Normal, &key) == Some(Action::ForceQuit) {
+            self.quit = true;
+            return vec![];
+        }
         match &self.mode {
             Mode::Filter(_) => {
                 self.on_filter_key(key);

@@ -162,6 +162,13 @@ fn filter_bar_applies_to_tail_and_rows() {
     }
     type_text(&mut s, "principal:*/b");
     press(&mut s, KeyCode::Enter);
+    // Ctrl-C quits even from the filter bar.
+    press(&mut s, KeyCode::Char('/'));
+    let (keymap, _) = crate::config::keymap::Keymap::load(None);
+    s.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), |layer, k| keymap.action_for(layer, k));
+    assert!(s.quit);
+    s.quit = false;
+    s.mode = Mode::Normal;
     assert_eq!(s.lists.anomalies.len(), 1);
     assert_eq!(s.lists.tail.len(), 1);
     s.update(Action::Back);
