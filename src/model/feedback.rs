@@ -127,8 +127,9 @@ impl Label {
         let r = &row.row;
         Label {
             id: format!(
-                "{now:x}-{:016x}",
-                crate::parse::fnv1a(format!("{}{}{:?}", r.entity, r.window_start, verdict).as_bytes())
+                "{now:x}-{:016x}-{}",
+                crate::parse::fnv1a(format!("{}{}{:?}", r.entity, r.window_start, verdict).as_bytes()),
+                unique_suffix()
             ),
             undoes: None,
             verdict: Some(verdict),
@@ -153,7 +154,7 @@ impl Label {
     pub fn undo_of(&self, now: i64) -> Label {
         let mut u = self.clone();
         u.undoes = Some(self.id.clone());
-        u.id = format!("{now:x}-undo-{}", self.id);
+        u.id = format!("{now:x}-undo-{}-{}", self.id, unique_suffix());
         u.labelled_at = now;
         u
     }
@@ -170,6 +171,15 @@ impl Label {
             Scope::Principal => row.principal == self.principal,
         }
     }
+}
+
+/// What makes a label id unique beyond its time and window: this process and a counter, so
+/// two identical labels in one second (from one console or two) are two labels, and an undo
+/// withdraws only the one it names.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{:x}.{:x}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The labels in force, after undos and expiry.

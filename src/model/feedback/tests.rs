@@ -121,3 +121,16 @@ fn killed_writer_leaves_earlier_labels_intact() {
     store.append(&after).unwrap();
     assert_eq!(store.load().unwrap().0.last(), Some(&after));
 }
+
+/// Two identical labels in one second had one id: an undo of the second withdrew both.
+#[test]
+fn identical_labels_in_one_second_are_two_labels() {
+    let row = scored("e", 1_709_251_200, vec![]);
+    let a = Label::new(&row, Verdict::FalsePositive, Scope::Entity, 1, 1_709_260_000);
+    let b = Label::new(&row, Verdict::FalsePositive, Scope::Entity, 1, 1_709_260_000);
+    assert_ne!(a.id, b.id);
+    let undo = b.undo_of(1_709_260_000);
+    assert_ne!(undo.id, b.undo_of(1_709_260_000).id);
+    let fb = Feedback::from_lines(vec![a.clone(), b, undo], 1_709_260_001);
+    assert_eq!(fb.labels.iter().map(|l| l.id.clone()).collect::<Vec<_>>(), [a.id]);
+}
