@@ -44,6 +44,11 @@ fn main() -> ExitCode {
 fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let data = trailtop::config::paths::data_dir();
     trailtop::sys::private_dir(&data)?;
+    // Another instance writing checkpoints there: read, but keep no checkpoint.
+    let lock = trailtop::sys::lock_data_dir(&data);
+    if lock.is_none() {
+        eprintln!("trailtop: another trailtop uses {}: this scan keeps no checkpoint", data.display());
+    }
     if let Some(w) = trailtop::source::aws::endpoint_warning(args.aws.endpoint_url.as_deref()) {
         eprintln!("trailtop: warning: {w}");
     }
@@ -55,7 +60,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         parse: Default::default(),
         follow: false,
         demo_speed: 1.0,
-        aws: args.aws.options(Some(data.clone())),
+        aws: args.aws.options(lock.is_some().then(|| data.clone())),
         since: args.since.map(|t| now - t),
     };
     let (store, totals) = collect(&specs, &spawn, cfg, range, |_, _| {})?;

@@ -44,6 +44,18 @@ pub fn write_atomic(
     result
 }
 
+/// Takes the data directory's lock (`trailtop.lock`, an advisory lock the system drops when
+/// the process ends). `Some` while this process holds it; `None` when another instance does,
+/// and this one must not write there.
+pub fn lock_data_dir(dir: &std::path::Path) -> Option<std::fs::File> {
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("trailtop.lock")).ok()?;
+    match file.try_lock() {
+        Ok(()) => Some(file),
+        Err(_) => None,
+    }
+}
+
 /// Makes `dir` (and missing parents) readable by this user only, and refuses one that another
 /// user owns or that is a symbolic link: in a shared place such as `/tmp` someone else could
 /// have planted it to read the analyst's labels or swap their checkpoints.
@@ -80,6 +92,17 @@ pub fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::write_atomic;
+
+    /// A second instance on one data dir finds the lock taken, and gets it once the first
+    /// is gone.
+    #[test]
+    fn the_data_dir_lock_admits_one_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = super::lock_data_dir(dir.path()).expect("free");
+        assert!(super::lock_data_dir(dir.path()).is_none(), "held by the first");
+        drop(first);
+        assert!(super::lock_data_dir(dir.path()).is_some());
+    }
 
     #[test]
     fn data_dirs_are_private_and_planted_links_are_refused() {

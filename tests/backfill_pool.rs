@@ -41,6 +41,7 @@ fn a_large_folder_backfills_on_a_two_thread_pool() {
     let (snap_tx, snap_rx) = bounded::<Arc<Snapshot>>(4);
     let pipeline = Pipeline {
         data_dir: None,
+        read_only: false,
         cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
         model: ModelConfig::default(),
         tail_capacity: 1_000,

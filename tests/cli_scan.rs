@@ -198,3 +198,24 @@ fn lookup_without_credentials_counts_no_requests() {
     assert!(stderr.contains("no AWS credentials found"), "{stderr}");
     assert!(stderr.contains("us-east-1: 0 requests"), "{stderr}");
 }
+
+/// Two instances on one data dir: the second says so and keeps no checkpoint there.
+#[test]
+fn a_second_instance_on_a_data_dir_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let _held = trailtop::sys::lock_data_dir(data.path()).expect("free");
+    let file = data.path().join("t.json");
+    std::fs::write(
+        &file,
+        r#"{"eventTime":"2024-03-01T10:00:00Z","eventName":"Y","eventID":"a","userIdentity":{"arn":"u"}}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_trailtop"))
+        .env("TRAILTOP_DATA_DIR", data.path())
+        .args(["scan", file.to_str().unwrap(), "--labels-dir", "none"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("another trailtop uses"), "{stderr}");
+}

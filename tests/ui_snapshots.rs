@@ -26,6 +26,7 @@ fn snapshot() -> Arc<Snapshot> {
     let mut g = Generator::for_total(4, START, 2, 6000, ALL_SCENARIOS);
     let mut st = PipelineState::new(Pipeline {
         data_dir: None,
+        read_only: false,
         cfg: FeatureConfig::default(),
         model: ModelConfig::default(),
         tail_capacity: 10_000,

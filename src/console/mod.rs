@@ -49,6 +49,10 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     };
     let dir = data_dir();
     crate::sys::private_dir(&dir)?;
+    // One writer per data dir: a second console (or watch) reads it and writes nothing, so
+    // labels, the model and checkpoints are never written by two at once.
+    let lock = crate::sys::lock_data_dir(&dir);
+    let read_only = lock.is_none();
     let appender = tracing_appender::rolling::never(&dir, "trailtop.log");
     let (writer, _log_guard) = tracing_appender::non_blocking(appender);
     let _ = tracing_subscriber::fmt()
@@ -82,7 +86,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         parse: opts,
         follow: true,
         demo_speed: args.speed,
-        aws: args.aws.options(Some(dir.clone())),
+        aws: args.aws.options((!read_only).then(|| dir.clone())),
         since: args.since.map(|t| chrono::Utc::now().timestamp() - t),
     };
     for (id, spec) in specs.iter().enumerate() {
@@ -93,6 +97,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let (cmd_tx, cmd_rx) = bounded(16);
     let pipeline = Pipeline {
         data_dir: Some(dir.clone()),
+        read_only,
         cfg,
         model: crate::model::ModelConfig { threshold, ..Default::default() },
         tail_capacity: 200_000,
@@ -123,7 +128,16 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     if let Some(w) = &endpoint_notice {
         tracing::warn!("{w}");
     }
-    state.notice = endpoint_notice.or(theme_notice).or(keymap_notice);
+    let lock_notice = read_only.then(|| {
+        format!(
+            "another trailtop uses {}: this one writes nothing there (labels stay in memory, checkpoints are not kept)",
+            dir.display()
+        )
+    });
+    if let Some(n) = &lock_notice {
+        tracing::warn!("{n}");
+    }
+    state.notice = lock_notice.or(endpoint_notice).or(theme_notice).or(keymap_notice);
     // Frames come from input and new data; this slow tick only ages the lag clocks in the
     // header while a source is quiet.
     let clock = tick(LAG_TICK);

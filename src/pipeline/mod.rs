@@ -32,6 +32,8 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 pub struct Pipeline {
     /// Where labels and the model live; `None` keeps labels in memory only (tests).
     pub data_dir: Option<std::path::PathBuf>,
+    /// Read the data dir but write nothing to it: another instance holds its lock.
+    pub read_only: bool,
     /// Windows and entities.
     pub cfg: FeatureConfig,
     /// The forest and the threshold.

@@ -173,7 +173,7 @@ impl PipelineState {
                 let mut label = Label::new(&req.row, req.verdict, req.scope, self.generation, now);
                 label.note = req.note;
                 label.expires_at = req.expires_days.map(|d| now + i64::from(d) * 86_400);
-                if let Some(st) = &self.label_store
+                if let Some(st) = self.label_store.as_ref().filter(|_| !self.config.read_only)
                     && let Err(e) = st.append(&label)
                 {
                     self.notice = Some(format!("label not saved: {e:#}"));
@@ -185,7 +185,7 @@ impl PipelineState {
                 if let Some(l) = live.labels.iter().rev().find(|l| l.window_start == window_start && l.entity == entity)
                 {
                     let undo = l.undo_of(now);
-                    if let Some(st) = &self.label_store
+                    if let Some(st) = self.label_store.as_ref().filter(|_| !self.config.read_only)
                         && let Err(e) = st.append(&undo)
                     {
                         self.notice = Some(format!("undo not saved: {e:#}"));
@@ -236,7 +236,8 @@ impl PipelineState {
                 }
                 self.prev_ranks = s.rows.iter().map(|r| ((r.row.window_start, r.row.entity.clone()), r.rank)).collect();
                 // Saved after feedback and every few minutes, not on every refresh.
-                if let (Some(dir), Some(m)) = (&self.config.data_dir, &s.model)
+                if let (Some(dir), Some(m)) =
+                    (self.config.data_dir.as_ref().filter(|_| !self.config.read_only), &s.model)
                     && (self.save_due || self.last_saved.elapsed() > SAVE_EVERY)
                 {
                     if let Err(e) = persist::save_model(dir, m) {

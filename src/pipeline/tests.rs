@@ -8,6 +8,7 @@ use crate::source::SourceStatus;
 fn state() -> PipelineState {
     PipelineState::new(Pipeline {
         data_dir: None,
+        read_only: false,
         cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
         model: ModelConfig::default(),
         tail_capacity: 10,
@@ -109,4 +110,34 @@ fn labels_apply_and_undo() {
     assert_eq!(snap.rows[0].verdict, Some(crate::model::feedback::Verdict::FalsePositive));
     st.apply(PipelineCommand::Undo { window_start: row.row.window_start, entity: row.row.entity.clone() });
     assert_eq!(st.publish().labels, 0);
+}
+
+/// A second instance on a data dir another holds writes nothing there: labels stay in
+/// memory, the model is not saved.
+#[test]
+fn a_read_only_pipeline_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut st = PipelineState::new(Pipeline {
+        data_dir: Some(dir.path().to_path_buf()),
+        read_only: true,
+        cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
+        model: ModelConfig::default(),
+        tail_capacity: 10,
+        source_names: vec!["x".into()],
+        demo: false,
+    });
+    let t = 1_709_251_200;
+    st.ingest(batch((0..5).map(|i| event_at(&format!("e{i}"), t + i)).collect()));
+    let row = st.publish().rows[0].clone();
+    let req = LabelRequest {
+        row,
+        verdict: crate::model::feedback::Verdict::FalsePositive,
+        scope: crate::model::feedback::Scope::Entity,
+        note: None,
+        expires_days: None,
+    };
+    st.apply(PipelineCommand::Label(Box::new(req)));
+    assert_eq!(st.publish().labels, 1, "in force in memory");
+    let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(written.is_empty(), "{written:?}");
 }
