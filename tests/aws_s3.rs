@@ -64,6 +64,8 @@ struct Faults {
     stall_plain: bool,
     /// ListObjectsV2 requests that reached the server.
     lists: Arc<AtomicU32>,
+    /// Serve GETs of keys containing this with 8 MiB, whatever the listing said.
+    oversize: Option<&'static str>,
 }
 
 impl Faults {
@@ -140,6 +142,13 @@ async fn serve_with_faults(root: &Path, faults: Faults) -> SocketAddr {
                     let stalled = s3s::Body::http_body(Stalling(Some(hyper::body::Bytes::from_static(&[0x1f, 0x8b]))));
                     return Ok(hyper::Response::builder().header("content-length", "1000").body(stalled).unwrap());
                 }
+            }
+            if req.method() == hyper::Method::GET && faults.oversize.is_some_and(|o| req.uri().path().contains(o)) {
+                let big = s3s::Body::from(vec![b' '; 8 << 20]);
+                return Ok(hyper::Response::builder()
+                    .header("content-length", (8 << 20).to_string())
+                    .body(big)
+                    .unwrap());
             }
             if req.method() == hyper::Method::GET
                 && faults.deny.lock().unwrap().as_deref().is_some_and(|d| req.uri().path().contains(d))
@@ -647,4 +656,26 @@ fn a_long_back_fill_lists_the_folders_that_exist_not_the_calendar() {
     let lists = faults.lists.load(Ordering::SeqCst);
     eprintln!("{lists} ListObjectsV2 calls");
     assert!(lists <= 40, "{lists} ListObjectsV2 calls");
+}
+
+/// An object listed as a few hundred bytes and served as 8 MiB (1.1 GiB drove memory to
+/// 2.6 GiB) is abandoned as soon as the body passes its listed size, through the plain GET
+/// and the SDK alike, and the others are read.
+#[test]
+fn s3_a_body_past_its_listed_size_is_abandoned() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    let now = chrono::Utc::now().timestamp();
+    let a = today_folder("777777777777", now);
+    put(&root, &format!("{a}777777777777_CloudTrail_us-east-1_0100Z_ok01.json.gz"), &["fine"], now);
+    put(&root, &format!("{a}777777777777_CloudTrail_us-east-1_0105Z_huge.json.gz"), &["never"], now);
+    for refuse_plain in [false, true] {
+        let faults = Faults { oversize: Some("huge"), refuse_plain, ..Default::default() };
+        let addr = rt.block_on(serve_with_faults(&root, faults.clone()));
+        let state = dir.path().join(format!("state-{refuse_plain}"));
+        let (ids, errors, _) = read_once(source(addr, &state, false, SK));
+        assert_eq!(ids, ["fine"], "plain refused: {refuse_plain}");
+        assert!(errors.iter().any(|e| e.contains("huge") && e.contains("its listing announced")), "{errors:?}");
+    }
 }

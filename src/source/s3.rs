@@ -238,7 +238,8 @@ impl S3Source {
                     match retries.plan(key, std::time::Instant::now()) {
                         Plan::Fetch => {
                             let (objects, key, opts) = (objects.clone(), key.clone(), self.parse.clone());
-                            let task = tokio::spawn(async move { fetch(&objects, &key, &opts).await });
+                            let listed = *size;
+                            let task = tokio::spawn(async move { fetch(&objects, &key, listed, &opts).await });
                             flight.push(Pending::Object { task, at, bytes: *size });
                         }
                         plan => flight.push(Pending::Known { at, ok: plan == Plan::Delivered }),

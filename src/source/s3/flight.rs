@@ -80,14 +80,14 @@ impl Fetched {
     }
 }
 
-pub(super) async fn fetch(objects: &Objects, key: &str, opts: &ParseOptions) -> Fetched {
+pub(super) async fn fetch(objects: &Objects, key: &str, listed: u64, opts: &ParseOptions) -> Fetched {
     let mut stats = ParseStats::default();
     let mut events = Vec::new();
     if key.contains("CloudTrail-Digest") {
         stats.digests += 1;
         return Fetched { events, stats, error: None, failed: false };
     }
-    let raw = match objects.get(key).await {
+    let raw = match objects.get(key, listed).await {
         Ok(b) => b,
         Err(e) => return Fetched::failure(format!("s3://{}/{key}: {e}", objects.bucket())),
     };
