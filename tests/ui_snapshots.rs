@@ -201,7 +201,10 @@ fn every_key_can_be_rebound_and_the_hints_follow() {
     press(&mut s, Action::MarkFalsePositive);
     press(&mut s, Action::MarkScopePrincipal);
     let cmds = press(&mut s, Action::MarkConfirm);
-    assert!(matches!(&cmds[..], [Command::Label(r)] if r.scope == trailtop::model::feedback::Scope::Principal));
+    assert!(matches!(
+        &cmds[..],
+        [Command::Pipeline(trailtop::pipeline::PipelineCommand::Label(r))] if r.scope == trailtop::model::feedback::Scope::Principal
+    ));
     press(&mut s, Action::ViewEntities);
     press(&mut s, Action::ViewTail);
     let tail = screen_with(&s, 160, 48, &keymap);

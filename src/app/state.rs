@@ -8,7 +8,7 @@ use crate::features::N_FEATURES;
 use crate::model::feedback::Scope;
 use crate::model::{ScoredRow, Threshold};
 use crate::parse::Event;
-use crate::pipeline::{LabelRequest, Snapshot};
+use crate::pipeline::{PipelineCommand, Snapshot};
 use crate::source::SourceStatus;
 
 pub use detail::{Detail, JsonView, MAX_COPY};
@@ -17,19 +17,11 @@ pub use view::{Cursor, PerView, VIEWS, View};
 /// Effects the event loop carries out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Re-rank with this threshold.
-    SetThreshold(Threshold),
+    /// For the pipeline, as is: a threshold, a label, an undo (the protocol's own type, so
+    /// nothing is translated on the way).
+    Pipeline(PipelineCommand),
     /// Put text on the clipboard (OSC 52, so it works over SSH).
     Copy(String),
-    /// Record an analyst's verdict (the pipeline writes it and retrains).
-    Label(Box<LabelRequest>),
-    /// Withdraw the latest label on a window.
-    Undo {
-        /// The window's start.
-        window_start: i64,
-        /// The window's entity.
-        entity: String,
-    },
 }
 
 /// The false-positive dialog: scope, expiry and an optional note.

@@ -184,15 +184,13 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         }
         for c in commands {
             match c {
-                Command::SetThreshold(t) => {
-                    let _ = cmd_tx.try_send(PipelineCommand::SetThreshold(t));
+                // A threshold may be dropped when the queue is full (the next key sends another);
+                // labels and undos must not be: a blocking send (the queue holds 16).
+                Command::Pipeline(c @ PipelineCommand::SetThreshold(_)) => {
+                    let _ = cmd_tx.try_send(c);
                 }
-                // Labels must not be dropped: a blocking send (the queue holds 16).
-                Command::Label(req) => {
-                    let _ = cmd_tx.send(PipelineCommand::Label(req));
-                }
-                Command::Undo { window_start, entity } => {
-                    let _ = cmd_tx.send(PipelineCommand::Undo { window_start, entity });
+                Command::Pipeline(c) => {
+                    let _ = cmd_tx.send(c);
                 }
                 Command::Copy(text) => {
                     use base64::Engine;

@@ -8,7 +8,7 @@ use super::{AppState, Command, Mode};
 use crate::app::filter::Filter;
 use crate::config::action::{Action, Layer};
 use crate::model::feedback::{Scope, Verdict};
-use crate::pipeline::LabelRequest;
+use crate::pipeline::{LabelRequest, PipelineCommand};
 
 const EXPIRIES: [Option<u32>; 4] = [None, Some(1), Some(7), Some(30)];
 
@@ -94,13 +94,13 @@ impl AppState {
                 let Mode::Mark(d) = std::mem::replace(&mut self.mode, Mode::Normal) else { return vec![] };
                 self.notice = Some(format!("false positive ({}) recorded; retraining", d.scope.describe()));
                 self.hold_position = true;
-                return vec![Command::Label(Box::new(LabelRequest {
+                return vec![Command::Pipeline(PipelineCommand::Label(Box::new(LabelRequest {
                     row: d.row,
                     verdict: Verdict::FalsePositive,
                     scope: d.scope,
                     note: Some(d.note).filter(|n| !n.trim().is_empty()),
                     expires_days: d.expires_days,
-                }))];
+                })))];
             }
             _ => {}
         }

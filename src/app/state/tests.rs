@@ -8,7 +8,7 @@ use crate::features::{FeatureRow, N_FEATURES};
 use crate::model::ScoredRow;
 use crate::model::feedback::Verdict;
 use crate::parse::{ParseOptions, parse_bytes};
-use crate::pipeline::{Snapshot, TailView};
+use crate::pipeline::{PipelineCommand, Snapshot, TailView};
 
 /// The hour the test windows start: 2024-03-01T01:00Z (parse turns 1970 away).
 const HOUR: i64 = 1_709_254_800;
@@ -197,7 +197,7 @@ fn sort_and_threshold_and_copy() {
     s.update(Action::SortReverse);
     assert_eq!(who(&s), "a");
     let cmds = s.update(Action::ThresholdDown);
-    assert_eq!(cmds, vec![Command::SetThreshold(Threshold::Contamination(0.015))]);
+    assert_eq!(cmds, vec![Command::Pipeline(PipelineCommand::SetThreshold(Threshold::Contamination(0.015)))]);
     let cmds = s.update(Action::Copy);
     assert_eq!(cmds, vec![Command::Copy("arn:aws:iam::1:user/a".into())]);
     s.update(Action::Help);
@@ -230,7 +230,7 @@ fn false_positive_dialog_scope_expiry_note() {
     let cmds = press(&mut s, KeyCode::Enter);
     assert_eq!(s.mode, Mode::Normal);
     match &cmds[..] {
-        [Command::Label(req)] => {
+        [Command::Pipeline(PipelineCommand::Label(req))] => {
             assert_eq!((req.verdict, req.scope, req.expires_days), (Verdict::FalsePositive, Scope::Principal, Some(7)));
             assert_eq!(req.note.as_deref(), Some("ci box"));
             assert!(req.row.row.entity.ends_with("/a"));
@@ -243,9 +243,9 @@ fn false_positive_dialog_scope_expiry_note() {
     s.on_snapshot(snap(&["b", "c", "a"]));
     assert_eq!(who(&s), "b", "after a label the cursor stays in place for the next window");
     let cmds = s.update(Action::MarkTruePositive);
-    assert!(matches!(&cmds[..], [Command::Label(r)] if r.verdict == Verdict::TruePositive));
+    assert!(matches!(&cmds[..], [Command::Pipeline(PipelineCommand::Label(r))] if r.verdict == Verdict::TruePositive));
     let cmds = s.update(Action::UndoLabel);
-    assert!(matches!(&cmds[..], [Command::Undo { window_start: HOUR, .. }]));
+    assert!(matches!(&cmds[..], [Command::Pipeline(PipelineCommand::Undo { window_start: HOUR, .. })]));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use crate::app::filter::Filter;
 use crate::config::action::Action;
 use crate::model::feedback::{Scope, Verdict};
 use crate::model::{ScoredRow, Threshold};
-use crate::pipeline::LabelRequest;
+use crate::pipeline::{LabelRequest, PipelineCommand};
 
 impl AppState {
     /// Applies one action; returns what the event loop must carry out.
@@ -110,7 +110,7 @@ impl AppState {
                     Threshold::Contamination(f) => format!("flagging the top {:.2}%", f * 100.0),
                     Threshold::Score(t) => format!("flagging rank score >= {t:.2}"),
                 });
-                return vec![Command::SetThreshold(self.threshold)];
+                return vec![Command::Pipeline(PipelineCommand::SetThreshold(self.threshold))];
             }
             Action::Span => {
                 self.span_minutes = match self.span_minutes {
@@ -143,19 +143,22 @@ impl AppState {
                 if let Some(row) = self.selected_window() {
                     self.notice = Some("confirmed as a true positive; it stays flagged".into());
                     self.hold_position = true;
-                    return vec![Command::Label(Box::new(LabelRequest {
+                    return vec![Command::Pipeline(PipelineCommand::Label(Box::new(LabelRequest {
                         row,
                         verdict: Verdict::TruePositive,
                         scope: Scope::Entity,
                         note: None,
                         expires_days: None,
-                    }))];
+                    })))];
                 }
             }
             Action::UndoLabel => {
                 if let Some(row) = self.selected_window() {
                     self.notice = Some("label withdrawn; retraining".into());
-                    return vec![Command::Undo { window_start: row.row.window_start, entity: row.row.entity }];
+                    return vec![Command::Pipeline(PipelineCommand::Undo {
+                        window_start: row.row.window_start,
+                        entity: row.row.entity,
+                    })];
                 }
             }
         }
