@@ -49,7 +49,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     };
     let dir = data_dir();
     crate::sys::private_dir(&dir)?;
-    // One writer per data dir: a second console (or watch) reads it and writes nothing, so
+    // One writer per data dir: a second console or scan reads it and writes nothing, so
     // labels, the model and checkpoints are never written by two at once.
     let lock = crate::sys::lock_data_dir(&dir);
     let read_only = lock.is_none();

@@ -60,8 +60,9 @@ impl Pipeline {
                 select! {
                     recv(rx) -> msg => match msg {
                         Ok(m) => { st.ingest(m); dirty = true; None }
-                        // Every source has finished: keep serving commands.
-                        Err(_) => { sources_open = false; None }
+                        // Every source has finished: publish what is left now (nothing else
+                        // would), then keep serving commands.
+                        Err(_) => { sources_open = false; last_publish = Instant::now() - REFRESH; None }
                     },
                     recv(commands) -> cmd => Some(cmd),
                     recv(ticker) -> _ => None,

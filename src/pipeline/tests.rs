@@ -141,3 +141,35 @@ fn a_read_only_pipeline_writes_nothing() {
     let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(written.is_empty(), "{written:?}");
 }
+
+/// The thread: when the last source ends, what it sent since the last publication is
+/// published at once. It waited for a command that might never come, so a single file's last
+/// batch never reached the screen.
+#[test]
+fn the_last_batch_is_published_when_the_sources_end() {
+    let (src_tx, src_rx) = crossbeam_channel::bounded(8);
+    let (_cmd_tx, cmd_rx) = crossbeam_channel::bounded(1);
+    let (snap_tx, snap_rx) = crossbeam_channel::bounded(8);
+    let p = Pipeline {
+        data_dir: None,
+        read_only: false,
+        cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
+        model: ModelConfig::default(),
+        tail_capacity: 10,
+        source_names: vec!["file".into()],
+        demo: false,
+    };
+    std::thread::spawn(move || p.run(src_rx, cmd_rx, snap_tx));
+    let t = 1_709_251_200;
+    src_tx.send(batch(vec![event_at("a", t)])).unwrap();
+    src_tx.send(batch(vec![event_at("b", t + 1)])).unwrap();
+    drop(src_tx);
+    // Generous: the publication is immediate; before the fix it never came.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while let Ok(snap) = snap_rx.recv_deadline(deadline) {
+        if snap.events == 2 {
+            return;
+        }
+    }
+    panic!("the second batch was never published");
+}
