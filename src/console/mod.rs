@@ -29,6 +29,21 @@ use crate::pipeline::{Pipeline, PipelineCommand};
 use crate::source::{SourceMsg, SourceSpec};
 
 const LAG_TICK: Duration = Duration::from_secs(5);
+/// Copies up to this size are encoded on the loop's thread; larger ones (up to 1 MiB) on
+/// their own.
+const COPY_INLINE: usize = 64 << 10;
+
+/// The OSC 52 sequence that puts `text` on the clipboard (through SSH too).
+fn encode_osc52(text: &str) -> String {
+    use base64::Engine;
+    format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text.as_bytes()))
+}
+
+fn write_osc52(seq: &str) {
+    let mut out = std::io::stdout();
+    let _ = out.write_all(seq.as_bytes());
+    let _ = out.flush();
+}
 
 /// Restores the terminal however the console ends; the panic hook installed by
 /// `ratatui::init` covers panics.
@@ -112,6 +127,9 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         })
         .context("cannot start the pipeline thread")?;
 
+    // Large copies are encoded off this thread and come back here to be written: only this
+    // thread writes to the terminal, so an OSC 52 sequence never lands inside a frame.
+    let (clip_tx, clip_rx) = bounded::<String>(4);
     let (key_tx, key_rx) = bounded(64);
     std::thread::spawn(move || {
         loop {
@@ -180,6 +198,11 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                 Err(_) => anyhow::bail!("the pipeline stopped{}", panics.message().map(|m| format!(": {m}")).unwrap_or_default()),
             },
             recv(panics.receiver()) -> _ => anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into())),
+            recv(clip_rx) -> seq => {
+                if let Ok(seq) = seq {
+                    write_osc52(&seq);
+                }
+            },
             recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live),
         }
         for c in commands {
@@ -192,16 +215,29 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                 Command::Pipeline(c) => {
                     let _ = cmd_tx.send(c);
                 }
+                Command::Copy(text) if text.len() <= COPY_INLINE => write_osc52(&encode_osc52(&text)),
                 Command::Copy(text) => {
-                    use base64::Engine;
-                    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-                    let mut out = std::io::stdout();
-                    let _ = write!(out, "\x1b]52;c;{b64}\x07");
-                    let _ = out.flush();
+                    let tx = clip_tx.clone();
+                    std::thread::spawn(move || {
+                        let _ = tx.send(encode_osc52(&text));
+                    });
                 }
             }
         }
     }
     drop(terminal);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The clipboard sequence terminals take: OSC 52, clipboard `c`, base64, BEL.
+    #[test]
+    fn osc52_sequence() {
+        assert_eq!(super::encode_osc52("hi"), "\x1b]52;c;aGk=\x07");
+        // Whatever the text holds, the sequence is one: base64 has no control characters.
+        let seq = super::encode_osc52("a\x07b\x1b]c");
+        assert_eq!(seq.matches('\x07').count(), 1);
+        assert_eq!(seq.matches('\x1b').count(), 1);
+    }
 }
