@@ -5,8 +5,9 @@ use crate::features::EntityBy;
 use crate::parse::{Event, ParseStats};
 use crate::source::SourceStatus;
 
-fn state() -> PipelineState {
-    PipelineState::new(Pipeline {
+/// One source, hour windows by principal, a tail of 10, labels in memory.
+fn config() -> Pipeline {
+    Pipeline {
         data_dir: None,
         read_only: false,
         cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
@@ -14,7 +15,11 @@ fn state() -> PipelineState {
         tail_capacity: 10,
         source_names: vec!["s3://trail/".into()],
         demo: false,
-    })
+    }
+}
+
+fn state() -> PipelineState {
+    PipelineState::new(config())
 }
 
 fn event_at(id: &str, time: i64) -> Event {
@@ -117,15 +122,7 @@ fn labels_apply_and_undo() {
 #[test]
 fn a_read_only_pipeline_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut st = PipelineState::new(Pipeline {
-        data_dir: Some(dir.path().to_path_buf()),
-        read_only: true,
-        cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
-        model: ModelConfig::default(),
-        tail_capacity: 10,
-        source_names: vec!["x".into()],
-        demo: false,
-    });
+    let mut st = PipelineState::new(Pipeline { data_dir: Some(dir.path().to_path_buf()), read_only: true, ..config() });
     let t = 1_709_251_200;
     st.ingest(batch((0..5).map(|i| event_at(&format!("e{i}"), t + i)).collect()));
     let row = st.publish().rows[0].clone();
@@ -150,16 +147,7 @@ fn the_last_batch_is_published_when_the_sources_end() {
     let (src_tx, src_rx) = crossbeam_channel::bounded(8);
     let (_cmd_tx, cmd_rx) = crossbeam_channel::bounded(1);
     let (snap_tx, snap_rx) = crossbeam_channel::bounded(8);
-    let p = Pipeline {
-        data_dir: None,
-        read_only: false,
-        cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
-        model: ModelConfig::default(),
-        tail_capacity: 10,
-        source_names: vec!["file".into()],
-        demo: false,
-    };
-    std::thread::spawn(move || p.run(src_rx, cmd_rx, snap_tx));
+    std::thread::spawn(move || config().run(src_rx, cmd_rx, snap_tx));
     let t = 1_709_251_200;
     src_tx.send(batch(vec![event_at("a", t)])).unwrap();
     src_tx.send(batch(vec![event_at("b", t + 1)])).unwrap();
