@@ -77,8 +77,9 @@ pub fn keymap(data: &[u8]) {
             }
         }
     }
-    for context in ["anomalies", "entities", "tail", "model", "detail", "help"] {
-        let _ = map.hints(context);
+    // What the footer, titles and help ask of it.
+    for b in map.bindings.clone() {
+        let _ = (map.keys_for(b.action), map.key_for(b.action), crate::config::action::Layer::of(&b.context));
     }
 }
 

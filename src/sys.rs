@@ -56,6 +56,12 @@ pub fn lock_data_dir(dir: &std::path::Path) -> Option<std::fs::File> {
     }
 }
 
+/// This process's effective user: the owner of `/proc/self`. `None` where there is no `/proc`.
+pub fn current_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
 /// Makes `dir` (and missing parents) readable by this user only, and refuses one that another
 /// user owns or that is a symbolic link: in a shared place such as `/tmp` someone else could
 /// have planted it to read the analyst's labels or swap their checkpoints.
@@ -72,8 +78,7 @@ pub fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     if meta.file_type().is_symlink() {
         bail!("the data directory {} is a symbolic link: refusing it (set TRAILTOP_DATA_DIR)", dir.display());
     }
-    // The owner of /proc/self is this process's effective user.
-    if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid())
+    if let Some(me) = current_uid()
         && meta.uid() != me
     {
         bail!(
@@ -121,11 +126,9 @@ mod tests {
         std::os::unix::fs::symlink(&open, &link).unwrap();
         let err = super::private_dir(&link).unwrap_err().to_string();
         assert!(err.contains("symbolic link"), "{err}");
-        // Owned by someone else (root's own directory, when not run as root).
-        use std::os::unix::fs::MetadataExt;
         // Owned by someone else: root's own directory, or (when the tests run as root) one
         // given to `nobody`.
-        let (theirs, owner) = if std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() != 0) {
+        let (theirs, owner) = if super::current_uid().is_some_and(|uid| uid != 0) {
             (std::path::PathBuf::from("/"), 0)
         } else {
             let d = tmp.path().join("nobody");

@@ -94,6 +94,11 @@ pub enum Layer {
 }
 
 impl Layer {
+    /// The layer a binding's `context` belongs to.
+    pub fn of(context: &str) -> Layer {
+        if Layer::Mark.contexts().contains(&context) { Layer::Mark } else { Layer::Normal }
+    }
+
     /// The keymap contexts this layer reads.
     pub fn contexts(self) -> &'static [&'static str] {
         match self {

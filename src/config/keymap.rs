@@ -68,9 +68,8 @@ impl Keymap {
         for b in f.bind {
             // A key is taken from the bindings that share a layer with the new one only:
             // binding `1` in the lists leaves the mark dialog's `1` alone.
-            let layer = |c: &str| if c == "mark" { Layer::Mark } else { Layer::Normal };
             for k in &b.keys {
-                for existing in self.bindings.iter_mut().filter(|e| layer(&e.context) == layer(&b.context)) {
+                for existing in self.bindings.iter_mut().filter(|e| Layer::of(&e.context) == Layer::of(&b.context)) {
                     existing.keys.retain(|x| x != k);
                 }
             }
@@ -109,11 +108,6 @@ impl Keymap {
     /// whatever the user bound, so a rebinding never makes a hint vanish.
     pub fn first_for(&self, action: Action) -> Option<(&str, &Binding)> {
         self.bindings.iter().filter(|b| b.action == action).find_map(|b| b.keys.first().map(|k| (k.as_str(), b)))
-    }
-
-    /// "j/down move down" hints for one context.
-    pub fn hints(&self, context: &str) -> Vec<(String, &str)> {
-        self.bindings.iter().filter(|b| b.context == context).map(|b| (b.keys.join("/"), b.desc.as_str())).collect()
     }
 }
 

@@ -7,11 +7,7 @@
 pub fn data_dir() -> std::path::PathBuf {
     std::env::var_os("TRAILTOP_DATA_DIR").map(Into::into).unwrap_or_else(|| {
         directories::ProjectDirs::from("", "", "trailtop").map_or_else(
-            || {
-                use std::os::unix::fs::MetadataExt;
-                let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
-                std::env::temp_dir().join(format!("trailtop-{uid}"))
-            },
+            || std::env::temp_dir().join(format!("trailtop-{}", crate::sys::current_uid().unwrap_or(0))),
             |d| d.data_local_dir().to_path_buf(),
         )
     })

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Tabs};
 
 use crate::app::state::{AppState, Mode, VIEWS, View};
-use crate::config::action::Action;
+use crate::config::action::{Action, Layer};
 use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
 use crate::model::Threshold;
@@ -310,7 +310,10 @@ fn render_help(f: &mut Frame, area: Rect, scroll: usize, theme: &Theme, keymap: 
     let descs: Vec<String> = keymap
         .bindings
         .iter()
-        .map(|b| if b.context == "mark" { format!("dialog: {}", b.desc) } else { b.desc.clone() })
+        .map(|b| match Layer::of(&b.context) {
+            Layer::Mark => format!("dialog: {}", b.desc),
+            Layer::Normal => b.desc.clone(),
+        })
         .collect();
     let desc_w = descs.iter().map(|d| d.chars().count()).max().unwrap_or(0);
     let w = area.width.min((key_w + desc_w + 4) as u16);
