@@ -49,7 +49,7 @@ pub fn load_file(path: &Path, opts: &ParseOptions) -> FileOutcome {
         return out;
     }
     let (bytes, error) = read_bytes(path, opts.max_file_bytes);
-    if bytes.is_empty() && error.as_deref().is_some_and(|e| e.starts_with(TOO_LARGE)) {
+    if matches!(error, Some(DecodeError::TooLarge { .. })) {
         out.stats.oversized += 1;
     }
     out.error = error.map(|e| format!("{}: {e}", path.display()));
@@ -62,10 +62,10 @@ pub fn load_file(path: &Path, opts: &ParseOptions) -> FileOutcome {
 
 /// The decompressed bytes of a file plus the error that stopped reading, if any. A truncated
 /// gzip yields what inflated before the cut.
-pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<String>) {
+pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<DecodeError>) {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) => return (Vec::new(), Some(format!("cannot open: {e}"))),
+        Err(e) => return (Vec::new(), Some(DecodeError::Io(format!("cannot open: {e}")))),
     };
     let mut magic = [0u8; 2];
     let n = read_up_to(&mut file, &mut magic);
@@ -81,18 +81,43 @@ pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<String>) {
     } else {
         read_capped(&mut { chained }, &mut buf, max)
     };
-    if matches!(result, Ok(true)) {
-        return (Vec::new(), Some(format!("{TOO_LARGE} {} MiB once decompressed; skipped", max >> 20)));
+    match result {
+        Ok(true) => (Vec::new(), Some(DecodeError::TooLarge { max, inflated: gz })),
+        Ok(false) => (buf, None),
+        Err(e) if gz => (buf, Some(DecodeError::Damaged(e.to_string()))),
+        Err(e) => (buf, Some(DecodeError::Io(e.to_string()))),
     }
-    let result = result.map(drop);
-    let error = result
-        .err()
-        .map(|e| if gz { format!("gzip stream damaged ({e}); kept what was readable") } else { e.to_string() });
-    (buf, error)
 }
 
-/// How an error for a file over the cap starts (it is counted as oversized).
-pub(crate) const TOO_LARGE: &str = "larger than";
+/// Why a file or object was not read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Over the cap (`max` bytes; `inflated`: once decompressed): skipped, counted as
+    /// oversized.
+    TooLarge {
+        /// The cap, bytes.
+        max: u64,
+        /// Whether the cap was passed while inflating.
+        inflated: bool,
+    },
+    /// A damaged gzip stream: what inflated before the damage is kept.
+    Damaged(String),
+    /// The file could not be opened or read.
+    Io(String),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::TooLarge { max, inflated: true } => {
+                write!(f, "larger than {} MiB once decompressed; skipped", max >> 20)
+            }
+            DecodeError::TooLarge { max, inflated: false } => write!(f, "larger than {} MiB; skipped", max >> 20),
+            DecodeError::Damaged(e) => write!(f, "gzip stream damaged ({e}); kept what was readable"),
+            DecodeError::Io(e) => f.write_str(e),
+        }
+    }
+}
 
 /// Reads `r` to its end into `buf`, never holding more than `max` bytes: the buffer grows by
 /// doubling up to `max` and no further (reading a bomb to `max + 1` grew it to twice the cap).
@@ -135,24 +160,24 @@ thread_local! {
 
 /// Runs `f` on `raw` inflated when it is gzip (by content), with the same cap and damage
 /// handling as files, and on `raw` itself otherwise; `f` also gets the error, if any.
-pub fn with_decoded<R>(raw: &[u8], max: u64, f: impl FnOnce(&[u8], Option<String>) -> R) -> R {
+pub fn with_decoded<R>(raw: &[u8], max: u64, f: impl FnOnce(&[u8], Option<DecodeError>) -> R) -> R {
     if raw.len() >= 2 && raw[..2] == [0x1f, 0x8b] {
         let mut buf = SCRATCH.take();
         buf.clear();
         buf.reserve((raw.len() * 8).min(max as usize));
         // Inflated straight from the slice: the `read` decoder would copy it through a buffer first.
         let result = read_capped(&mut flate2::bufread::MultiGzDecoder::new(raw), &mut buf, max);
-        let out = if matches!(result, Ok(true)) {
-            f(&[], Some(format!("{TOO_LARGE} {} MiB once decompressed; skipped", max >> 20)))
-        } else {
-            f(&buf, result.err().map(|e| format!("gzip stream damaged ({e}); kept what was readable")))
+        let out = match result {
+            Ok(true) => f(&[], Some(DecodeError::TooLarge { max, inflated: true })),
+            Ok(false) => f(&buf, None),
+            Err(e) => f(&buf, Some(DecodeError::Damaged(e.to_string()))),
         };
         if buf.capacity() <= KEEP_SCRATCH {
             SCRATCH.set(buf);
         }
         out
     } else if raw.len() as u64 > max {
-        f(&[], Some(format!("{TOO_LARGE} {} MiB; skipped", max >> 20)))
+        f(&[], Some(DecodeError::TooLarge { max, inflated: false }))
     } else {
         f(raw, None)
     }
@@ -209,7 +234,7 @@ mod tests {
     fn bytes_decode_as_files_do() {
         let doc = records(2000);
         let packed = gz(doc.as_bytes());
-        let decode_bytes = |raw: &[u8], max| with_decoded(raw, max, |b, e| (b.to_vec(), e));
+        let decode_bytes = |raw: &[u8], max| with_decoded(raw, max, |b, e| (b.to_vec(), e.map(|e| e.to_string())));
         assert_eq!(decode_bytes(&packed, MAX_DECOMPRESSED), (doc.as_bytes().to_vec(), None));
         // The thread's buffer, reused for a smaller object, holds only that object.
         let small = records(3);
@@ -228,6 +253,7 @@ mod tests {
         let path = dir.path().join("bomb.json.gz");
         std::fs::write(&path, gz(&vec![b' '; 4 << 20])).unwrap();
         let (bytes, err) = read_bytes(&path, 1 << 20);
+        let err = err.map(|e| e.to_string());
         assert!(bytes.is_empty());
         assert!(err.unwrap().contains("larger than 1 MiB"));
         // The refusal is counted, as every skip is (it was counted nowhere).

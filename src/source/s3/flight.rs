@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use super::get::Objects;
 use super::{DOWNLOAD_BYTES, DOWNLOADS, INLINE_PARSE_BYTES};
 use crate::parse::{ParseOptions, ParseStats, parse_document};
-use crate::source::file::with_decoded;
+use crate::source::file::{DecodeError, with_decoded};
 
 /// What the pipeline waits for, oldest first, with the objects and compressed bytes in it
 /// (folder markers hold no download slot).
@@ -95,7 +95,7 @@ pub(super) async fn fetch(objects: &Objects, key: &str, listed: u64, opts: &Pars
     let (key, opts, bucket) = (key.to_owned(), opts.clone(), objects.bucket().to_owned());
     let parse = move || {
         let error = with_decoded(&raw, opts.max_file_bytes, |bytes, error| {
-            if error.as_deref().is_some_and(|e| e.starts_with(crate::source::file::TOO_LARGE)) {
+            if matches!(error, Some(DecodeError::TooLarge { .. })) {
                 stats.oversized += 1;
             }
             parse_document(bytes, &opts, &mut events, &mut stats);
