@@ -7,7 +7,7 @@
 //! remembered for this run, so they are not fetched twice; after a restart they are read
 //! again and their events dropped as duplicates, which costs a download, never a log.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -49,8 +49,8 @@ pub struct Retries {
     delivered: HashSet<String>,
     /// Folders with a failure ahead of the checkpoint in the current pass.
     blocked: HashSet<String>,
-    /// Folders whose checkpoint moved since it was last saved.
-    moved: HashMap<String, String>,
+    /// Whether the checkpoint moved since it was last saved.
+    moved: bool,
 }
 
 /// What to do with a listed key.
@@ -87,7 +87,7 @@ impl Retries {
         } else {
             self.delivered.remove(key);
             cp.after.insert(folder.to_owned(), key.to_owned());
-            self.moved.insert(folder.to_owned(), key.to_owned());
+            self.moved = true;
         }
     }
 
@@ -111,9 +111,7 @@ impl Retries {
 
     /// Whether the checkpoint moved since the last call (which resets it).
     pub fn take_moved(&mut self) -> bool {
-        let moved = !self.moved.is_empty();
-        self.moved.clear();
-        moved
+        std::mem::take(&mut self.moved)
     }
 
     /// "2 objects not read yet (retried with backoff): s3://b/k: access denied ...", or
