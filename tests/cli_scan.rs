@@ -75,14 +75,19 @@ fn an_absurd_duration_is_a_usage_error() {
     assert!(stderr.contains("too long"), "{stderr}");
 }
 
+/// `trailtop scan` with no AWS credentials anywhere (environment, files, instance metadata).
+fn scan_without_credentials(data: &std::path::Path) -> Command {
+    let mut cmd = common::trailtop_scan(data, "", "");
+    cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+    cmd
+}
+
 /// With no credentials anywhere, the SDK's last attempt (instance metadata) was the message;
 /// and the run exited 0 with "0 of 0 flagged", which a cron job reads as "no anomalies".
 #[test]
 fn no_credentials_say_so_and_the_scan_is_incomplete() {
     let data = tempfile::tempdir().unwrap();
-    let out = common::trailtop_scan(data.path(), "", "")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
+    let out = scan_without_credentials(data.path())
         // Nothing listens here: no request may leave before the credentials are found.
         .args(["s3://bucket/AWSLogs/", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"])
         .output()
@@ -187,9 +192,7 @@ fn gen_scan_and_eval_end_to_end() {
 #[test]
 fn lookup_without_credentials_counts_no_requests() {
     let data = tempfile::tempdir().unwrap();
-    let out = common::trailtop_scan(data.path(), "", "")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
+    let out = scan_without_credentials(data.path())
         .args(["lookup://us-east-1", "--endpoint-url", "http://127.0.0.1:9"])
         .output()
         .unwrap();
@@ -210,7 +213,7 @@ fn a_second_instance_on_a_data_dir_says_so() {
         r#"{"eventTime":"2024-03-01T10:00:00Z","eventName":"Y","eventID":"a","userIdentity":{"arn":"u"}}"#,
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_trailtop"))
+    let out = trailtop()
         .env("TRAILTOP_DATA_DIR", data.path())
         .args(["scan", file.to_str().unwrap(), "--labels-dir", "none"])
         .output()
