@@ -99,6 +99,7 @@ fn main() {
         feature_config: cfg,
         labels: 0,
         notice: None,
+        ..Default::default()
     });
     let (theme, _) = Theme::load("dark", Palette::TrueColor);
     let (keymap, _) = Keymap::load(None);

@@ -41,6 +41,14 @@ pub struct ConsoleArgs {
     /// Back-fill from this time for S3 and LookupEvents sources (default 24h and 1h).
     #[arg(long, value_parser = parse_time)]
     pub since: Option<i64>,
+    /// Memory for the records held for drill-down (raw JSON included), e.g. 256MiB or 1GiB;
+    /// the oldest are dropped past it.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub memory: usize,
+    /// How long windows, each principal's history and event ids are kept, in event time
+    /// (e.g. 14d); older ones expire.
+    #[arg(long, default_value = "14d", value_parser = parse_duration)]
+    pub retain: i64,
     /// AWS credentials, region and endpoint.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -317,6 +325,27 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     }
 }
 
+/// A size in bytes: a number with `KiB`, `MiB`, `GiB` (or `K`, `M`, `G`, also powers of 1024),
+/// at least 1 MiB.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a size like 256MiB or 1GiB"))?;
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" | "kb" => 10,
+        "m" | "mib" | "mb" => 20,
+        "g" | "gib" | "gb" => 30,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use KiB, MiB or GiB)")),
+    };
+    match n.checked_mul(1 << shift).and_then(|b| usize::try_from(b).ok()) {
+        Some(b) if b >= 1 << 20 => Ok(b),
+        Some(_) => Err(format!("'{s}' is too small (at least 1MiB)")),
+        None => Err(format!("'{s}' is too large")),
+    }
+}
+
 /// The longest duration accepted anywhere: a hundred years, in seconds.
 pub const MAX_DURATION: i64 = 36_500 * 86_400;
 
@@ -332,6 +361,16 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert_eq!(parse_size("2048K"), Ok(2 << 20));
+        assert!(parse_size("10").unwrap_err().contains("too small"));
+        assert!(parse_size("5TB").unwrap_err().contains("unit"));
+        assert!(parse_size("99999999999999999999G").is_err());
+    }
 
     #[test]
     fn durations() {

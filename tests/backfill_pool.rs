@@ -45,6 +45,8 @@ fn a_large_folder_backfills_on_a_two_thread_pool() {
         cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
         model: ModelConfig::default(),
         tail_capacity: 1_000,
+        memory: usize::MAX,
+        retain: None,
         source_names: vec!["folder".into()],
         demo: false,
     };

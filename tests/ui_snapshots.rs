@@ -30,6 +30,8 @@ fn snapshot() -> Arc<Snapshot> {
         cfg: FeatureConfig::default(),
         model: ModelConfig::default(),
         tail_capacity: 10_000,
+        memory: usize::MAX,
+        retain: None,
         source_names: vec!["demo".into()],
         demo: true,
     });
@@ -145,14 +147,35 @@ fn every_key_in_the_help_is_reachable_at_80x24() {
 }
 
 #[test]
-fn a_window_whose_older_records_left_the_tail_says_so() {
+fn a_window_whose_older_records_are_not_held_says_why() {
     let mut s = state_with(&[Action::Open]);
     let d = s.detail.as_mut().unwrap();
     let all = d.row.as_ref().unwrap().row.events;
     assert!(all > 2 && d.events.len() as u64 == all, "the fixture holds every record");
     d.events.truncate(2);
+    let start = d.row.as_ref().unwrap().row.window_start;
     let text = screen(&s, 160, 48);
-    assert!(text.contains(&format!("2 of {all} records, the rest left the tail buffer")), "{text}");
+    assert!(text.contains(&format!("2 of {all} records, the rest are no longer held")), "{text}");
+    // The budget dropped records of this window: the title names it.
+    let mut snap = (*s.snap).clone();
+    snap.evicted_until = Some(start + 60);
+    s.snap = std::sync::Arc::new(snap.clone());
+    let text = screen(&s, 160, 48);
+    assert!(text.contains(&format!("2 of {all} records, the rest aged out of memory (--memory)")), "{text}");
+    // A window restored from before a restart, with nothing evicted since.
+    snap.evicted_until = None;
+    snap.restored = Some(trailtop::pipeline::saved::RestoredView {
+        windows: 10,
+        principals: 2,
+        events: 100,
+        saved_at: START,
+        model: true,
+    });
+    s.snap = std::sync::Arc::new(snap);
+    s.detail.as_mut().unwrap().events.clear();
+    let text = screen(&s, 160, 48);
+    assert!(text.contains(&format!("0 of {all} records: the rest were read before the restart")), "{text}");
+    assert!(text.contains("restored 10 windows, 2 principals, model"), "the header says what was restored: {text}");
 }
 
 /// Every default key rebound: the console is driven through every view with the new keys

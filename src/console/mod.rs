@@ -29,6 +29,8 @@ use crate::pipeline::{Pipeline, PipelineCommand};
 use crate::source::{SourceMsg, SourceSpec};
 
 const LAG_TICK: Duration = Duration::from_secs(5);
+/// How long quitting waits for the pipeline to save its state.
+const SAVE_WAIT: Duration = Duration::from_secs(30);
 /// Copies up to this size are encoded on the loop's thread; larger ones (up to 1 MiB) on
 /// their own.
 const COPY_INLINE: usize = 64 << 10;
@@ -116,12 +118,18 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         cfg,
         model: crate::model::ModelConfig { threshold, ..Default::default() },
         tail_capacity: 200_000,
+        memory: args.memory,
+        retain: Some(args.retain),
         source_names: specs.iter().map(ToString::to_string).collect(),
         demo: specs.contains(&SourceSpec::Demo),
     };
+    // Dropped when the pipeline thread ends, normally or not: the console waits on it so that
+    // the state is saved before the process exits.
+    let (ended_tx, ended_rx) = bounded::<()>(0);
     std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || {
+            let _ended = ended_tx;
             panic_watch::injected("pipeline");
             pipeline.run(src_rx, cmd_rx, snap_tx);
         })
@@ -160,73 +168,82 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     // header while a source is quiet.
     let clock = tick(LAG_TICK);
     let mut dirty = true;
-    while !state.quit {
-        if panics.receiver().try_recv().is_ok() {
-            anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into()));
-        }
-        if term_flag.load(Ordering::Relaxed) {
-            tracing::info!("terminated by signal");
-            break;
-        }
-        if dirty {
-            state.now = chrono::Utc::now().timestamp();
-            let size = terminal.size()?;
-            state.page = crate::ui::list_rows(size.height);
-            state.help_overflow = keymap.bindings.len().saturating_sub(crate::ui::help_rows(size.height));
-            terminal.draw(|f| crate::ui::render(f, &state, &theme, &keymap))?;
-            dirty = false;
-        }
-        let mut commands = Vec::new();
-        select! {
-            recv(key_rx) -> ev => match ev {
-                Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
-                    commands = state.on_key(key, |layer, k| keymap.action_for(layer, k));
-                    dirty = true;
-                }
-                Ok(Ok(TermEvent::Resize(..))) => dirty = true,
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(e).context("reading the terminal failed"),
-                Err(_) => anyhow::bail!("terminal input ended"),
-            },
-            recv(snap_rx) -> snap => match snap {
-                Ok(snap) => {
-                    state.on_snapshot(snap);
-                    dirty = true;
-                }
-                // The pipeline only hangs up when it died: stop, rather than draw a console
-                // that can no longer change.
-                Err(_) => anyhow::bail!("the pipeline stopped{}", panics.message().map(|m| format!(": {m}")).unwrap_or_default()),
-            },
-            recv(panics.receiver()) -> _ => anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into())),
-            recv(clip_rx) -> seq => {
-                if let Ok(seq) = seq {
-                    write_osc52(&seq);
-                }
-            },
-            recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live),
-        }
-        for c in commands {
-            match c {
-                // A threshold may be dropped when the queue is full (the next key sends another);
-                // labels and undos must not be: a blocking send (the queue holds 16).
-                Command::Pipeline(c @ PipelineCommand::SetThreshold(_)) => {
-                    let _ = cmd_tx.try_send(c);
-                }
-                Command::Pipeline(c) => {
-                    let _ = cmd_tx.send(c);
-                }
-                Command::Copy(text) if text.len() <= COPY_INLINE => write_osc52(&encode_osc52(&text)),
-                Command::Copy(text) => {
-                    let tx = clip_tx.clone();
-                    std::thread::spawn(move || {
-                        let _ = tx.send(encode_osc52(&text));
-                    });
+    let result = (|| -> anyhow::Result<()> {
+        while !state.quit {
+            if panics.receiver().try_recv().is_ok() {
+                anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into()));
+            }
+            if term_flag.load(Ordering::Relaxed) {
+                tracing::info!("terminated by signal");
+                break;
+            }
+            if dirty {
+                state.now = chrono::Utc::now().timestamp();
+                let size = terminal.size()?;
+                state.page = crate::ui::list_rows(size.height);
+                state.help_overflow = keymap.bindings.len().saturating_sub(crate::ui::help_rows(size.height));
+                terminal.draw(|f| crate::ui::render(f, &state, &theme, &keymap))?;
+                dirty = false;
+            }
+            let mut commands = Vec::new();
+            select! {
+                recv(key_rx) -> ev => match ev {
+                    Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                        commands = state.on_key(key, |layer, k| keymap.action_for(layer, k));
+                        dirty = true;
+                    }
+                    Ok(Ok(TermEvent::Resize(..))) => dirty = true,
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return Err(e).context("reading the terminal failed"),
+                    Err(_) => anyhow::bail!("terminal input ended"),
+                },
+                recv(snap_rx) -> snap => match snap {
+                    Ok(snap) => {
+                        state.on_snapshot(snap);
+                        dirty = true;
+                    }
+                    // The pipeline only hangs up when it died: stop, rather than draw a console
+                    // that can no longer change.
+                    Err(_) => anyhow::bail!("the pipeline stopped{}", panics.message().map(|m| format!(": {m}")).unwrap_or_default()),
+                },
+                recv(panics.receiver()) -> _ => anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into())),
+                recv(clip_rx) -> seq => {
+                    if let Ok(seq) = seq {
+                        write_osc52(&seq);
+                    }
+                },
+                recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live),
+            }
+            for c in commands {
+                match c {
+                    // A threshold may be dropped when the queue is full (the next key sends another);
+                    // labels and undos must not be: a blocking send (the queue holds 16).
+                    Command::Pipeline(c @ PipelineCommand::SetThreshold(_)) => {
+                        let _ = cmd_tx.try_send(c);
+                    }
+                    Command::Pipeline(c) => {
+                        let _ = cmd_tx.send(c);
+                    }
+                    Command::Copy(text) if text.len() <= COPY_INLINE => write_osc52(&encode_osc52(&text)),
+                    Command::Copy(text) => {
+                        let tx = clip_tx.clone();
+                        std::thread::spawn(move || {
+                            let _ = tx.send(encode_osc52(&text));
+                        });
+                    }
                 }
             }
         }
-    }
+        Ok(())
+    })();
+    // Hang up, give the terminal back, then let the pipeline save what it learned (the state
+    // and the source positions after it).
+    drop(cmd_tx);
     drop(terminal);
-    Ok(())
+    if let Err(crossbeam_channel::RecvTimeoutError::Timeout) = ended_rx.recv_timeout(SAVE_WAIT) {
+        tracing::warn!("the pipeline did not end within {SAVE_WAIT:?}; its latest state may not be saved");
+    }
+    result
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ impl FeatureStore {
     /// least-shared of the window's addresses counts).
     pub(super) fn shared_before(&self, root: u64, a: &Agg, start: i64) -> f64 {
         let others = |ip: &u64| {
-            self.ip_users.get(ip).map_or(0, |users| users.iter().filter(|(r, t)| **r != root && **t < start).count())
+            self.ip_users.get(ip).map_or(0, |users| users.iter().filter(|(r, s)| **r != root && s.0 < start).count())
         };
         a.ips.iter().map(others).min().map_or(1.0, |n| 1.0 / (1.0 + n as f64))
     }

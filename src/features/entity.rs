@@ -6,7 +6,8 @@ use std::str::FromStr;
 use crate::parse::Event;
 
 /// How events are grouped into entities (`--by`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum EntityBy {
     /// The principal (`userIdentity.arn` or its fallback).
     Principal,

@@ -7,6 +7,7 @@
 
 mod context;
 mod entity;
+mod retain;
 pub mod rules;
 mod runs;
 pub mod sensitive;
@@ -14,10 +15,12 @@ pub mod sensitive;
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use serde::{Deserialize, Serialize};
 
 use crate::parse::{Category, Event};
 use context::hour_share;
 pub use entity::{EntityBy, entity_text};
+pub use retain::Expired;
 use sensitive::{is_read, is_sensitive};
 
 /// Feature names, in column order. Adding one bumps [`SCHEMA_VERSION`].
@@ -65,7 +68,7 @@ fn hash(s: &str) -> u64 {
 }
 
 /// What an entity-window is.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureConfig {
     /// The tumbling window's length, seconds.
     pub window_secs: i64,
@@ -80,7 +83,7 @@ impl Default for FeatureConfig {
 }
 
 /// Running totals of one entity in one window.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Agg {
     entity: Box<str>,
     principal: Box<str>,
@@ -103,14 +106,18 @@ struct Agg {
     ips: FxHashSet<u64>,
 }
 
-/// When a principal first used each IP, region and user agent, when it first appeared, the
-/// windows it was active in and its events by hour of day.
-#[derive(Debug, Default)]
+/// When something was first and last seen (first-seen drives novelty, last-seen expiry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Seen(i64, i64);
+
+/// When a principal first (and last) used each IP, region and user agent, when it first
+/// appeared, the windows it was active in and its events by hour of day.
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct History {
     first: i64,
-    ips: FxHashMap<u64, i64>,
-    regions: FxHashMap<u64, i64>,
-    agents: FxHashMap<u64, i64>,
+    ips: FxHashMap<u64, Seen>,
+    regions: FxHashMap<u64, Seen>,
+    agents: FxHashMap<u64, Seen>,
     windows: FxHashSet<i64>,
     hours: [u32; 24],
     ip_windows: runs::PairWindows,
@@ -129,8 +136,8 @@ pub fn identity_root(principal: &str) -> &str {
     session.and_then(|j| principal.get(..start + j)).unwrap_or(principal)
 }
 
-fn note_first(map: &mut FxHashMap<u64, i64>, key: u64, t: i64) {
-    map.entry(key).and_modify(|v| *v = (*v).min(t)).or_insert(t);
+fn note_seen(map: &mut FxHashMap<u64, Seen>, key: u64, t: i64) {
+    map.entry(key).and_modify(|s| *s = Seen(s.0.min(t), s.1.max(t))).or_insert(Seen(t, t));
 }
 
 /// One row of the feature table.
@@ -166,19 +173,24 @@ impl FeatureRow {
     }
 }
 
-/// The pipeline's feature state. Owned by one task; not shared.
-#[derive(Debug, Default)]
+/// The pipeline's feature state. Owned by one task; not shared. It serializes whole (the
+/// agent cache aside), so a restarted pipeline computes the same rows as the one that saved it.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct FeatureStore {
     cfg: FeatureConfig,
+    #[serde(with = "retain::pairs")]
     aggs: FxHashMap<(i64, u64), Agg>,
     history: FxHashMap<u64, History>,
     data_start: Option<i64>,
     insights: u64,
     /// Failed console sign-ins per (window, source IP), for the brute-force rule.
+    #[serde(with = "retain::pairs")]
     login_failures: FxHashMap<(i64, u64), u32>,
-    /// Per source address: the principals that used it, with when they first did.
-    ip_users: FxHashMap<u64, FxHashMap<u64, i64>>,
-    /// Offensive-tool verdict per distinct user agent (there are few agents, many events).
+    /// Per source address: the principals that used it, with when they first and last did.
+    ip_users: FxHashMap<u64, FxHashMap<u64, Seen>>,
+    /// Offensive-tool verdict per distinct user agent (there are few agents, many events;
+    /// cleared past [`retain::AGENT_CACHE`], since agents are the sender's to choose).
+    #[serde(skip)]
     offensive_agents: FxHashMap<u64, bool>,
 }
 
@@ -241,6 +253,9 @@ impl FeatureStore {
             agg.sensitive += 1;
         }
         let agent_hash = hash(&ev.user_agent);
+        if self.offensive_agents.len() >= retain::AGENT_CACHE {
+            self.offensive_agents.clear();
+        }
         let offensive =
             *self.offensive_agents.entry(agent_hash).or_insert_with(|| rules::is_offensive_agent(&ev.user_agent));
         let event_rules = rules::event_rules(ev) | if offensive { rules::OFFENSIVE_AGENT } else { 0 };
@@ -267,16 +282,16 @@ impl FeatureStore {
         agg.ips.insert(ip);
 
         let root = hash(identity_root(&ev.principal));
-        note_first(self.ip_users.entry(ip).or_default(), root, ev.time);
+        note_seen(self.ip_users.entry(ip).or_default(), root, ev.time);
         let hist = self.history.entry(root).or_insert_with(|| History { first: ev.time, ..Default::default() });
         hist.first = hist.first.min(ev.time);
         hist.windows.insert(start);
         hist.ip_windows.entry(ip).or_default().insert(start);
         *hist.window_rules.entry(start).or_default() |= event_rules;
         hist.hours[hour] += 1;
-        note_first(&mut hist.ips, ip, ev.time);
-        note_first(&mut hist.regions, region, ev.time);
-        note_first(&mut hist.agents, agent, ev.time);
+        note_seen(&mut hist.ips, ip, ev.time);
+        note_seen(&mut hist.regions, region, ev.time);
+        note_seen(&mut hist.agents, agent, ev.time);
         self.data_start = Some(self.data_start.map_or(ev.time, |d| d.min(ev.time)));
     }
 
@@ -298,10 +313,10 @@ impl FeatureStore {
         // window, nothing counts as newly seen (the principal itself is flagged instead).
         let first_window = self.data_start.is_none_or(|d| self.window_of(d) == start);
         let known_before = hist.is_some_and(|h| h.first < start);
-        let count_new = |set: &FxHashSet<u64>, pick: fn(&History) -> &FxHashMap<u64, i64>| -> f64 {
+        let count_new = |set: &FxHashSet<u64>, pick: fn(&History) -> &FxHashMap<u64, Seen>| -> f64 {
             match hist {
                 Some(h) if known_before => {
-                    set.iter().filter(|k| pick(h).get(k).is_none_or(|&t| t >= start)).count() as f64
+                    set.iter().filter(|k| pick(h).get(k).is_none_or(|s| s.0 >= start)).count() as f64
                 }
                 _ => 0.0,
             }
@@ -338,8 +353,8 @@ impl FeatureStore {
             // A new address means little for a CI role that gets one every run, and much for
             // a developer who has used two in a month: weigh by how rarely novelty happened.
             let windows_before = h.windows.iter().filter(|&&w| w < start).count().max(1) as f64;
-            let surprise = |new: f64, map: &FxHashMap<u64, i64>| {
-                let seen_before = map.values().filter(|&&t| t < start).count() as f64;
+            let surprise = |new: f64, map: &FxHashMap<u64, Seen>| {
+                let seen_before = map.values().filter(|s| s.0 < start).count() as f64;
                 new * (1.0 - (seen_before / windows_before).min(1.0))
             };
             // An address colleagues already use (the office egress, a VPN) is no news.
@@ -354,7 +369,7 @@ impl FeatureStore {
                 .ips
                 .iter()
                 .filter_map(|ip| h.ips.get(ip))
-                .map(|&first| 1.0 - ((start - first) as f64 / tenure).clamp(0.0, 1.0))
+                .map(|&Seen(first, _)| 1.0 - ((start - first) as f64 / tenure).clamp(0.0, 1.0))
                 .fold(0.0, f64::max);
             features[23] = surprise(recency, &h.ips) * shared;
         }

@@ -197,3 +197,39 @@ fn a_run_longer_than_the_principals_longest_shows_in_run_excess() {
     let office = rows.iter().rfind(|r| r.source_ip == "1.1.1.1").unwrap();
     assert_eq!(office.get("run_excess"), 1.0);
 }
+
+#[test]
+fn a_store_read_back_from_json_gives_the_same_rows() {
+    let mut s = FeatureStore::new(FeatureConfig::default());
+    for w in 0..30 {
+        s.add(&ev(w * 3600, "dev", "1.1.1.1", "ListUsers", ""));
+        s.add(&ev(w * 3600 + 7, "dev", &format!("9.9.9.{}", w % 4), "CreateUser", r#","readOnly":false"#));
+        s.add(&ev(w * 3600 + 9, "ops", "1.1.1.1", "StopLogging", ""));
+    }
+    let back: FeatureStore = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+    assert!(back.is_consistent());
+    assert_eq!(back.rows(), s.rows());
+    assert_eq!((back.len(), back.principals()), (s.len(), s.principals()));
+}
+
+#[test]
+fn expiry_forgets_windows_addresses_and_principals_not_seen_since() {
+    let day = 86_400;
+    let mut s = FeatureStore::new(FeatureConfig::default());
+    s.add(&ev(10, "dev", "1.1.1.1", "ListUsers", ""));
+    s.add(&ev(20, "gone", "3.3.3.3", "ListUsers", ""));
+    s.add(&ev(3 * day, "dev", "2.2.2.2", "ListUsers", ""));
+    let expired = s.expire(1_709_251_200 + 2 * day);
+    assert_eq!(expired, Expired { windows: 2, principals: 1 });
+    assert_eq!(s.oldest_window(), Some(1_709_251_200 + 3 * day));
+    // Day 4: dev's day-1 address is news again, its day-3 address is not; `gone` is new.
+    s.add(&ev(4 * day, "dev", "1.1.1.1", "ListUsers", ""));
+    s.add(&ev(4 * day + 1, "dev", "2.2.2.2", "ListUsers", ""));
+    s.add(&ev(4 * day + 2, "gone", "3.3.3.3", "ListUsers", ""));
+    let rows = s.rows();
+    let at = |ip: &str| rows.iter().find(|r| r.source_ip == ip && r.window_start == 1_709_251_200 + 4 * day).unwrap();
+    assert_eq!(at("1.1.1.1").get("new_ips"), 1.0);
+    assert_eq!(at("2.2.2.2").get("new_ips"), 0.0);
+    assert_eq!(at("3.3.3.3").get("new_principal"), 1.0);
+    assert!(s.is_consistent());
+}

@@ -85,6 +85,9 @@ impl Tree {
         if n == 0 || n > usize::from(u16::MAX) || self.sizes.len() != n || self.leaf_value.len() != n {
             return false;
         }
+        if !self.leaf_value.iter().all(|v| v.is_finite()) {
+            return false;
+        }
         let mut depth = vec![0usize; n];
         for (i, node) in self.nodes.iter().enumerate() {
             let (l, r) = (usize::from(node.left), usize::from(node.right));
@@ -272,9 +275,18 @@ impl IsolationForest {
         out
     }
 
-    /// Whether a forest read from disk is one `fit` could have made (see `Tree::is_well_formed`).
+    /// Whether a forest read from disk is one `fit` could have made (see `Tree::is_well_formed`):
+    /// as many trees as its parameters say, ψ within them, every tree sound.
     pub fn is_well_formed(&self) -> bool {
-        !self.trees.is_empty() && self.psi >= 1 && self.trees.iter().all(|t| t.is_well_formed(self.n_features))
+        !self.trees.is_empty()
+            && self.trees.len() == self.params.n_trees
+            && (1..=self.params.sub_sample).contains(&self.psi)
+            && self.trees.iter().all(|t| t.is_well_formed(self.n_features))
+    }
+
+    /// The features it was fitted on.
+    pub fn n_features(&self) -> usize {
+        self.n_features
     }
 
     /// The anomaly score s(x) = 2^(−E[h(x)] / c(ψ)).

@@ -107,6 +107,17 @@ pub fn score_rows_with(
     cfg: &ModelConfig,
     fb: &feedback::Feedback,
 ) -> Result<Scored, iforest::IsolationError> {
+    score_rows_using(rows, cfg, fb, None)
+}
+
+/// Like [`score_rows_with`], scoring with `forest` when one is given (a restored model, fitted
+/// on these rows and labels) instead of fitting anew.
+pub fn score_rows_using(
+    rows: Vec<FeatureRow>,
+    cfg: &ModelConfig,
+    fb: &feedback::Feedback,
+    forest: Option<IsolationForest>,
+) -> Result<Scored, iforest::IsolationError> {
     if rows.is_empty() {
         return Ok(Scored::default());
     }
@@ -122,11 +133,14 @@ pub fn score_rows_with(
         t
     });
     let train = with_feedback.as_ref().map_or_else(|| x.view(), |t| t.view());
-    let mut model = IsolationForestParams::default()
-        .n_trees(cfg.n_trees)
-        .sub_sample(cfg.sub_sample)
-        .seed(cfg.seed)
-        .fit(&DatasetBase::from(train))?;
+    let mut model = match forest {
+        Some(f) => f,
+        None => IsolationForestParams::default()
+            .n_trees(cfg.n_trees)
+            .sub_sample(cfg.sub_sample)
+            .seed(cfg.seed)
+            .fit(&DatasetBase::from(train))?,
+    };
     for (r, row) in rows.iter().enumerate() {
         if fb.verdict_for(row) == Some(feedback::Verdict::FalsePositive) {
             model.mark_nominal(x.row(r));

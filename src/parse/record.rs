@@ -329,6 +329,24 @@ impl Event {
         })
     }
 
+    /// About how many bytes of memory the record holds (its strings and raw JSON included),
+    /// for the tail's budget.
+    pub fn approx_bytes(&self) -> usize {
+        let opt = |s: &Option<Box<str>>| s.as_deref().map_or(0, str::len);
+        std::mem::size_of::<Event>()
+            + [&self.id, &self.source, &self.name, &self.region, &self.ip, &self.user_agent]
+                .iter()
+                .chain([&self.account, &self.identity_type, &self.principal].iter())
+                .map(|s| s.len())
+                .sum::<usize>()
+            + opt(&self.error_code)
+            + opt(&self.error_message)
+            + opt(&self.access_key)
+            + opt(&self.user_name)
+            + opt(&self.params)
+            + self.raw.as_deref().map_or(0, |r| r.len() + 16)
+    }
+
     /// Service short name: `iam` for `iam.amazonaws.com`.
     pub fn service(&self) -> &str {
         let end = self.source.bytes().position(|b| b == b'.').unwrap_or(self.source.len());

@@ -1,12 +1,28 @@
-//! Accepting events: de-duplication by event id, then the feature store. The console's
-//! pipeline and `scan`/`eval` take events in through this one path.
+//! Accepting events: de-duplication by event id, then the feature store, with what is older
+//! than the retention period expired. The console's pipeline and `scan`/`eval` take events in
+//! through this one path.
 
 use std::hash::{Hash, Hasher};
 
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::{FxHashMap, FxHasher};
+use serde::{Deserialize, Serialize};
 
 use crate::features::{FeatureConfig, FeatureStore};
 use crate::parse::Event;
+
+/// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// New: counted into the features.
+    New,
+    /// Already taken in this run (overlapping files, sources or polls).
+    Duplicate,
+    /// Taken in by the run whose state was restored: its features are already counted, but
+    /// this run has not held the record itself (a folder read again after a restart).
+    Restored,
+    /// Older than the retention period: not counted.
+    Expired,
+}
 
 /// De-duplication and the feature store, fed one event at a time.
 #[derive(Debug)]
@@ -14,34 +30,89 @@ pub struct Ingest {
     /// The per-entity-window features of everything accepted.
     pub store: FeatureStore,
     dedup: Dedup,
+    /// How long windows and event ids are kept, seconds; `None` keeps everything.
+    retain: Option<i64>,
+    /// The newest event time seen (not ahead of the clock): the retention's clock, so that an
+    /// archive is judged by its own time, not today's.
+    newest: Option<i64>,
+    /// The cutoff of the last expiry.
+    cutoff: i64,
+    /// Events turned away as older than the retention period.
+    pub too_old: u64,
+    /// Entity-windows expired so far.
+    pub windows_expired: u64,
 }
 
 impl Ingest {
-    /// Nothing accepted yet.
+    /// Nothing accepted yet; nothing expires.
     pub fn new(cfg: FeatureConfig) -> Ingest {
-        Ingest { store: FeatureStore::new(cfg), dedup: Dedup::default() }
+        Ingest::restored(FeatureStore::new(cfg), Dedup::default(), None, None)
+    }
+
+    /// Continues from a saved store and de-duplication state, keeping `retain` seconds.
+    pub fn restored(store: FeatureStore, dedup: Dedup, newest: Option<i64>, retain: Option<i64>) -> Ingest {
+        Ingest { store, dedup, retain, newest, cutoff: i64::MIN, too_old: 0, windows_expired: 0 }
     }
 
     /// Adds `ev` unless its id was seen; true when it was new.
     pub fn add(&mut self, ev: &Event) -> bool {
-        if !self.dedup.first(&ev.id) {
-            return false;
+        self.admit(ev, i64::MAX) == Admit::New
+    }
+
+    /// Takes `ev` in. `latest` is the latest plausible event time (this machine's clock plus
+    /// the skew allowed): a record stamped later does not move the retention's clock.
+    pub fn admit(&mut self, ev: &Event, latest: i64) -> Admit {
+        if let Some(retain) = self.retain {
+            if ev.time <= latest && self.newest.is_none_or(|n| ev.time > n) {
+                self.newest = Some(ev.time);
+                let cutoff = self.store.window_of(ev.time.saturating_sub(retain));
+                if cutoff > self.cutoff {
+                    self.cutoff = cutoff;
+                    self.windows_expired += self.store.expire(cutoff).windows as u64;
+                    self.dedup.expire(cutoff);
+                }
+            }
+            if ev.time < self.cutoff {
+                self.too_old += 1;
+                return Admit::Expired;
+            }
         }
-        self.store.add(ev);
-        true
+        let admit = self.dedup.offer(&ev.id, ev.time);
+        if admit == Admit::New {
+            self.store.add(ev);
+        }
+        admit
     }
 
     /// Events turned away as duplicates so far.
     pub fn duplicates(&self) -> u64 {
         self.dedup.duplicates
     }
+
+    /// The de-duplication state, to save.
+    pub fn dedup(&self) -> &Dedup {
+        &self.dedup
+    }
+
+    /// The newest event time taken in.
+    pub fn newest(&self) -> Option<i64> {
+        self.newest
+    }
 }
 
-/// Remembers event ids so a record delivered twice (overlapping files, sources or polls) is
-/// counted once.
+fn id_hash(id: &str) -> u64 {
+    let mut h = FxHasher::default();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// Remembers event ids (by hash, with their event time, so that they can expire) so a record
+/// delivered twice is counted once. Saved as a list of `[hash, time]`; a restored list is kept
+/// apart until each id is offered again.
 #[derive(Debug, Default)]
 pub struct Dedup {
-    seen: FxHashSet<u64>,
+    seen: FxHashMap<u64, i64>,
+    before: FxHashMap<u64, i64>,
     /// Ids offered again after the first time.
     pub duplicates: u64,
 }
@@ -49,26 +120,96 @@ pub struct Dedup {
 impl Dedup {
     /// True the first time an id is offered.
     pub fn first(&mut self, id: &str) -> bool {
-        let new = self.seen.insert({
-            let mut h = FxHasher::default();
-            id.hash(&mut h);
-            h.finish()
-        });
-        if !new {
-            self.duplicates += 1;
+        self.offer(id, 0) == Admit::New
+    }
+
+    fn offer(&mut self, id: &str, time: i64) -> Admit {
+        let h = id_hash(id);
+        if let Some(t) = self.before.remove(&h) {
+            self.seen.insert(h, t);
+            return Admit::Restored;
         }
-        new
+        if self.seen.insert(h, time).is_some() {
+            self.duplicates += 1;
+            return Admit::Duplicate;
+        }
+        Admit::New
+    }
+
+    fn expire(&mut self, cutoff: i64) {
+        self.seen.retain(|_, t| *t >= cutoff);
+        self.before.retain(|_, t| *t >= cutoff);
+    }
+
+    /// Ids remembered.
+    pub fn len(&self) -> usize {
+        self.seen.len() + self.before.len()
+    }
+
+    /// Whether it remembers none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Serialize for Dedup {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.seen.iter().chain(self.before.iter()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Dedup {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dedup, D::Error> {
+        let before = Vec::<(u64, i64)>::deserialize(d)?.into_iter().collect();
+        Ok(Dedup { before, ..Default::default() })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Dedup;
+    use super::*;
+
+    fn ev(id: &str, time: i64) -> Event {
+        let doc = format!(
+            r#"{{"eventTime":"{}","eventName":"E","eventID":"{id}","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}"#,
+            crate::parse::time::rfc3339(1_699_999_200 + time)
+        );
+        let opts = crate::parse::ParseOptions::default();
+        crate::parse::parse_bytes(doc.as_bytes(), &opts).0.pop().expect("one event")
+    }
 
     #[test]
     fn dedup_counts_repeats() {
         let mut d = Dedup::default();
         assert!(d.first("x") && !d.first("x") && d.first("y"));
         assert_eq!(d.duplicates, 1);
+    }
+
+    #[test]
+    fn a_restored_id_is_known_once_then_a_duplicate() {
+        let mut d = Dedup::default();
+        d.offer("x", 5);
+        let mut back: Dedup = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(back.offer("x", 5), Admit::Restored);
+        assert_eq!(back.offer("x", 5), Admit::Duplicate);
+        assert_eq!(back.offer("y", 5), Admit::New);
+    }
+
+    #[test]
+    fn windows_and_ids_older_than_the_retention_expire() {
+        let (day, t0) = (86_400, 1_699_999_200);
+        let mut ing = Ingest::restored(FeatureStore::new(FeatureConfig::default()), Dedup::default(), None, Some(day));
+        assert_eq!(ing.admit(&ev("a", 10 * day), i64::MAX), Admit::New);
+        assert_eq!(ing.admit(&ev("b", 10 * day + 3600), i64::MAX), Admit::New);
+        // A record stamped ahead of the clock does not move the retention's clock.
+        assert_eq!(ing.admit(&ev("future", 30 * day), t0 + 12 * day), Admit::New);
+        assert_eq!(ing.store.len(), 3);
+        assert_eq!(ing.admit(&ev("c", 11 * day + 3600), t0 + 12 * day), Admit::New);
+        assert_eq!((ing.store.len(), ing.windows_expired), (3, 1), "day 10's first hour expired");
+        assert_eq!(ing.admit(&ev("old", 10 * day), t0 + 12 * day), Admit::Expired);
+        assert_eq!(ing.too_old, 1);
+        // Expired ids are forgotten with their windows; kept ones are still duplicates.
+        assert_eq!(ing.dedup.len(), 3);
+        assert_eq!(ing.admit(&ev("b", 10 * day + 3600), t0 + 12 * day), Admit::Duplicate);
     }
 }

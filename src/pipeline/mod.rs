@@ -8,6 +8,7 @@
 pub mod ingest;
 pub mod protocol;
 mod rates;
+pub mod saved;
 mod state;
 pub mod tail;
 
@@ -40,6 +41,11 @@ pub struct Pipeline {
     pub model: ModelConfig,
     /// Records the tail keeps for drill-down.
     pub tail_capacity: usize,
+    /// About how many bytes those records may take (`--memory`).
+    pub memory: usize,
+    /// How long windows, histories and event ids are kept, seconds of event time (`--retain`);
+    /// `None` keeps everything.
+    pub retain: Option<i64>,
     /// The sources' names, in the order their ids number them.
     pub source_names: Vec<String>,
     /// Whether the data is the built-in demo (the header says so).
@@ -76,14 +82,16 @@ impl Pipeline {
                     // The analyst waits for this one: publish now.
                     (dirty, last_publish) = (true, Instant::now() - REFRESH);
                 }
-                Some(Err(_)) => return,
+                // The console hung up: keep what was learned, then end.
+                Some(Err(_)) => return st.save(),
                 None => {}
             }
             if dirty && last_publish.elapsed() >= REFRESH {
                 if out.send(Arc::new(st.publish())).is_err() {
-                    return;
+                    return st.save();
                 }
                 (dirty, last_publish) = (false, Instant::now());
+                st.save_if_due();
             }
         }
     }

@@ -74,6 +74,16 @@ pub struct Snapshot {
     pub labels: usize,
     /// Something the analyst should know (a label file problem, a model file reset).
     pub notice: Option<String>,
+    /// What was restored from the data dir at start.
+    pub restored: Option<crate::pipeline::saved::RestoredView>,
+    /// Records read again that the restored state had already counted.
+    pub reread: u64,
+    /// Records older than the retention period, not counted.
+    pub too_old: u64,
+    /// Entity-windows expired by the retention period.
+    pub windows_expired: u64,
+    /// The newest event time no longer held in memory (the tail's budget), if any.
+    pub evicted_until: Option<i64>,
 }
 
 impl Snapshot {

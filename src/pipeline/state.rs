@@ -2,22 +2,23 @@
 //! commands in ([`PipelineState::apply`]), snapshots out ([`PipelineState::publish`]). No
 //! threads and no clocks but the wall clock for labels, so tests drive it step by step.
 
+mod persist;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::Pipeline;
-use super::ingest::Ingest;
+use super::ingest::{Admit, Ingest};
 use super::protocol::{PipelineCommand, Snapshot, SourceView};
 use super::rates::Rates;
+use super::saved::RestoredView;
 use super::tail::Tail;
 use crate::model::feedback::{Feedback, Label, LabelStore};
-use crate::model::{ModelConfig, ScoredRow, persist, score_rows_with};
+use crate::model::{IsolationForest, ModelConfig, ScoredRow, score_rows_using};
 use crate::parse::ParseStats;
 use crate::parse::sanitize::clean_owned;
-use crate::source::{SourceMsg, SourceStatus};
+use crate::source::{Commit, SourceMsg, SourceStatus};
 
-/// How often the model is saved when nothing else asks for it.
-const SAVE_EVERY: Duration = Duration::from_secs(300);
 /// How far ahead of this machine's clock an event may be and still count as the newest.
 const CLOCK_SKEW: i64 = 15 * 60;
 
@@ -50,7 +51,17 @@ pub struct PipelineState {
     /// New events or labels since the last ranking.
     rows_changed: bool,
     generation: u64,
-    save_due: bool,
+    /// The latest fitted forest (saved with the state).
+    forest: Option<IsolationForest>,
+    /// A restored forest, used for the first ranking if nothing changed before it.
+    restored_forest: Option<IsolationForest>,
+    restored: Option<RestoredView>,
+    /// Records seen again that the restored run had taken in (a folder read again).
+    reread: u64,
+    /// Source positions waiting for the state that holds their events to be saved.
+    pending_commits: Vec<Commit>,
+    /// Changes since the state was last saved.
+    unsaved: bool,
     last_saved: Instant,
 }
 
@@ -88,15 +99,12 @@ impl PipelineState {
                 Err(e) => notice = Some(format!("labels not loaded: {e:#}")),
             }
         }
-        if let Some(dir) = &config.data_dir
-            && let Some(n) = persist::check_saved_model(dir)
-        {
-            notice = notice.or(Some(n));
-        }
-        PipelineState {
+        let (ingest, restored, restore_notice) = persist::restore(&config);
+        let restored_forest = restored.as_ref().and_then(|r| r.forest.clone());
+        let mut st = PipelineState {
             model: config.model.clone(),
-            ingest: Ingest::new(config.cfg),
-            tail: Tail::new(config.tail_capacity),
+            ingest,
+            tail: Tail::new(config.tail_capacity, config.memory),
             config,
             rates: Rates::default(),
             stats: ParseStats::default(),
@@ -110,9 +118,16 @@ impl PipelineState {
             prev_ranks: Default::default(),
             rows_changed: true,
             generation: 0,
-            save_due: true,
+            forest: None,
+            restored_forest,
+            restored: restored.map(|r| r.view),
+            reread: 0,
+            pending_commits: Vec::new(),
+            unsaved: false,
             last_saved: Instant::now(),
-        }
+        };
+        st.notice = st.notice.take().or(restore_notice);
+        st
     }
 
     /// Takes one message from a source.
@@ -126,11 +141,17 @@ impl PipelineState {
                 }
                 let ahead = chrono::Utc::now().timestamp() + CLOCK_SKEW;
                 for ev in events {
-                    if !self.ingest.add(&ev) {
-                        continue;
+                    match self.ingest.admit(&ev, ahead) {
+                        Admit::New => {
+                            self.events += 1;
+                            sv.events += 1;
+                            self.unsaved = true;
+                            self.restored_forest = None;
+                        }
+                        // Counted before the restart; held again for drill-down.
+                        Admit::Restored => self.reread += 1,
+                        Admit::Duplicate | Admit::Expired => continue,
                     }
-                    self.events += 1;
-                    sv.events += 1;
                     // A record stamped ahead of this clock (parse allows a day of drift)
                     // would pin the lag clock at zero and, as the chart's newest minute,
                     // push every real minute out of it.
@@ -155,9 +176,14 @@ impl PipelineState {
                 }
                 self.sources[source].status = status;
             }
-            // What reached the pipeline is delivered: the position can be saved.
+            // What reached the pipeline is delivered; with a state on disk, the position is
+            // saved once the state holding those events is (else a crash would resume past
+            // events the restored state never had).
             SourceMsg::Commit { commit, .. } => {
-                if let Err(e) = commit.save() {
+                if self.persists() {
+                    self.pending_commits.retain(|c| c.path() != commit.path());
+                    self.pending_commits.push(commit);
+                } else if let Err(e) = commit.save() {
                     tracing::warn!("source position not saved: {e:#}");
                 }
             }
@@ -195,7 +221,8 @@ impl PipelineState {
             }
         }
         self.rows_changed = true;
-        self.save_due = true;
+        self.unsaved = true;
+        self.restored_forest = None;
     }
 
     /// The console's next snapshot; re-ranks first when events or labels came in.
@@ -222,30 +249,28 @@ impl PipelineState {
             feature_config: self.config.cfg,
             labels: self.labels_in_force,
             notice: self.notice.take(),
+            restored: self.restored.clone(),
+            reread: self.reread,
+            too_old: self.ingest.too_old,
+            windows_expired: self.ingest.windows_expired,
+            evicted_until: self.tail.evicted_until(),
         }
     }
 
     fn rank(&mut self) {
         let started = Instant::now();
         let feedback = Feedback::from_lines(self.labels.clone(), chrono::Utc::now().timestamp());
-        self.ranking = Some(match score_rows_with(self.ingest.store.rows(), &self.model, &feedback) {
+        // Right after a restart, and before anything new arrived, the restored forest ranks
+        // the restored windows (it was fitted on exactly these).
+        let forest = self.restored_forest.take();
+        self.ranking = Some(match score_rows_using(self.ingest.store.rows(), &self.model, &feedback, forest) {
             Ok(mut s) => {
                 // What moved since the last ranking.
                 for r in &mut s.rows {
                     r.prev_rank = self.prev_ranks.get(&(r.row.window_start, r.row.entity.clone())).copied();
                 }
                 self.prev_ranks = s.rows.iter().map(|r| ((r.row.window_start, r.row.entity.clone()), r.rank)).collect();
-                // Saved after feedback and every few minutes, not on every refresh.
-                if let (Some(dir), Some(m)) =
-                    (self.config.data_dir.as_ref().filter(|_| !self.config.read_only), &s.model)
-                    && (self.save_due || self.last_saved.elapsed() > SAVE_EVERY)
-                {
-                    if let Err(e) = persist::save_model(dir, m) {
-                        tracing::warn!("model not saved: {e:#}");
-                    }
-                    self.last_saved = Instant::now();
-                    self.save_due = false;
-                }
+                self.forest = s.model;
                 Ranking {
                     rows: Arc::new(s.rows),
                     cutoff: s.cutoff,

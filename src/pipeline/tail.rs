@@ -14,7 +14,8 @@ pub const CHUNK: usize = 1024;
 
 type Chunk = Arc<Vec<Arc<Event>>>;
 
-/// The pipeline's tail: at most `capacity` events, oldest first.
+/// The pipeline's tail: at most `capacity` events and about `budget` bytes of them (see
+/// [`Event::approx_bytes`]), oldest first. An evicted event's memory is freed with its chunk.
 #[derive(Debug)]
 pub struct Tail {
     full: VecDeque<Chunk>,
@@ -23,28 +24,45 @@ pub struct Tail {
     skip: usize,
     len: usize,
     capacity: usize,
+    bytes: usize,
+    budget: usize,
+    /// The newest event time evicted so far: older records are no longer held.
+    evicted_until: Option<i64>,
 }
 
 impl Tail {
-    /// An empty tail keeping at most `capacity` events.
-    pub fn new(capacity: usize) -> Tail {
-        Tail { full: VecDeque::new(), open: Vec::with_capacity(CHUNK), skip: 0, len: 0, capacity }
+    /// An empty tail keeping at most `capacity` events of at most `budget` bytes in all.
+    pub fn new(capacity: usize, budget: usize) -> Tail {
+        Tail {
+            full: VecDeque::new(),
+            open: Vec::with_capacity(CHUNK),
+            skip: 0,
+            len: 0,
+            capacity,
+            bytes: 0,
+            budget,
+            evicted_until: None,
+        }
     }
 
-    /// Adds the newest event, dropping the oldest past the capacity.
+    /// Adds the newest event, dropping the oldest past the capacity or the budget.
     pub fn push(&mut self, e: Arc<Event>) {
         if self.capacity == 0 {
             return;
         }
+        self.bytes += e.approx_bytes();
         self.open.push(e);
         self.len += 1;
         if self.open.len() == CHUNK {
             self.full.push_back(Arc::new(std::mem::replace(&mut self.open, Vec::with_capacity(CHUNK))));
         }
-        while self.len > self.capacity {
+        while self.len > self.capacity || (self.bytes > self.budget && self.len > 1) {
+            let front = self.full.front().map_or(&self.open[..], |c| &c[..]);
+            let (gone, front_len) = (&front[self.skip], front.len());
+            self.bytes -= gone.approx_bytes();
+            self.evicted_until = Some(self.evicted_until.map_or(gone.time, |t| t.max(gone.time)));
             self.len -= 1;
             self.skip += 1;
-            let front_len = self.full.front().map_or(self.open.len(), |c| c.len());
             if self.skip == front_len {
                 if self.full.pop_front().is_none() {
                     self.open.clear();
@@ -52,6 +70,16 @@ impl Tail {
                 self.skip = 0;
             }
         }
+    }
+
+    /// About how many bytes the events held take.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The newest event time evicted so far, if any was.
+    pub fn evicted_until(&self) -> Option<i64> {
+        self.evicted_until
     }
 
     /// Events held.
@@ -87,7 +115,7 @@ pub struct TailView {
 impl TailView {
     /// A view of `events` (tests and benchmarks build snapshots by hand).
     pub fn from_events(events: Vec<Arc<Event>>) -> TailView {
-        let mut tail = Tail::new(events.len());
+        let mut tail = Tail::new(events.len(), usize::MAX);
         for e in events {
             tail.push(e);
         }
@@ -145,7 +173,7 @@ mod tests {
     #[test]
     fn a_view_holds_the_newest_events_in_order_however_the_chunks_fall() {
         for capacity in [0, 1, 5, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7] {
-            let mut tail = Tail::new(capacity);
+            let mut tail = Tail::new(capacity, usize::MAX);
             for n in 0..(4 * CHUNK + 13) {
                 tail.push(ev(n));
                 if n % 997 == 0 || n + 1 == 4 * CHUNK + 13 {
@@ -165,8 +193,25 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_budget_keeps_the_newest_that_fit() {
+        let size = ev(0).approx_bytes();
+        let mut tail = Tail::new(usize::MAX, 100 * size + size / 2);
+        for n in 0..(3 * CHUNK) {
+            tail.push(ev(n % 10));
+        }
+        assert_eq!(tail.len(), 100);
+        assert!(tail.bytes() <= 100 * size + size / 2, "{}", tail.bytes());
+        assert_eq!(tail.evicted_until(), Some(ev(0).time));
+        // One record over the whole budget is still held, alone.
+        let mut small = Tail::new(10, 1);
+        small.push(ev(1));
+        small.push(ev(2));
+        assert_eq!(small.view().iter().map(|e| e.id.to_string()).collect::<Vec<_>>(), ["2"]);
+    }
+
+    #[test]
     fn publishing_shares_full_chunks() {
-        let mut tail = Tail::new(10 * CHUNK);
+        let mut tail = Tail::new(10 * CHUNK, usize::MAX);
         for n in 0..(3 * CHUNK + 5) {
             tail.push(ev(n));
         }

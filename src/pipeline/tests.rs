@@ -13,6 +13,8 @@ fn config() -> Pipeline {
         cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
         model: ModelConfig::default(),
         tail_capacity: 10,
+        memory: usize::MAX,
+        retain: None,
         source_names: vec!["s3://trail/".into()],
         demo: false,
     }

@@ -150,6 +150,11 @@ impl Commit {
         Commit { path, bytes: serde_json::to_vec(state).unwrap_or_default() }
     }
 
+    /// Where it goes (a later commit to the same place supersedes an earlier one).
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Written atomically (see [`crate::sys::write_atomic`]).
     pub fn save(&self) -> anyhow::Result<()> {
         crate::sys::write_atomic(&self.path, |w| w.write_all(&self.bytes))

@@ -24,12 +24,12 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme
     match &d.json {
         Some(j) if area.width < JSON_BESIDE_MIN_WIDTH => return json(f, area, d, j, theme, keymap),
         Some(j) => json(f, left, d, j, theme, keymap),
-        None => events(f, left, d, theme),
+        None => events(f, left, s, d, theme),
     }
     explanation(f, right, s, d, theme);
 }
 
-fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
+fn events(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
     let height = area.height.saturating_sub(2) as usize;
     let start = page_start(d.sel, height);
     let lines: Vec<Line> = d.events[start..(start + height).min(d.events.len())]
@@ -55,20 +55,33 @@ fn events(f: &mut Frame, area: Rect, d: &Detail, theme: &Theme) {
             )
         })
         .collect();
-    // The console holds the newest records only; say so when a window's older ones are gone.
-    let window_events = d.row.as_ref().map_or(0, |r| r.row.events as usize);
-    let title = if d.events.is_empty() {
-        " records: no longer in the tail buffer ".to_owned()
-    } else if d.events.len() < window_events {
-        format!(" {} of {} records, the rest left the tail buffer (enter: raw JSON) ", d.events.len(), window_events)
-    } else {
-        format!(" {} records (enter: raw JSON) ", d.events.len())
-    };
+    let title = records_title(s, d);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.fg(Role::Border))
         .title(Span::styled(title, theme.fg(Role::Title)));
     f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The record list's title: how many of the window's records are held, and, when some are not,
+/// why (the memory budget dropped them, or they were read before a restart, which keeps the
+/// windows' features but not raw records).
+fn records_title(s: &AppState, d: &Detail) -> String {
+    let (held, total) = (d.events.len(), d.row.as_ref().map_or(0, |r| r.row.events as usize));
+    let records = |n: usize| if n == 1 { "record" } else { "records" };
+    if held >= total {
+        return format!(" {held} {} (enter: raw JSON) ", records(held));
+    }
+    let start = d.row.as_ref().map_or(i64::MIN, |r| r.row.window_start);
+    let why = match (s.snap.evicted_until, &s.snap.restored) {
+        (Some(t), _) if t >= start => "the rest aged out of memory (--memory)",
+        (_, Some(_)) => "the rest were read before the restart (raw records are not kept)",
+        _ => "the rest are no longer held",
+    };
+    match held {
+        0 => format!(" 0 of {total} {}: {why} ", records(total)),
+        _ => format!(" {held} of {total} records, {why} (enter: raw JSON) "),
+    }
 }
 
 /// Pretty JSON with keys, strings and numbers coloured, long values wrapped. Scrolling moves

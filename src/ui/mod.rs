@@ -2,11 +2,12 @@
 //! widget builds only the rows it can show.
 
 mod detail;
+mod header;
 mod views;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Tabs};
 
@@ -14,9 +15,6 @@ use crate::app::state::{AppState, Mode, VIEWS, View};
 use crate::config::action::{Action, Layer};
 use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
-use crate::model::Threshold;
-use crate::source::SourceStatus;
-use crate::text::truncate;
 
 /// The narrowest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -72,7 +70,7 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
         return;
     }
     let Panes { header, chart, tabs, main, footer } = layout(area);
-    render_header(f, header, s, theme);
+    header::render(f, header, s, theme);
     render_chart(f, chart, s, theme, keymap);
     let titles: Vec<Line> =
         VIEWS.iter().enumerate().map(|(i, v)| Line::from(format!("{} {}", i + 1, v.title()))).collect();
@@ -155,70 +153,6 @@ fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, the
     f.render_widget(Clear, popup);
     let block = Block::default().borders(Borders::ALL).border_style(theme.fg(Role::Accent)).title(" false positive ");
     f.render_widget(Paragraph::new(lines).block(block), popup);
-}
-
-fn render_header(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
-    let snap = &s.snap;
-    let mut spans = vec![Span::styled("trailtop ", theme.fg(Role::Title).add_modifier(Modifier::BOLD))];
-    if snap.demo {
-        spans.push(Span::styled(
-            " DEMO DATA ",
-            Style::default().fg(theme.color(Role::Demo)).add_modifier(Modifier::REVERSED | Modifier::BOLD),
-        ));
-        spans.push(Span::raw(" "));
-    }
-    let now = s.now;
-    for src in &snap.sources {
-        let (text, role) = match &src.status {
-            SourceStatus::Backfilling { done, total } => (format!("back-filling {done}/{total}"), Role::Warn),
-            SourceStatus::Live => {
-                let lag = src.newest_event.map_or(String::new(), |t| format!(", lag {}", human_secs(now - t)));
-                (format!("live{lag}"), Role::Ok)
-            }
-            SourceStatus::Finished => ("read".into(), Role::Ok),
-            SourceStatus::Degraded(e) => (format!("error: {}", truncate(e, 40)), Role::Error),
-        };
-        spans.push(Span::styled(format!("{} ", truncate(&src.name, 30)), theme.fg(Role::Base)));
-        spans.push(Span::styled(format!("[{text}]  "), theme.fg(role)));
-        if let Some(n) = &src.note {
-            spans.push(Span::styled(format!("{}  ", truncate(n, 48)), theme.fg(Role::Muted)));
-        }
-    }
-    let st = &snap.stats;
-    let line2 = vec![
-        Span::styled(format!("{} events", group(snap.events)), theme.fg(Role::Base)),
-        Span::styled(
-            format!("  skipped {}", st.skipped()),
-            theme.fg(if st.skipped() > 0 { Role::Warn } else { Role::Muted }),
-        ),
-        Span::styled(format!("  dup {}", snap.duplicates), theme.fg(Role::Muted)),
-        Span::styled(format!("  labels {}", snap.labels), theme.fg(Role::Muted)),
-        Span::styled(format!("  │ {}", model_state(s)), theme.fg(Role::Muted)),
-    ];
-    f.render_widget(Paragraph::new(vec![Line::from(spans), Line::from(line2)]), area);
-}
-
-fn model_state(s: &AppState) -> String {
-    let snap = &s.snap;
-    if let Some(e) = &snap.model_error {
-        return format!("model error: {e}");
-    }
-    match snap.trained_at {
-        None => format!("model warming up ({} events so far)", snap.events),
-        Some(t) => {
-            let flagged = s.lists.flagged;
-            let how = match s.threshold {
-                Threshold::Contamination(f) => format!("top {:.2}%", f * 100.0),
-                Threshold::Score(t) => format!("≥{t:.2}"),
-            };
-            format!(
-                "model gen {} trained {} on {} windows; {flagged} flagged ({how})",
-                snap.generation,
-                crate::parse::time::format_utc(t, "%H:%M:%S"),
-                snap.rows.len()
-            )
-        }
-    }
 }
 
 fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {

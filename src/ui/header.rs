@@ -1,0 +1,93 @@
+//! The header: each source's state, the counts, what was restored and the model's state.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{group, human_secs};
+use crate::app::state::AppState;
+use crate::config::theme::{Role, Theme};
+use crate::model::Threshold;
+use crate::source::SourceStatus;
+use crate::text::truncate;
+
+pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let snap = &s.snap;
+    let mut spans = vec![Span::styled("trailtop ", theme.fg(Role::Title).add_modifier(Modifier::BOLD))];
+    if snap.demo {
+        spans.push(Span::styled(
+            " DEMO DATA ",
+            Style::default().fg(theme.color(Role::Demo)).add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    let now = s.now;
+    for src in &snap.sources {
+        let (text, role) = match &src.status {
+            SourceStatus::Backfilling { done, total } => (format!("back-filling {done}/{total}"), Role::Warn),
+            SourceStatus::Live => {
+                let lag = src.newest_event.map_or(String::new(), |t| format!(", lag {}", human_secs(now - t)));
+                (format!("live{lag}"), Role::Ok)
+            }
+            SourceStatus::Finished => ("read".into(), Role::Ok),
+            SourceStatus::Degraded(e) => (format!("error: {}", truncate(e, 40)), Role::Error),
+        };
+        spans.push(Span::styled(format!("{} ", truncate(&src.name, 30)), theme.fg(Role::Base)));
+        spans.push(Span::styled(format!("[{text}]  "), theme.fg(role)));
+        if let Some(n) = &src.note {
+            spans.push(Span::styled(format!("{}  ", truncate(n, 48)), theme.fg(Role::Muted)));
+        }
+    }
+    let st = &snap.stats;
+    let mut line2 = vec![
+        Span::styled(format!("{} events", group(snap.events)), theme.fg(Role::Base)),
+        Span::styled(
+            format!("  skipped {}", st.skipped()),
+            theme.fg(if st.skipped() > 0 { Role::Warn } else { Role::Muted }),
+        ),
+        Span::styled(format!("  dup {}", snap.duplicates), theme.fg(Role::Muted)),
+        Span::styled(format!("  labels {}", snap.labels), theme.fg(Role::Muted)),
+    ];
+    if let Some(r) = &snap.restored {
+        line2.push(Span::styled(
+            format!(
+                "  restored {} windows, {} principals{} (saved {})",
+                group(r.windows as u64),
+                group(r.principals as u64),
+                if r.model { ", model" } else { "" },
+                crate::parse::time::format_utc(r.saved_at, "%Y-%m-%d %H:%M")
+            ),
+            theme.fg(Role::Muted),
+        ));
+    }
+    if snap.too_old > 0 {
+        line2.push(Span::styled(format!("  older than --retain {}", group(snap.too_old)), theme.fg(Role::Muted)));
+    }
+    line2.push(Span::styled(format!("  │ {}", model_state(s)), theme.fg(Role::Muted)));
+    f.render_widget(Paragraph::new(vec![Line::from(spans), Line::from(line2)]), area);
+}
+
+fn model_state(s: &AppState) -> String {
+    let snap = &s.snap;
+    if let Some(e) = &snap.model_error {
+        return format!("model error: {e}");
+    }
+    match snap.trained_at {
+        None => format!("model warming up ({} events so far)", snap.events),
+        Some(t) => {
+            let flagged = s.lists.flagged;
+            let how = match s.threshold {
+                Threshold::Contamination(f) => format!("top {:.2}%", f * 100.0),
+                Threshold::Score(t) => format!("≥{t:.2}"),
+            };
+            format!(
+                "model gen {} trained {} on {} windows; {flagged} flagged ({how})",
+                snap.generation,
+                crate::parse::time::format_utc(t, "%H:%M:%S"),
+                snap.rows.len()
+            )
+        }
+    }
+}
