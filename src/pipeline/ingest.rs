@@ -4,7 +4,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
 
 use crate::features::{FeatureConfig, FeatureStore};
@@ -106,13 +106,19 @@ fn id_hash(id: &str) -> u64 {
     h.finish()
 }
 
-/// Remembers event ids (by hash, with their event time, so that they can expire) so a record
-/// delivered twice is counted once. Saved as a list of `[hash, time]`; a restored list is kept
-/// apart until each id is offered again.
+/// Ids are kept per hour of event time: a record delivered twice carries the same time, so one
+/// hour's set is all a lookup reads, and expiry drops whole hours.
+const BUCKET: i64 = 3600;
+
+type Buckets = FxHashMap<i64, FxHashSet<u64>>;
+
+/// Remembers event ids (by 64-bit hash, by hour of event time, so that they can expire) so a
+/// record delivered twice is counted once. Saved as a list of `[hour, [hashes]]`; a restored
+/// list is kept apart until each id is offered again.
 #[derive(Debug, Default)]
 pub struct Dedup {
-    seen: FxHashMap<u64, i64>,
-    before: FxHashMap<u64, i64>,
+    seen: Buckets,
+    before: Buckets,
     /// Ids offered again after the first time.
     pub duplicates: u64,
 }
@@ -124,12 +130,12 @@ impl Dedup {
     }
 
     fn offer(&mut self, id: &str, time: i64) -> Admit {
-        let h = id_hash(id);
-        if let Some(t) = self.before.remove(&h) {
-            self.seen.insert(h, t);
+        let (h, hour) = (id_hash(id), time.div_euclid(BUCKET));
+        if self.before.get_mut(&hour).is_some_and(|b| b.remove(&h)) {
+            self.seen.entry(hour).or_default().insert(h);
             return Admit::Restored;
         }
-        if self.seen.insert(h, time).is_some() {
+        if !self.seen.entry(hour).or_default().insert(h) {
             self.duplicates += 1;
             return Admit::Duplicate;
         }
@@ -137,13 +143,14 @@ impl Dedup {
     }
 
     fn expire(&mut self, cutoff: i64) {
-        self.seen.retain(|_, t| *t >= cutoff);
-        self.before.retain(|_, t| *t >= cutoff);
+        let hour = cutoff.div_euclid(BUCKET);
+        self.seen.retain(|&t, _| t >= hour);
+        self.before.retain(|&t, b| t >= hour && !b.is_empty());
     }
 
     /// Ids remembered.
     pub fn len(&self) -> usize {
-        self.seen.len() + self.before.len()
+        self.seen.values().chain(self.before.values()).map(FxHashSet::len).sum()
     }
 
     /// Whether it remembers none.
@@ -154,13 +161,18 @@ impl Dedup {
 
 impl Serialize for Dedup {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.seen.iter().chain(self.before.iter()))
+        let mut hours: FxHashMap<i64, Vec<u64>> = FxHashMap::default();
+        for (t, ids) in self.seen.iter().chain(self.before.iter()) {
+            hours.entry(*t).or_default().extend(ids.iter().copied());
+        }
+        s.collect_seq(hours)
     }
 }
 
 impl<'de> Deserialize<'de> for Dedup {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dedup, D::Error> {
-        let before = Vec::<(u64, i64)>::deserialize(d)?.into_iter().collect();
+        let hours = Vec::<(i64, Vec<u64>)>::deserialize(d)?;
+        let before = hours.into_iter().map(|(t, ids)| (t, ids.into_iter().collect())).collect();
         Ok(Dedup { before, ..Default::default() })
     }
 }

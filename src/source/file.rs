@@ -6,6 +6,7 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
+use super::budget::{INFLATE, Lease};
 use crate::parse::{Event, ParseOptions, ParseStats, parse_document};
 
 /// A gzip file may not inflate beyond this: a bomb is an error for that file, not an outage.
@@ -48,7 +49,9 @@ pub fn load_file(path: &Path, opts: &ParseOptions) -> FileOutcome {
         out.stats.digests += 1;
         return out;
     }
-    let (bytes, error) = read_bytes(path, opts.max_file_bytes);
+    // Held until the bytes are parsed and dropped: they count against the shared budget.
+    let mut lease = INFLATE.lease();
+    let (bytes, error) = read_leased(path, opts.max_file_bytes, &mut lease);
     if matches!(error, Some(DecodeError::TooLarge { .. })) {
         out.stats.oversized += 1;
     }
@@ -63,6 +66,10 @@ pub fn load_file(path: &Path, opts: &ParseOptions) -> FileOutcome {
 /// The decompressed bytes of a file plus the error that stopped reading, if any. A truncated
 /// gzip yields what inflated before the cut.
 pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<DecodeError>) {
+    read_leased(path, max, &mut INFLATE.lease())
+}
+
+fn read_leased(path: &Path, max: u64, lease: &mut Lease) -> (Vec<u8>, Option<DecodeError>) {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => return (Vec::new(), Some(DecodeError::Io(format!("cannot open: {e}")))),
@@ -75,11 +82,13 @@ pub fn read_bytes(path: &Path, max: u64) -> (Vec<u8>, Option<DecodeError>) {
     // Sized up front: growing a multi-megabyte buffer by doubling copies it several times.
     let on_disk = std::fs::metadata(path).map_or(0, |m| m.len());
     let guess = if gz { on_disk.saturating_mul(8) } else { on_disk + 1 };
-    let mut buf = Vec::with_capacity(guess.clamp(1, max.max(1)) as usize);
+    let guess = guess.clamp(1, max.max(1));
+    lease.hold(guess);
+    let mut buf = Vec::with_capacity(guess as usize);
     let result = if gz {
-        read_capped(&mut MultiGzDecoder::new(chained), &mut buf, max)
+        read_capped(&mut MultiGzDecoder::new(chained), &mut buf, max, lease)
     } else {
-        read_capped(&mut { chained }, &mut buf, max)
+        read_capped(&mut { chained }, &mut buf, max, lease)
     };
     match result {
         Ok(true) => (Vec::new(), Some(DecodeError::TooLarge { max, inflated: gz })),
@@ -120,9 +129,10 @@ impl std::fmt::Display for DecodeError {
 }
 
 /// Reads `r` to its end into `buf`, never holding more than `max` bytes: the buffer grows by
-/// doubling up to `max` and no further (reading a bomb to `max + 1` grew it to twice the cap).
-/// `Ok(true)` when there was more than `max`.
-fn read_capped(r: &mut impl Read, buf: &mut Vec<u8>, max: u64) -> std::io::Result<bool> {
+/// doubling up to `max` and no further (reading a bomb to `max + 1` grew it to twice the cap),
+/// and each growth is leased from the shared budget first. `Ok(true)` when there was more
+/// than `max`.
+fn read_capped(r: &mut impl Read, buf: &mut Vec<u8>, max: u64, lease: &mut Lease) -> std::io::Result<bool> {
     let max = usize::try_from(max).unwrap_or(usize::MAX);
     loop {
         if buf.len() == buf.capacity() {
@@ -137,7 +147,9 @@ fn read_capped(r: &mut impl Read, buf: &mut Vec<u8>, max: u64) -> std::io::Resul
                     }
                 };
             }
-            buf.reserve_exact(buf.len().max(64 << 10).min(max - buf.len()));
+            let more = buf.len().max(64 << 10).min(max - buf.len());
+            lease.hold((buf.capacity() + more) as u64);
+            buf.reserve_exact(more);
         }
         let room = buf.capacity() - buf.len();
         // Limited to the spare capacity, `read_to_end` fills the buffer without growing it.
@@ -164,9 +176,12 @@ pub fn with_decoded<R>(raw: &[u8], max: u64, f: impl FnOnce(&[u8], Option<Decode
     if raw.len() >= 2 && raw[..2] == [0x1f, 0x8b] {
         let mut buf = SCRATCH.take();
         buf.clear();
-        buf.reserve((raw.len() * 8).min(max as usize));
+        let mut lease = INFLATE.lease();
+        let guess = (raw.len() * 8).min(max as usize);
+        lease.hold(buf.capacity().max(guess) as u64);
+        buf.reserve(guess);
         // Inflated straight from the slice: the `read` decoder would copy it through a buffer first.
-        let result = read_capped(&mut flate2::bufread::MultiGzDecoder::new(raw), &mut buf, max);
+        let result = read_capped(&mut flate2::bufread::MultiGzDecoder::new(raw), &mut buf, max, &mut lease);
         let out = match result {
             Ok(true) => f(&[], Some(DecodeError::TooLarge { max, inflated: true })),
             Ok(false) => f(&buf, None),
@@ -247,6 +262,18 @@ mod tests {
         assert!(bomb.is_empty() && err.unwrap().contains("larger than 1 MiB"));
     }
 
+    /// What is being inflated counts against the budget shared by every decoder until it has
+    /// been parsed, and is returned after.
+    #[test]
+    fn decoded_bytes_are_leased_from_the_shared_budget() {
+        let packed = gz(records(20_000).as_bytes());
+        with_decoded(&packed, MAX_DECOMPRESSED, |bytes, _| {
+            assert!(bytes.len() > 1 << 20);
+            assert!(INFLATE.in_use() >= bytes.len() as u64, "{} leased for {}", INFLATE.in_use(), bytes.len());
+        });
+        assert!(INFLATE.peak() >= 1 << 20);
+    }
+
     #[test]
     fn gzip_bomb_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -267,12 +294,14 @@ mod tests {
     #[test]
     fn reading_never_holds_more_than_the_cap() {
         let mut buf = Vec::with_capacity(1000);
-        let over = read_capped(&mut std::io::repeat(b' ').take(4 << 20), &mut buf, 1 << 20).unwrap();
+        let over =
+            read_capped(&mut std::io::repeat(b' ').take(4 << 20), &mut buf, 1 << 20, &mut INFLATE.lease()).unwrap();
         assert!(over);
         assert!(buf.capacity() <= 1 << 20, "{}", buf.capacity());
         for size in [0, 1, 999, 1000, 1001, (1 << 20) - 1, 1 << 20] {
             let mut buf = Vec::with_capacity(1000);
-            let over = read_capped(&mut std::io::repeat(b'x').take(size), &mut buf, 1 << 20).unwrap();
+            let over =
+                read_capped(&mut std::io::repeat(b'x').take(size), &mut buf, 1 << 20, &mut INFLATE.lease()).unwrap();
             assert!(!over, "{size}");
             assert_eq!(buf.len() as u64, size);
             assert!(buf.capacity() <= 1 << 20);

@@ -2,6 +2,7 @@
 //! consumer over a bounded channel of [`SourceMsg`]; it never touches the terminal.
 
 pub mod aws;
+pub mod budget;
 pub mod demo;
 pub mod file;
 pub mod folder;
