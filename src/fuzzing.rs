@@ -12,7 +12,8 @@ const FUZZ_CAP: u64 = 4 << 20;
 /// Bytes as a CloudTrail file or S3 object: inflated when gzip (by content), parsed, and every
 /// event's display fields formatted as the console and `scan` format them.
 pub fn record(data: &[u8]) {
-    let opts = ParseOptions { keep_raw: true, max_record_bytes: 1 << 20, max_file_bytes: FUZZ_CAP };
+    let opts =
+        ParseOptions { keep_raw: true, max_record_bytes: 1 << 20, max_file_bytes: FUZZ_CAP, ..Default::default() };
     let events = crate::source::file::with_decoded(data, FUZZ_CAP, |bytes, _| {
         let (events, stats) = parse_bytes(bytes, &opts);
         assert!(stats.records >= events.len() as u64);

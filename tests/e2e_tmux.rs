@@ -102,6 +102,23 @@ fn drive_the_console_in_tmux() {
     let screen = wait_for(&name, "EXITED:0", 10);
     // Back on the normal screen: nothing of the console is left.
     assert!(!screen.contains("ranked entity-windows") && !screen.contains("newest first"), "{screen}");
+
+    // Quitting saved the state; a console started again on the same data dir restores it and
+    // says so, and the folder read again is not counted twice.
+    let saved: Vec<_> = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("state-"))
+        .collect();
+    assert_eq!(saved.len(), 1, "one state file: {saved:?}");
+    let again = format!("{name}-again");
+    let _session = Session(again.clone());
+    tmux(&["new-session", "-d", "-s", &again, "-x", "120", "-y", "40", &cmd]);
+    let screen = wait_for(&again, "principals, model (saved", 60);
+    assert!(screen.contains("0 events"), "re-read records are not new events: {screen}");
+    wait_for(&again, "trained", 60);
+    tmux(&["send-keys", "-t", &again, "q"]);
+    wait_for(&again, "EXITED:0", 10);
 }
 
 /// A panic on a background thread used to leave the console drawing at full CPU over a dead

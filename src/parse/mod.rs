@@ -38,11 +38,19 @@ pub struct ParseOptions {
     pub max_record_bytes: usize,
     /// A file or object may not inflate beyond this: a bomb is a counted skip, not an outage.
     pub max_file_bytes: u64,
+    /// How far ahead of this machine's clock an `eventTime` may be, seconds (a day: clock
+    /// skew). Only the demo, whose `--speed` simulates the future, allows more.
+    pub max_ahead: i64,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        Self { keep_raw: false, max_record_bytes: DEFAULT_MAX_RECORD_BYTES, max_file_bytes: DEFAULT_MAX_FILE_BYTES }
+        Self {
+            keep_raw: false,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            max_ahead: time::MAX_AHEAD,
+        }
     }
 }
 
@@ -274,7 +282,7 @@ fn parse_record(text: &str, opts: &ParseOptions, out: &mut Vec<Event>, stats: &m
             return;
         }
     };
-    match Event::from_wire(&wire, text, opts.keep_raw) {
+    match Event::from_wire(&wire, text, opts) {
         Ok(ev) => {
             if ev.category == Category::Insight {
                 stats.insights += 1;

@@ -256,7 +256,7 @@ fn principal_of(id: &WireIdentity, issuer_arn: Option<&str>) -> String {
 }
 
 impl Event {
-    pub(super) fn from_wire(w: &WireRecord, raw: &str, keep_raw: bool) -> Result<Event, RecordError> {
+    pub(super) fn from_wire(w: &WireRecord, raw: &str, opts: &super::ParseOptions) -> Result<Event, RecordError> {
         let time = w
             .event_time
             .as_str()
@@ -264,7 +264,7 @@ impl Event {
             .or(w.p_event_time.as_str())
             .and_then(parse_event_time)
             .ok_or(RecordError::NoTime)?;
-        if !super::time::plausible(time, chrono::Utc::now().timestamp()) {
+        if !super::time::plausible(time, chrono::Utc::now().timestamp().saturating_add(opts.max_ahead)) {
             let shown = w.event_time.as_str().or(w.at_timestamp.as_str()).or(w.p_event_time.as_str()).unwrap_or("");
             return Err(RecordError::ImplausibleTime(crate::text::truncate(&clean(shown), 40).into_owned()));
         }
@@ -318,7 +318,7 @@ impl Event {
             mfa,
             login_ok,
             params: PARAM_CALLS.contains(&name).then(|| w.request_parameters.text().map(Into::into)).flatten(),
-            raw: keep_raw.then(|| Arc::from(raw)),
+            raw: opts.keep_raw.then(|| Arc::from(raw)),
         })
     }
 

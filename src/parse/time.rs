@@ -31,11 +31,15 @@ pub const MIN_EVENT_TIME: i64 = 1_104_537_600;
 /// from next week.
 pub const MAX_AHEAD: i64 = 86_400;
 
-/// Whether `t` can be a real event time as of `now`. Anything else is an invalid record: a
-/// time in year 300,000 would overflow window arithmetic and empty the console's charts.
-pub fn plausible(t: i64, now: i64) -> bool {
-    (MIN_EVENT_TIME..=now.saturating_add(MAX_AHEAD)).contains(&t)
+/// Whether `t` can be a real event time, no later than `latest` (this machine's clock plus
+/// what [`crate::parse::ParseOptions::max_ahead`] allows). Anything else is an invalid record:
+/// a time in year 300,000 would overflow window arithmetic and empty the console's charts.
+pub fn plausible(t: i64, latest: i64) -> bool {
+    (MIN_EVENT_TIME..=latest.min(MAX_EVENT_TIME)).contains(&t)
 }
+
+/// The latest event time accepted whatever the options: 9999-12-31, the last that formats.
+pub const MAX_EVENT_TIME: i64 = 253_402_300_799;
 
 /// `secs` in UTC through a chrono pattern (`%H:%M:%S`); `?` for a time chrono cannot hold.
 /// Display code formats times here and never slices the formatted string.
@@ -86,13 +90,17 @@ mod tests {
     #[test]
     fn absurd_times_are_implausible_and_format_without_panicking() {
         let now = 1_700_000_000;
+        let latest = now + MAX_AHEAD;
         for s in ["100000000000000000", "-100000000000000", "-5", "99999999999999999999999", "9999-12-31T23:59:59Z"] {
             let t = parse_event_time(s).unwrap_or(0);
-            assert!(!plausible(t, now), "{s} -> {t}");
+            assert!(!plausible(t, latest), "{s} -> {t}");
         }
-        assert!(plausible(parse_event_time("2023-07-10T11:42:13Z").unwrap(), now));
-        assert!(plausible(now + 3600, now), "an hour of clock drift is fine");
-        assert!(!plausible(now + 2 * 86_400, now));
+        assert!(plausible(parse_event_time("2023-07-10T11:42:13Z").unwrap(), latest));
+        assert!(plausible(now + 3600, latest), "an hour of clock drift is fine");
+        assert!(!plausible(now + 2 * 86_400, latest));
+        // However far ahead the options allow, a time that cannot be formatted is refused.
+        assert!(plausible(now + 365 * 86_400, i64::MAX));
+        assert!(!plausible(100_000_000_000_000_000, i64::MAX));
         for t in [i64::MIN, i64::MAX, -100_000_000_000_000, 100_000_000_000_000_000] {
             assert_eq!(format_utc(t, "%H:%M:%S"), "?");
             assert_eq!(rfc3339(t), "?");

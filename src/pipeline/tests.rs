@@ -78,6 +78,17 @@ fn a_future_record_neither_empties_the_chart_nor_pins_the_lag() {
     assert_eq!(snap.sources[0].newest_event, Some(now - 60));
 }
 
+/// The demo at `--speed` runs ahead of the clock on purpose: its newest minute is the chart's.
+#[test]
+fn the_demo_s_own_clock_sets_its_newest_time() {
+    let mut st = PipelineState::new(Pipeline { demo: true, ..config() });
+    let ahead = chrono::Utc::now().timestamp() + 20 * 3600;
+    st.ingest(batch(vec![event_at("sim", ahead)]));
+    let snap = st.publish();
+    assert_eq!(snap.sources[0].newest_event, Some(ahead));
+    assert_eq!(snap.rates.last().map(|p| p.minute), Some(ahead / 60 * 60));
+}
+
 /// Duplicates are counted once, the tail keeps the newest, and a snapshot ranks what came in.
 #[test]
 fn ingest_dedupes_bounds_the_tail_and_ranks() {

@@ -43,7 +43,9 @@ impl DemoSource {
             speed: speed.max(0.01),
             history_hours: 24,
             follow,
-            opts,
+            // At `--speed` above 1 the demo's clock runs ahead of this machine's: its records
+            // are its own, so no time ahead is implausible.
+            opts: ParseOptions { max_ahead: i64::MAX, ..opts },
             now: chrono::Utc::now().timestamp(),
         }
     }
@@ -140,6 +142,29 @@ mod tests {
             let first = first_live_attack(now);
             assert!(first > now && first <= now + 60, "start {now}: first attack event {} s in", first - now);
         }
+    }
+
+    /// At `--speed 20000` the demo's clock passes this machine's by a day within seconds; its
+    /// records were then all refused as stamped in the future (2.3 million "skipped" after a
+    /// minute, the event count frozen).
+    #[test]
+    fn a_fast_demo_runs_ahead_of_the_clock_without_refusing_its_records() {
+        let (tx, rx) = bounded(1024);
+        let mut src = DemoSource::new(0, 100_000.0, true, ParseOptions::default());
+        src.history_hours = 1;
+        let now = src.now;
+        std::thread::spawn(move || src.run(tx));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (mut newest, mut invalid) = (0, 0);
+        while newest < now + 2 * 86_400 {
+            if let SourceMsg::Events { events, stats, .. } =
+                rx.recv_deadline(deadline).expect("the demo kept streaming")
+            {
+                invalid += stats.invalid;
+                newest = events.iter().map(|e| e.time).fold(newest, i64::max);
+            }
+        }
+        assert_eq!(invalid, 0, "no demo record is refused");
     }
 
     /// When the first hostile live event happens, in demo time.

@@ -28,7 +28,12 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         let (text, role) = match &src.status {
             SourceStatus::Backfilling { done, total } => (format!("back-filling {done}/{total}"), Role::Warn),
             SourceStatus::Live => {
-                let lag = src.newest_event.map_or(String::new(), |t| format!(", lag {}", human_secs(now - t)));
+                let lag = match src.newest_event {
+                    // Only the demo at `--speed` gets ahead of the clock.
+                    Some(t) if t > now => format!(", simulated {} ahead", human_secs(t - now)),
+                    Some(t) => format!(", lag {}", human_secs(now - t)),
+                    None => String::new(),
+                };
                 (format!("live{lag}"), Role::Ok)
             }
             SourceStatus::Finished => ("read".into(), Role::Ok),
@@ -40,6 +45,19 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             spans.push(Span::styled(format!("{}  ", truncate(n, 48)), theme.fg(Role::Muted)));
         }
     }
+    // At the end of the first line: the counts and the model's state fill the second.
+    if let Some(r) = &snap.restored {
+        spans.push(Span::styled(
+            format!(
+                "restored {} windows, {} principals{} (saved {})",
+                group(r.windows as u64),
+                group(r.principals as u64),
+                if r.model { ", model" } else { "" },
+                crate::parse::time::format_utc(r.saved_at, "%m-%d %H:%M")
+            ),
+            theme.fg(Role::Muted),
+        ));
+    }
     let st = &snap.stats;
     let mut line2 = vec![
         Span::styled(format!("{} events", group(snap.events)), theme.fg(Role::Base)),
@@ -50,17 +68,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         Span::styled(format!("  dup {}", snap.duplicates), theme.fg(Role::Muted)),
         Span::styled(format!("  labels {}", snap.labels), theme.fg(Role::Muted)),
     ];
-    if let Some(r) = &snap.restored {
-        line2.push(Span::styled(
-            format!(
-                "  restored {} windows, {} principals{} (saved {})",
-                group(r.windows as u64),
-                group(r.principals as u64),
-                if r.model { ", model" } else { "" },
-                crate::parse::time::format_utc(r.saved_at, "%Y-%m-%d %H:%M")
-            ),
-            theme.fg(Role::Muted),
-        ));
+    if snap.reread > 0 {
+        line2.push(Span::styled(format!("  re-read {}", group(snap.reread)), theme.fg(Role::Muted)));
     }
     if snap.too_old > 0 {
         line2.push(Span::styled(format!("  older than --retain {}", group(snap.too_old)), theme.fg(Role::Muted)));
