@@ -198,31 +198,37 @@ fn source(addr: SocketAddr, state: &Path, follow: bool, secret: &str) -> S3Sourc
 fn read_once(src: S3Source) -> (Vec<String>, Vec<String>, SourceStatus) {
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::spawn(move || src.run(tx));
-    drain(&rx, |_, _| false)
+    drain(&rx, |_, _, _| false)
 }
 
 /// Collects event ids until `until` returns true or the source finishes, saving positions
-/// handed back.
+/// handed back. `until` is also told whether every event so far is behind a saved position,
+/// for a test that restarts where the last run left off.
 fn drain(
     rx: &Receiver<SourceMsg>,
-    mut until: impl FnMut(&[String], &SourceStatus) -> bool,
+    mut until: impl FnMut(&[String], &SourceStatus, bool) -> bool,
 ) -> (Vec<String>, Vec<String>, SourceStatus) {
     let (mut ids, mut errors) = (Vec::new(), Vec::new());
+    let mut saved = true;
     let mut last = SourceStatus::Backfilling { done: 0, total: 0 };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(SourceMsg::Events { events, error, .. }) => {
+                saved &= events.is_empty();
                 ids.extend(events.iter().map(|e| e.id.to_string()));
                 errors.extend(error);
             }
             Ok(SourceMsg::Status { status, .. }) => last = status,
             // Saved as a consumer does once what came before it is delivered.
-            Ok(SourceMsg::Commit { commit, .. }) => commit.save().unwrap(),
+            Ok(SourceMsg::Commit { commit, .. }) => {
+                commit.save().unwrap();
+                saved = true;
+            }
             Ok(SourceMsg::Note { .. }) => {}
             Err(_) => break,
         }
-        if until(&ids, &last) || last == SourceStatus::Finished {
+        if until(&ids, &last, saved) || last == SourceStatus::Finished {
             break;
         }
     }
@@ -262,7 +268,7 @@ fn s3_backfill_poll_restart_and_errors() {
     let (tx, rx) = crossbeam_channel::bounded(64);
     let src = source(addr, &state, true, SK);
     std::thread::spawn(move || src.run(tx));
-    let (mut ids, errors, status) = drain(&rx, |_, s| *s == SourceStatus::Live);
+    let (mut ids, errors, status) = drain(&rx, |_, s, _| *s == SourceStatus::Live);
     assert_eq!(status, SourceStatus::Live);
     let got: HashSet<&str> = ids.iter().map(String::as_str).collect();
     assert_eq!(got, HashSet::from(["y1", "y2", "t1", "t2", "t3"]), "back-fill");
@@ -274,7 +280,7 @@ fn s3_backfill_poll_restart_and_errors() {
     // New objects while polling: one today, one late for yesterday.
     put(&root, &format!("{b}{today}222222222222_CloudTrail_eu-west-1_0300Z_eeee.json.gz"), &["n1"], now);
     put(&root, &format!("{a}{yesterday}111111111111_CloudTrail_us-east-1_2355Z_ffff.json.gz"), &["late"], now - 3600);
-    let (more, _, _) = drain(&rx, |ids, _| ids.len() >= 2);
+    let (more, _, _) = drain(&rx, |ids, _, saved| ids.len() >= 2 && saved);
     ids.extend(more);
     drop(rx);
     let unique: HashSet<&String> = ids.iter().collect();
@@ -337,13 +343,13 @@ fn s3_plain_get_refused_falls_back_to_the_sdk_for_good() {
     let (tx, rx) = crossbeam_channel::bounded(64);
     let src = source(addr, &dir.path().join("state"), true, SK);
     std::thread::spawn(move || src.run(tx));
-    let (mut ids, errors, status) = drain(&rx, |_, s| *s == SourceStatus::Live);
+    let (mut ids, errors, status) = drain(&rx, |_, s, _| *s == SourceStatus::Live);
     assert_eq!((status, errors), (SourceStatus::Live, vec![]));
     assert_eq!(faults.gets(), (1, 1));
 
     put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0200Z_bbbb.json.gz"), &["r2", "r3"], now);
     put(&root, &format!("{a}444444444444_CloudTrail_us-east-1_0300Z_cccc.json.gz"), &["r4"], now);
-    let (more, errors, _) = drain(&rx, |ids, _| ids.len() >= 3);
+    let (more, errors, _) = drain(&rx, |ids, _, _| ids.len() >= 3);
     ids.extend(more);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(ids, ["r1", "r2", "r3", "r4"]);
@@ -570,12 +576,12 @@ fn s3_a_failed_object_holds_the_checkpoint_until_it_is_read() {
     // once the key works, it is read and the checkpoint runs past all three.
     let (tx, rx) = crossbeam_channel::bounded(64);
     std::thread::spawn(move || source(addr, &state, true, SK).run(tx));
-    let (first, _, status) = drain(&rx, |_, s| matches!(s, SourceStatus::Degraded(_)));
+    let (first, _, status) = drain(&rx, |_, s, _| matches!(s, SourceStatus::Degraded(_)));
     assert_eq!(first, ["ok2"], "ok1 was behind the checkpoint");
     assert!(matches!(&status, SourceStatus::Degraded(e) if e.contains("kms1")), "{status:?}");
     let gets_before = faults.gets();
     *faults.deny.lock().unwrap() = None;
-    let (later, _, status) = drain(&rx, |ids, s| !ids.is_empty() && *s == SourceStatus::Live);
+    let (later, _, status) = drain(&rx, |ids, s, saved| !ids.is_empty() && *s == SourceStatus::Live && saved);
     assert_eq!(later, ["locked"], "read once it could be, and ok2 not again");
     assert_eq!(status, SourceStatus::Live, "the header no longer shows the failure");
     let gets_after = faults.gets();
@@ -678,4 +684,38 @@ fn s3_a_body_past_its_listed_size_is_abandoned() {
         assert_eq!(ids, ["fine"], "plain refused: {refuse_plain}");
         assert!(errors.iter().any(|e| e.contains("huge") && e.contains("its listing announced")), "{errors:?}");
     }
+}
+
+/// The console's S3 source saved its own checkpoint as it read, before the pipeline had saved
+/// the state holding those events: a crash in between resumed past events the restored state
+/// never had. It now hands each position to the pipeline, which saves it after the state.
+#[test]
+fn s3_the_console_s_position_is_handed_on_not_saved_by_the_source() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (root, state) = (dir.path().join("s3"), dir.path().join("state"));
+    std::fs::create_dir_all(root.join(BUCKET)).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let today = day_folders(now, now).remove(0);
+    let a = "AWSLogs/111111111111/CloudTrail/us-east-1/";
+    put(&root, &format!("{a}{today}111111111111_CloudTrail_us-east-1_0100Z_aaaa.json.gz"), &["e1"], now);
+    let addr = rt.block_on(serve_with_faults(&root, Faults::default()));
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let src = source(addr, &state, true, SK);
+    std::thread::spawn(move || src.run(tx));
+    let (mut ids, mut commits) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Ok(msg) = rx.recv_deadline(deadline) {
+        match msg {
+            SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
+            SourceMsg::Commit { commit, .. } => commits.push(commit),
+            SourceMsg::Status { status: SourceStatus::Live, .. } => break,
+            _ => {}
+        }
+    }
+    assert_eq!(ids, ["e1"]);
+    assert_eq!(commits.len(), 1, "the position follows the events it covers");
+    assert!(!state.join("s3-checkpoints").exists(), "nothing saved until the pipeline saves it");
+    commits[0].save().unwrap();
+    assert!(state.join("s3-checkpoints").read_dir().unwrap().next().is_some());
 }

@@ -78,13 +78,14 @@ impl S3Source {
         Checkpoint::load(self.checkpoint_path().as_ref())
     }
 
-    /// The console saves as it goes: what it was sent is delivered. `scan` saves only once its
-    /// output is written, so it is handed the checkpoint at the end instead.
-    fn save_checkpoint(&self, cp: &Checkpoint) {
-        if let Some(path) = self.checkpoint_path().filter(|_| self.follow)
-            && let Err(e) = cp.save(&path)
-        {
-            tracing::warn!("checkpoint not saved: {e:#}");
+    /// The console's position goes to its pipeline as it moves, after the events it covers:
+    /// the pipeline saves it once the state holding those events is saved. `scan` saves only
+    /// once its output is written, so it is handed the checkpoint at the end instead. False
+    /// when the receiver hung up.
+    fn commit_as_it_goes(&self, cp: &Checkpoint, tx: &Sender<SourceMsg>) -> bool {
+        match self.checkpoint_path().filter(|_| self.follow) {
+            Some(path) => tx.send(SourceMsg::Commit { source: self.id, commit: super::Commit::new(path, cp) }).is_ok(),
+            None => true,
         }
     }
 
@@ -313,9 +314,9 @@ impl S3Source {
                 at
             }
         };
-        // Saved once a page, not once an object.
+        // Committed once a page, not once an object.
         if at.last_of_page && retries.take_moved() {
-            self.save_checkpoint(cp);
+            return self.commit_as_it_goes(cp, tx);
         }
         true
     }
