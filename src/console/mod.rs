@@ -9,6 +9,7 @@
 mod panic_watch;
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -18,14 +19,15 @@ use crossbeam_channel::{bounded, select, tick};
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 
 use crate::app::state::{AppState, Command};
-use crate::cli::ConsoleArgs;
+use crate::cli::{AwsArgs, ConsoleArgs};
 use crate::config::keymap::Keymap;
 use crate::config::paths::{config_dir, data_dir};
 use crate::config::theme::{Palette, Theme};
 use crate::features::FeatureConfig;
 use crate::model::Threshold;
 use crate::parse::ParseOptions;
-use crate::pipeline::{Pipeline, PipelineCommand};
+use crate::pipeline::{Pipeline, PipelineCommand, PipelineState};
+use crate::source::aws::AwsOptions;
 use crate::source::{SourceMsg, SourceSpec};
 
 const LAG_TICK: Duration = Duration::from_secs(5);
@@ -55,6 +57,18 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         ratatui::restore();
     }
+}
+
+/// The sources' AWS options. An S3 checkpoint without the state saved with it (a damaged or
+/// deleted state file, or one from another version) would resume past every event the model
+/// learned from, leaving it no baseline: the range is then read again, as `--from-scratch` does.
+fn aws_options(aws: &AwsArgs, state_dir: Option<PathBuf>, baseline: bool) -> AwsOptions {
+    let mut opts = aws.options(state_dir);
+    if !baseline && !opts.from_scratch && opts.state_dir.is_some() {
+        tracing::info!("no saved state restored: S3 sources read their range again, not from their checkpoints");
+        opts.from_scratch = true;
+    }
+    opts
 }
 
 /// Runs the console until the analyst quits, a signal ends it, or a thread panics.
@@ -98,21 +112,8 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let threshold = Threshold::Contamination(0.01);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
-    let (src_tx, src_rx) = bounded::<SourceMsg>(256);
-    let spawn = crate::source::SpawnOptions {
-        parse: opts,
-        follow: true,
-        demo_speed: args.speed,
-        aws: args.aws.options((!read_only).then(|| dir.clone())),
-        since: args.since.map(|t| chrono::Utc::now().timestamp() - t),
-    };
-    for (id, spec) in specs.iter().enumerate() {
-        crate::source::spawn(id, spec, &spawn, src_tx.clone());
-    }
-    drop(src_tx);
-    let (snap_tx, snap_rx) = bounded(4);
-    let (cmd_tx, cmd_rx) = bounded(16);
-    let pipeline = Pipeline {
+    // Made before the sources start: whether it restored a baseline decides where they start.
+    let pipeline = PipelineState::new(Pipeline {
         data_dir: Some(dir.clone()),
         read_only,
         cfg,
@@ -122,7 +123,21 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         retain: Some(args.retain),
         source_names: specs.iter().map(ToString::to_string).collect(),
         demo: specs.contains(&SourceSpec::Demo),
+    });
+    let (src_tx, src_rx) = bounded::<SourceMsg>(256);
+    let spawn = crate::source::SpawnOptions {
+        parse: opts,
+        follow: true,
+        demo_speed: args.speed,
+        aws: aws_options(&args.aws, (!read_only).then(|| dir.clone()), pipeline.has_baseline()),
+        since: args.since.map(|t| chrono::Utc::now().timestamp() - t),
     };
+    for (id, spec) in specs.iter().enumerate() {
+        crate::source::spawn(id, spec, &spawn, src_tx.clone());
+    }
+    drop(src_tx);
+    let (snap_tx, snap_rx) = bounded(4);
+    let (cmd_tx, cmd_rx) = bounded(16);
     // Dropped when the pipeline thread ends, normally or not: the console waits on it so that
     // the state is saved before the process exits.
     let (ended_tx, ended_rx) = bounded::<()>(0);
@@ -248,6 +263,8 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     /// The clipboard sequence terminals take: OSC 52, clipboard `c`, base64, BEL.
     #[test]
     fn osc52_sequence() {
@@ -256,5 +273,21 @@ mod tests {
         let seq = super::encode_osc52("a\x07b\x1b]c");
         assert_eq!(seq.matches('\x07').count(), 1);
         assert_eq!(seq.matches('\x1b').count(), 1);
+    }
+
+    /// A restarted console whose state file was damaged or deleted resumed at its S3
+    /// checkpoint with nothing learned: every event before it was never seen again. Without a
+    /// restored baseline it now reads the range again.
+    #[test]
+    fn a_checkpoint_without_a_restored_baseline_is_not_resumed() {
+        let args =
+            crate::cli::AwsArgs { profile: None, region: None, endpoint_url: None, poll: 60, from_scratch: false };
+        let dir = Some(PathBuf::from("/data"));
+        assert!(super::aws_options(&args, dir.clone(), false).from_scratch, "no baseline: read again");
+        assert!(!super::aws_options(&args, dir, true).from_scratch, "baseline restored: resume");
+        // Without a data dir there is no checkpoint to resume at, nothing to say.
+        assert!(!super::aws_options(&args, None, false).from_scratch);
+        let asked = crate::cli::AwsArgs { from_scratch: true, ..args };
+        assert!(super::aws_options(&asked, Some(PathBuf::from("/data")), true).from_scratch);
     }
 }

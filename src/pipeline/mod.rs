@@ -57,7 +57,15 @@ impl Pipeline {
     /// when something changed and [`REFRESH`] has passed (at once after a command). Ends when
     /// the console hangs up.
     pub fn run(self, rx: Receiver<SourceMsg>, commands: Receiver<PipelineCommand>, out: Sender<Arc<Snapshot>>) {
-        let mut st = PipelineState::new(self);
+        PipelineState::new(self).run(rx, commands, out)
+    }
+}
+
+impl PipelineState {
+    /// [`Pipeline::run`] for a state already made (the console makes it first, to know
+    /// whether a baseline was restored before it starts the sources).
+    pub fn run(self, rx: Receiver<SourceMsg>, commands: Receiver<PipelineCommand>, out: Sender<Arc<Snapshot>>) {
+        let mut st = self;
         let ticker = tick(REFRESH / 4);
         let (mut dirty, mut last_publish) = (true, Instant::now() - REFRESH);
         let mut sources_open = true;

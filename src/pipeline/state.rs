@@ -130,6 +130,12 @@ impl PipelineState {
         st
     }
 
+    /// Whether a saved state was restored: the baseline a source resuming at its checkpoint
+    /// relies on.
+    pub fn has_baseline(&self) -> bool {
+        self.restored.is_some()
+    }
+
     /// Takes one message from a source.
     pub fn ingest(&mut self, msg: SourceMsg) {
         match msg {
