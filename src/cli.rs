@@ -89,6 +89,29 @@ impl AwsArgs {
     }
 }
 
+/// Sigma rules (`scan` and the console).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SigmaArgs {
+    /// Sigma rules: a rule file or a folder searched recursively (a clone of SigmaHQ's
+    /// rules/cloud/aws or of Suzaku's rules); repeatable. The config dir's sigma/ is read too.
+    #[arg(long = "sigma", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Rule ids to leave out, one per line with # comments (Suzaku's ignore-list format).
+    #[arg(long = "sigma-ignore", value_name = "FILE")]
+    pub ignore: Vec<PathBuf>,
+    /// The lowest level loaded (informational, low, medium, high, critical).
+    #[arg(long = "sigma-level", default_value = "informational", value_parser = |s: &str| s.parse::<crate::sigma::Level>())]
+    pub level: crate::sigma::Level,
+}
+
+impl SigmaArgs {
+    /// The folders to read: those given, then the config dir's `sigma/` when it exists.
+    pub fn folders(&self) -> Vec<PathBuf> {
+        let own = crate::config::paths::config_dir().map(|d| d.join("sigma")).filter(|d| d.is_dir());
+        self.dirs.iter().cloned().chain(own).collect()
+    }
+}
+
 /// What an entity-window is.
 #[derive(Args, Debug, Clone)]
 pub struct FeatureArgs {
@@ -104,7 +127,7 @@ pub struct FeatureArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Read what the sources hold now and print one row per entity-window.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Write realistic synthetic CloudTrail with labelled attacks.
     Gen(GenArgs),
     /// Measure detection quality against ground-truth labels.
@@ -183,6 +206,9 @@ pub struct ScanArgs {
     /// Write the output here instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Sigma rules beside the score.
+    #[command(flatten)]
+    pub sigma: SigmaArgs,
 }
 
 /// The forest and the threshold, as `scan` and `eval` take them.

@@ -22,6 +22,7 @@ pub mod headless;
 pub mod model;
 pub mod parse;
 pub mod pipeline;
+pub mod sigma;
 pub mod source;
 pub mod sys;
 pub mod text;

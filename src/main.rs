@@ -13,6 +13,8 @@ use trailtop::cli::{
 use trailtop::features::FeatureConfig;
 use trailtop::headless::collect::{TimeRange, collect};
 use trailtop::headless::scan;
+use trailtop::headless::scan::Signatures;
+use trailtop::sigma::{Matcher, Rules, WindowHits};
 use trailtop::source::SourceSpec;
 
 /// Exit codes: 0 done, 1 an error, 2 a usage error (from clap), 3 `scan` printed its
@@ -41,7 +43,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
     let data = trailtop::config::paths::data_dir();
     trailtop::sys::private_dir(&data)?;
     // Another instance writing checkpoints there: read, but keep no checkpoint.
@@ -56,14 +58,41 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let range = TimeRange { since: args.since, until: args.until };
     let now = chrono::Utc::now().timestamp();
+    let sigma = Rules::load_reported(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level);
+    if let Some((_, report, line)) = &sigma {
+        eprintln!("trailtop: {line}");
+        if args.stats {
+            for (path, why) in report.problems.iter().skip(1).take(20) {
+                eprintln!("trailtop: sigma: {}: {}", path.display(), trailtop::parse::sanitize::clean(why));
+            }
+        }
+    }
     let spawn = trailtop::source::SpawnOptions {
-        parse: Default::default(),
+        // Rules may read any field (requestParameters.*, responseElements.*): keep the record.
+        parse: trailtop::parse::ParseOptions { keep_raw: sigma.is_some(), ..Default::default() },
         follow: false,
         demo_speed: 1.0,
         aws: args.aws.options(lock.is_some().then(|| data.clone())),
         since: args.since.map(|t| now - t),
     };
-    let (store, totals) = collect(&specs, &spawn, cfg, range, |_, _| {})?;
+    let mut matcher = sigma.as_ref().map(|(rules, _, _)| Matcher::new(rules));
+    let mut hits = WindowHits::default();
+    let (store, totals) = collect(&specs, &spawn, cfg, range, |ev, store| {
+        if let Some(m) = &mut matcher {
+            let fired = m.hits(ev);
+            if !fired.is_empty() {
+                hits.add(store.window_of(ev.time), &trailtop::features::entity_text(cfg.by, ev), &fired);
+            }
+        }
+    })?;
+    drop(matcher);
+    let signatures = sigma.as_ref().map(|(rules, _, _)| Signatures { rules, hits: &hits });
+    let mut rows = store.rows();
+    if let Some(s) = &signatures {
+        for r in &mut rows {
+            r.signature_weight = s.hits.weight(s.rules, r);
+        }
+    }
     let model_cfg = args.model.config();
     let feedback = match args.labels_dir.as_deref() {
         Some("none") => Default::default(),
@@ -73,7 +102,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     if !feedback.is_empty() {
         eprintln!("trailtop: using {} analyst label(s)", feedback.labels.len());
     }
-    let scored = trailtop::model::score_rows_with(store.rows(), &model_cfg, &feedback)?;
+    let scored = trailtop::model::score_rows_with(rows, &model_cfg, &feedback)?;
     let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
     let mut out = Output::open(args.output.as_deref())?;
     let written = match args.format {
@@ -81,10 +110,10 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
             // Cut to the terminal's width only when printing to it.
             let width = (args.output.is_none() && std::io::stdout().is_terminal())
                 .then(|| crossterm::terminal::size().map_or(100, |(w, _)| usize::from(w)));
-            scan::write_table(&mut out, shown, width).map_err(Into::into)
+            scan::write_table(&mut out, shown, width, signatures.as_ref()).map_err(Into::into)
         }
-        Format::Jsonl => scan::write_jsonl(&mut out, shown).map_err(Into::into),
-        Format::Csv => scan::write_csv(&mut out, shown),
+        Format::Jsonl => scan::write_jsonl(&mut out, shown, signatures.as_ref()).map_err(Into::into),
+        Format::Csv => scan::write_csv(&mut out, shown, signatures.as_ref()),
     };
     // Sources' positions are saved only once the output is whole and closed: an output error,
     // a closed pipe or a kill before this point leaves them where they were, and the next

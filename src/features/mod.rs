@@ -164,6 +164,9 @@ pub struct FeatureRow {
     pub habitual_rules: u16,
     /// Hashes of the event names in the window, sorted (for feedback scopes).
     pub names: Vec<u64>,
+    /// What Sigma hits of medium level and above add to the rank (see
+    /// [`crate::sigma::Level::weight`]); 0 without rules.
+    pub signature_weight: f64,
 }
 
 impl FeatureRow {
@@ -390,6 +393,7 @@ impl FeatureStore {
                 v.sort_unstable();
                 v
             },
+            signature_weight: 0.0,
         }
     }
 }

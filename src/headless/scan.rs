@@ -7,7 +7,16 @@ use serde::Serialize;
 use crate::features::FEATURE_NAMES;
 use crate::model::{Reason, Scored, ScoredRow, Threshold};
 use crate::parse::time::{format_utc, rfc3339};
+use crate::sigma::{HitOut, Rules, WindowHits};
 use crate::text::{neutralize_csv, short_principal, truncate};
+
+/// Sigma rules and their hits per window, for the output.
+pub struct Signatures<'a> {
+    /// The rules loaded.
+    pub rules: &'a Rules,
+    /// Their hits.
+    pub hits: &'a WindowHits,
+}
 
 /// One output row. Field names are a stable interface for scripts and SIEMs.
 #[derive(Serialize)]
@@ -40,11 +49,15 @@ pub struct RowOut<'a> {
     pub events: u64,
     /// Every feature by name.
     pub features: serde_json::Map<String, serde_json::Value>,
+    /// Sigma rules that fired in the window, highest level first (empty without `--sigma`).
+    pub sigma: Vec<HitOut<'a>>,
+    /// ATT&CK techniques those rules name.
+    pub techniques: Vec<&'a str>,
 }
 
 impl<'a> RowOut<'a> {
     /// The row for `s`.
-    pub fn new(s: &'a ScoredRow) -> Self {
+    pub fn new(s: &'a ScoredRow, sig: Option<&Signatures<'a>>) -> Self {
         let r = &s.row;
         let features = FEATURE_NAMES
             .iter()
@@ -68,6 +81,8 @@ impl<'a> RowOut<'a> {
             window_end: rfc3339(r.window_end),
             events: r.events,
             features,
+            sigma: sig.map_or_else(Vec::new, |g| g.hits.out(g.rules, r)),
+            techniques: sig.map_or_else(Vec::new, |g| g.hits.techniques(g.rules, r)),
         }
     }
 }
@@ -78,16 +93,16 @@ fn round(v: f64) -> f64 {
 }
 
 /// One JSON object per row.
-pub fn write_jsonl(out: &mut dyn Write, rows: &[ScoredRow]) -> std::io::Result<()> {
+pub fn write_jsonl(out: &mut dyn Write, rows: &[ScoredRow], sig: Option<&Signatures>) -> std::io::Result<()> {
     for r in rows {
-        serde_json::to_writer(&mut *out, &RowOut::new(r))?;
+        serde_json::to_writer(&mut *out, &RowOut::new(r, sig))?;
         out.write_all(b"\n")?;
     }
     Ok(())
 }
 
 /// CSV, with every feature a column and cells guarded against formulas.
-pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> {
+pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow], sig: Option<&Signatures>) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec![
         "rank",
@@ -104,6 +119,7 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> 
     // The `events` feature is the column above: each name once.
     header.extend(FEATURE_NAMES.iter().filter(|n| **n != "events"));
     header.push("top_reason");
+    header.extend(["sigma", "techniques"]);
     w.write_record(&header)?;
     for s in rows {
         let r = &s.row;
@@ -123,6 +139,12 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow]) -> anyhow::Result<()> 
             FEATURE_NAMES.iter().zip(&r.features).filter(|(n, _)| **n != "events").map(|(_, v)| round(*v).to_string()),
         );
         rec.push(neutralize_csv(s.reasons.first().map_or("", |x| x.text.as_str())));
+        let (hits, techniques) =
+            sig.map_or_else(Default::default, |g| (g.hits.out(g.rules, r), g.hits.techniques(g.rules, r)));
+        rec.push(neutralize_csv(
+            &hits.iter().map(|h| format!("{}: {} ({})", h.level, h.title, h.count)).collect::<Vec<_>>().join("; "),
+        ));
+        rec.push(techniques.join(" "));
         w.write_record(&rec)?;
     }
     w.flush()?;
@@ -145,7 +167,12 @@ const TABLE_FIXED: usize = 83;
 /// A table. It shows the rank score, by which rows are ordered and cut (the forest's score
 /// alone is in the JSON lines and CSV). With `width` (a terminal's), WHY is cut to fit it
 /// (to 17 characters at least); without (a pipe or a file), it is whole.
-pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow], width: Option<usize>) -> std::io::Result<()> {
+pub fn write_table(
+    out: &mut dyn Write,
+    rows: &[ScoredRow],
+    width: Option<usize>,
+    sig: Option<&Signatures>,
+) -> std::io::Result<()> {
     let why_width = width.map_or(usize::MAX, |w| w.saturating_sub(TABLE_FIXED).max(17));
     writeln!(
         out,
@@ -154,11 +181,15 @@ pub fn write_table(out: &mut dyn Write, rows: &[ScoredRow], width: Option<usize>
     )?;
     for s in rows {
         let r = &s.row;
-        let why = if s.rules.is_empty() {
+        let mut why = if s.rules.is_empty() {
             s.reasons.first().map_or(String::new(), |x| x.text.clone())
         } else {
             format!("[{}] {}", s.rules.join(","), s.reasons.first().map_or("", |x| x.feature))
         };
+        // The strongest signature first: it is what an analyst acts on.
+        if let Some(top) = sig.and_then(|g| g.hits.out(g.rules, r).into_iter().find(|h| h.level != "informational")) {
+            why = format!("sigma {}: {}; {why}", top.level, crate::parse::sanitize::clean(top.title));
+        }
         writeln!(
             out,
             "{:>4} {:>10.3} {:1} {:<16} {:<24} {:<15} {:>6} {}",
@@ -200,7 +231,7 @@ mod tests {
     #[test]
     fn the_table_shows_the_rank_score_the_rows_are_ordered_by() {
         let mut out = Vec::new();
-        write_table(&mut out, &ranked(), Some(100)).unwrap();
+        write_table(&mut out, &ranked(), Some(100), None).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].contains("RANK SCORE"), "{text}");
@@ -213,7 +244,7 @@ mod tests {
     #[test]
     fn a_table_for_a_pipe_keeps_the_whole_reason() {
         let mut out = Vec::new();
-        write_table(&mut out, &ranked(), None).unwrap();
+        write_table(&mut out, &ranked(), None, None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.lines().nth(1).unwrap().ends_with("[logging-tampering] "), "{text}");
     }
@@ -221,7 +252,7 @@ mod tests {
     #[test]
     fn csv_carries_score_and_rank_score() {
         let mut out = Vec::new();
-        write_csv(&mut out, &ranked()).unwrap();
+        write_csv(&mut out, &ranked(), None).unwrap();
         let mut r = csv::Reader::from_reader(out.as_slice());
         let header = r.headers().unwrap().clone();
         let col = |name| header.iter().position(|h| h == name).unwrap();

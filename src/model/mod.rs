@@ -1,7 +1,8 @@
 //! Stage 4: feature rows to ranked, explained anomalies.
 //!
-//! Rank formula: `rank_score = score + min(0.5, Σ weight(rule))` over the rules the window hit
-//! (weights in `features::rules::RULES`, 0.10–0.30). The Isolation Forest score alone orders
+//! Rank formula: `rank_score = score + min(0.5, Σ weight(rule) + signatures)` over the rules the
+//! window hit (weights in `features::rules::RULES`, 0.10–0.30) and its strongest Sigma hit
+//! (`sigma::Level::weight`: medium 0.15, high 0.25, critical 0.35). The Isolation Forest score alone orders
 //! windows without rule hits; a rule hit lifts a window by about as much as the difference
 //! between an ordinary (≈0.45) and a clearly isolated (≈0.70) score, so a single certain event
 //! (a trail stopped) is not buried under merely unusual volume. Flagged: the top
@@ -89,9 +90,9 @@ pub struct Scored {
 }
 
 /// The rank formula (see the module doc).
-pub fn rank_score(score: f64, rules: u16) -> f64 {
+pub fn rank_score(score: f64, rules: u16, signatures: f64) -> f64 {
     let bonus: f64 = RULES.iter().enumerate().filter(|(i, _)| rules & (1 << i) != 0).map(|(_, (_, w))| w).sum();
-    score + bonus.min(0.5)
+    score + (bonus + signatures).min(0.5)
 }
 
 /// Fits a forest on `rows` (the history the sources hold) and scores, explains and ranks them.
@@ -161,7 +162,11 @@ pub fn score_rows_using(
             // A confirmed attack is pinned above everything unconfirmed.
             let pin = if verdict == Some(feedback::Verdict::TruePositive) { 1.0 } else { 0.0 };
             ScoredRow {
-                rank_score: rank_score(score, row.rules & !(row.habitual_rules | fb.expected_rules(&row))) + pin,
+                rank_score: rank_score(
+                    score,
+                    row.rules & !(row.habitual_rules | fb.expected_rules(&row)),
+                    row.signature_weight,
+                ) + pin,
                 rules: rule_ids(row.rules),
                 row,
                 score,
