@@ -47,6 +47,8 @@ fn main() {
         retain: Some(retain_days * 86_400),
         source_names: vec!["demo".into()],
         demo: true,
+        sigma: None,
+        sigma_notice: None,
     });
     let mut g = Generator::with_rate(1, start, rate);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };

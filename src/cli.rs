@@ -52,6 +52,9 @@ pub struct ConsoleArgs {
     /// AWS credentials, region and endpoint.
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Sigma rules beside the score.
+    #[command(flatten)]
+    pub sigma: SigmaArgs,
 }
 
 /// Options of the AWS sources (s3:// and lookup://).

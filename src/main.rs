@@ -14,7 +14,7 @@ use trailtop::features::FeatureConfig;
 use trailtop::headless::collect::{TimeRange, collect};
 use trailtop::headless::scan;
 use trailtop::headless::scan::Signatures;
-use trailtop::sigma::{Matcher, Rules, WindowHits};
+use trailtop::sigma::Rules;
 use trailtop::source::SourceSpec;
 
 /// Exit codes: 0 done, 1 an error, 2 a usage error (from clap), 3 `scan` printed its
@@ -58,7 +58,8 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let range = TimeRange { since: args.since, until: args.until };
     let now = chrono::Utc::now().timestamp();
-    let sigma = Rules::load_reported(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level);
+    let sigma = Rules::load_reported(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level)
+        .map(|(rules, report, line)| (std::sync::Arc::new(rules), report, line));
     if let Some((_, report, line)) = &sigma {
         eprintln!("trailtop: {line}");
         if args.stats {
@@ -75,24 +76,8 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
         aws: args.aws.options(lock.is_some().then(|| data.clone())),
         since: args.since.map(|t| now - t),
     };
-    let mut matcher = sigma.as_ref().map(|(rules, _, _)| Matcher::new(rules));
-    let mut hits = WindowHits::default();
-    let (store, totals) = collect(&specs, &spawn, cfg, range, |ev, store| {
-        if let Some(m) = &mut matcher {
-            let fired = m.hits(ev);
-            if !fired.is_empty() {
-                hits.add(store.window_of(ev.time), &trailtop::features::entity_text(cfg.by, ev), &fired);
-            }
-        }
-    })?;
-    drop(matcher);
-    let signatures = sigma.as_ref().map(|(rules, _, _)| Signatures { rules, hits: &hits });
-    let mut rows = store.rows();
-    if let Some(s) = &signatures {
-        for r in &mut rows {
-            r.signature_weight = s.hits.weight(s.rules, r);
-        }
-    }
+    let rules = sigma.as_ref().map(|(rules, _, _)| std::sync::Arc::clone(rules));
+    let (ingest, totals) = collect(&specs, &spawn, cfg, range, rules, |_, _| {})?;
     let model_cfg = args.model.config();
     let feedback = match args.labels_dir.as_deref() {
         Some("none") => Default::default(),
@@ -102,7 +87,8 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
     if !feedback.is_empty() {
         eprintln!("trailtop: using {} analyst label(s)", feedback.labels.len());
     }
-    let scored = trailtop::model::score_rows_with(rows, &model_cfg, &feedback)?;
+    let scored = trailtop::model::score_rows_with(ingest.rows(), &model_cfg, &feedback)?;
+    let signatures = sigma.as_ref().map(|(rules, _, _)| Signatures { rules: rules.as_ref(), hits: &ingest.signatures });
     let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
     let mut out = Output::open(args.output.as_deref())?;
     let written = match args.format {
@@ -190,6 +176,11 @@ impl Output {
             Output::Stdout(mut w) => w.flush().map_err(Into::into),
             Output::File(w) => {
                 let file = w.into_inner().map_err(|e| e.into_error())?;
+                // Only a regular file has anything to sync: `-o /dev/null` (or a FIFO) refuses
+                // fsync with EINVAL, which is no failure of the output.
+                if file.metadata().is_ok_and(|m| !m.is_file()) {
+                    return Ok(());
+                }
                 file.sync_all().context("cannot sync the output file")
             }
         }
@@ -258,13 +249,13 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         aws: Default::default(),
         since: None,
     };
-    let (store, _) = collect(&specs, &spawn, cfg, TimeRange::default(), |ev, store| {
+    let (ingest, _) = collect(&specs, &spawn, cfg, TimeRange::default(), None, |ev, store| {
         if let Some(scenario) = labels.get(&*ev.id) {
             let key = (store.window_of(ev.time), trailtop::features::entity_text(cfg.by, ev));
             positives.entry(key).or_default().insert(scenario.clone());
         }
     })?;
-    let scored = trailtop::model::score_rows(store.rows(), &args.model.config())?;
+    let scored = trailtop::model::score_rows(ingest.rows(), &args.model.config())?;
     let report = trailtop::headless::eval::evaluate(&scored.rows, &positives);
     let mut out = std::io::stdout().lock();
     let written = match args.format {

@@ -49,6 +49,8 @@ fn a_large_folder_backfills_on_a_two_thread_pool() {
         retain: None,
         source_names: vec!["folder".into()],
         demo: false,
+        sigma: None,
+        sigma_notice: None,
     };
     std::thread::spawn(move || pipeline.run(src_rx, cmd_rx, snap_tx));
     // Generous: the whole back-fill takes seconds; a deadlock never ends.

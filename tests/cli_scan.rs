@@ -222,3 +222,21 @@ fn a_second_instance_on_a_data_dir_says_so() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("another trailtop uses"), "{stderr}");
 }
+
+/// `scan -o /dev/null` (as the ingest benchmark runs it) failed with "cannot sync the output
+/// file: Invalid argument": a device cannot be fsynced, and need not be.
+#[test]
+fn output_to_a_device_is_not_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.json");
+    std::fs::write(
+        &file,
+        r#"{"Records":[{"eventTime":"2024-03-01T10:00:00Z","eventName":"Y","eventID":"a","userIdentity":{"arn":"arn:aws:iam::1:user/u"}}]}"#,
+    )
+    .unwrap();
+    let out = trailtop()
+        .args(["scan", file.to_str().unwrap(), "--labels-dir", "none", "--format", "jsonl", "--output", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -24,6 +24,8 @@ fn pipeline(dir: Option<&Path>) -> Pipeline {
         retain: Some(14 * 86_400),
         source_names: vec!["/var/trail".into()],
         demo: false,
+        sigma: None,
+        sigma_notice: None,
     }
 }
 

@@ -34,6 +34,8 @@ fn snapshot() -> Arc<Snapshot> {
         retain: None,
         source_names: vec!["demo".into()],
         demo: true,
+        sigma: None,
+        sigma_notice: None,
     });
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
     for _ in 0..48 {

@@ -112,6 +112,12 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let threshold = Threshold::Contamination(0.01);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
+    let sigma = crate::sigma::Rules::load_reported(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level);
+    if let Some((_, _, line)) = &sigma {
+        tracing::info!("{line}");
+    }
+    let sigma_notice =
+        sigma.as_ref().filter(|(_, report, _)| !report.problems.is_empty()).map(|(_, _, line)| line.clone());
     // Made before the sources start: whether it restored a baseline decides where they start.
     let pipeline = PipelineState::new(Pipeline {
         data_dir: Some(dir.clone()),
@@ -123,6 +129,8 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         retain: Some(args.retain),
         source_names: specs.iter().map(ToString::to_string).collect(),
         demo: specs.contains(&SourceSpec::Demo),
+        sigma: sigma.map(|(rules, _, _)| Arc::new(rules)),
+        sigma_notice,
     });
     let (src_tx, src_rx) = bounded::<SourceMsg>(256);
     let spawn = crate::source::SpawnOptions {

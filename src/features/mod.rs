@@ -164,8 +164,8 @@ pub struct FeatureRow {
     pub habitual_rules: u16,
     /// Hashes of the event names in the window, sorted (for feedback scopes).
     pub names: Vec<u64>,
-    /// What Sigma hits of medium level and above add to the rank (see
-    /// [`crate::sigma::Level::weight`]); 0 without rules.
+    /// What Sigma hits of medium level and above add to the rank (set by the pipeline from
+    /// `sigma::Level::weight`); 0 without rules.
     pub signature_weight: f64,
 }
 

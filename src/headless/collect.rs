@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 
+use std::sync::Arc;
+
 use crate::features::{FeatureConfig, FeatureStore};
 use crate::parse::{Event, ParseStats};
+use crate::pipeline::ingest::Ingest;
+use crate::sigma::Rules;
 use crate::source::{SourceMsg, SourceSpec, SourceStatus};
 
 /// What a headless read found, besides the features.
@@ -50,21 +54,22 @@ impl TimeRange {
     }
 }
 
-/// Reads every source to the end. `visit` sees each accepted event after de-duplication
-/// (eval uses it to map events to windows).
+/// Reads every source to the end, matching `rules` when given. `visit` sees each accepted
+/// event after de-duplication (eval uses it to map events to windows).
 pub fn collect(
     specs: &[SourceSpec],
     spawn: &crate::source::SpawnOptions,
     cfg: FeatureConfig,
     range: TimeRange,
+    rules: Option<Arc<Rules>>,
     mut visit: impl FnMut(&Event, &FeatureStore),
-) -> anyhow::Result<(FeatureStore, Totals)> {
+) -> anyhow::Result<(Ingest, Totals)> {
     let (tx, rx) = bounded::<SourceMsg>(64);
     for (id, spec) in specs.iter().enumerate() {
         crate::source::spawn(id, spec, spawn, tx.clone());
     }
     drop(tx);
-    let mut ingest = crate::pipeline::ingest::Ingest::new(cfg);
+    let mut ingest = Ingest::new(cfg).with_rules(rules);
     let mut totals = Totals::default();
     let mut progress = Progress::new(specs.len());
     let mut notes: Vec<Option<String>> = vec![None; specs.len()];
@@ -113,7 +118,7 @@ pub fn collect(
     }
     totals.duplicates = ingest.duplicates();
     progress.clear();
-    Ok((ingest.store, totals))
+    Ok((ingest, totals))
 }
 
 struct Progress {

@@ -81,8 +81,8 @@ impl<'a> RowOut<'a> {
             window_end: rfc3339(r.window_end),
             events: r.events,
             features,
-            sigma: sig.map_or_else(Vec::new, |g| g.hits.out(g.rules, r)),
-            techniques: sig.map_or_else(Vec::new, |g| g.hits.techniques(g.rules, r)),
+            sigma: sig.map_or_else(Vec::new, |g| g.hits.out(g.rules, (r.window_start, &r.entity))),
+            techniques: sig.map_or_else(Vec::new, |g| g.hits.techniques(g.rules, (r.window_start, &r.entity))),
         }
     }
 }
@@ -139,8 +139,9 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow], sig: Option<&Signature
             FEATURE_NAMES.iter().zip(&r.features).filter(|(n, _)| **n != "events").map(|(_, v)| round(*v).to_string()),
         );
         rec.push(neutralize_csv(s.reasons.first().map_or("", |x| x.text.as_str())));
-        let (hits, techniques) =
-            sig.map_or_else(Default::default, |g| (g.hits.out(g.rules, r), g.hits.techniques(g.rules, r)));
+        let (hits, techniques) = sig.map_or_else(Default::default, |g| {
+            (g.hits.out(g.rules, (r.window_start, &r.entity)), g.hits.techniques(g.rules, (r.window_start, &r.entity)))
+        });
         rec.push(neutralize_csv(
             &hits.iter().map(|h| format!("{}: {} ({})", h.level, h.title, h.count)).collect::<Vec<_>>().join("; "),
         ));
@@ -187,7 +188,9 @@ pub fn write_table(
             format!("[{}] {}", s.rules.join(","), s.reasons.first().map_or("", |x| x.feature))
         };
         // The strongest signature first: it is what an analyst acts on.
-        if let Some(top) = sig.and_then(|g| g.hits.out(g.rules, r).into_iter().find(|h| h.level != "informational")) {
+        if let Some(top) = sig.and_then(|g| {
+            g.hits.out(g.rules, (r.window_start, &r.entity)).into_iter().find(|h| h.level != "informational")
+        }) {
             why = format!("sigma {}: {}; {why}", top.level, crate::parse::sanitize::clean(top.title));
         }
         writeln!(

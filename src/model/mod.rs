@@ -74,6 +74,8 @@ pub struct ScoredRow {
     pub verdict: Option<feedback::Verdict>,
     /// Rank in the previous generation, to show what moved after a retrain.
     pub prev_rank: Option<usize>,
+    /// The Sigma rules that fired in the window, highest level first (set by the pipeline).
+    pub signatures: Vec<crate::sigma::Signature>,
 }
 
 /// A ranking: the rows, the cut-off, the model and the population.
@@ -175,6 +177,7 @@ pub fn score_rows_using(
                 reasons,
                 verdict,
                 prev_rank: None,
+                signatures: Vec::new(),
             }
         })
         .collect();

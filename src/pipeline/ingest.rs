@@ -7,8 +7,12 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureConfig, FeatureStore};
+use std::sync::Arc;
+
+use crate::features::{FeatureConfig, FeatureRow, FeatureStore};
+use crate::model::ScoredRow;
 use crate::parse::Event;
+use crate::sigma::{Matcher, Rules, WindowHits};
 
 /// What became of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +45,10 @@ pub struct Ingest {
     pub too_old: u64,
     /// Entity-windows expired so far.
     pub windows_expired: u64,
+    /// Sigma rules, when loaded: every new event is matched.
+    matcher: Option<Matcher>,
+    /// Their hits per entity-window, expired with the windows.
+    pub signatures: WindowHits,
 }
 
 impl Ingest {
@@ -51,7 +59,48 @@ impl Ingest {
 
     /// Continues from a saved store and de-duplication state, keeping `retain` seconds.
     pub fn restored(store: FeatureStore, dedup: Dedup, newest: Option<i64>, retain: Option<i64>) -> Ingest {
-        Ingest { store, dedup, retain, newest, cutoff: i64::MIN, too_old: 0, windows_expired: 0 }
+        Ingest {
+            store,
+            dedup,
+            retain,
+            newest,
+            cutoff: i64::MIN,
+            too_old: 0,
+            windows_expired: 0,
+            matcher: None,
+            signatures: WindowHits::default(),
+        }
+    }
+
+    /// Matches every new event against `rules` too.
+    pub fn with_rules(mut self, rules: Option<Arc<Rules>>) -> Ingest {
+        self.matcher = rules.map(Matcher::new);
+        self
+    }
+
+    /// The rules events are matched against.
+    pub fn rules(&self) -> Option<&Arc<Rules>> {
+        self.matcher.as_ref().map(Matcher::rules)
+    }
+
+    /// The feature rows, each with what its Sigma hits add to its rank.
+    pub fn rows(&self) -> Vec<FeatureRow> {
+        let mut rows = self.store.rows();
+        if let Some(rules) = self.rules() {
+            for r in &mut rows {
+                r.signature_weight = self.signatures.weight(rules, (r.window_start, &r.entity));
+            }
+        }
+        rows
+    }
+
+    /// Gives ranked rows the Sigma hits of their windows, to show.
+    pub fn attach_signatures(&self, rows: &mut [ScoredRow]) {
+        if let Some(rules) = self.rules() {
+            for r in rows {
+                r.signatures = self.signatures.list(rules, (r.row.window_start, &r.row.entity));
+            }
+        }
     }
 
     /// Adds `ev` unless its id was seen; true when it was new.
@@ -70,6 +119,7 @@ impl Ingest {
                     self.cutoff = cutoff;
                     self.windows_expired += self.store.expire(cutoff).windows as u64;
                     self.dedup.expire(cutoff);
+                    self.signatures.expire(cutoff);
                 }
             }
             if ev.time < self.cutoff {
@@ -80,6 +130,13 @@ impl Ingest {
         let admit = self.dedup.offer(&ev.id, ev.time);
         if admit == Admit::New {
             self.store.add(ev);
+            if let Some(m) = &mut self.matcher {
+                let hits = m.hits(ev);
+                if !hits.is_empty() {
+                    let entity = crate::features::entity_text(self.store.config().by, ev);
+                    self.signatures.add(self.store.window_of(ev.time), &entity, &hits);
+                }
+            }
         }
         admit
     }

@@ -50,6 +50,10 @@ pub struct Pipeline {
     pub source_names: Vec<String>,
     /// Whether the data is the built-in demo (the header says so).
     pub demo: bool,
+    /// Sigma rules every new event is matched against, when loaded.
+    pub sigma: Option<Arc<crate::sigma::Rules>>,
+    /// What loading them said, when some did not load (the header shows it).
+    pub sigma_notice: Option<String>,
 }
 
 impl Pipeline {

@@ -13,10 +13,11 @@ use flate2::write::GzEncoder;
 use rustc_hash::FxHasher;
 use serde::{Deserialize, Serialize};
 
-use super::ingest::Dedup;
+use super::ingest::{Dedup, Ingest};
 use crate::features::{FeatureConfig, FeatureStore, SCHEMA_VERSION};
 use crate::model::persist::SavedModel;
 use crate::model::{IsolationForest, ModelConfig};
+use crate::sigma::SavedHit;
 
 /// Bumped when the file's layout changes: an older file is reported and ignored.
 pub const STATE_VERSION: u32 = 1;
@@ -38,6 +39,9 @@ struct Saved<S, D> {
     store: S,
     dedup: D,
     model: Option<SavedModel>,
+    /// Sigma hits per window, by rule id (a state from before rules were loaded has none).
+    #[serde(default)]
+    signatures: Vec<SavedHit>,
 }
 
 fn hash_of(v: impl Hash) -> u64 {
@@ -63,6 +67,8 @@ pub struct RestoredView {
 
 /// A state read back.
 pub struct Restored {
+    /// Sigma hits per window, by rule id.
+    pub signatures: Vec<SavedHit>,
     /// The feature store.
     pub store: FeatureStore,
     /// The event ids it had taken in.
@@ -90,12 +96,12 @@ pub fn state_path(dir: &Path, sources: &[String], cfg: FeatureConfig) -> PathBuf
 pub fn save(
     path: &Path,
     sources: &[String],
-    store: &FeatureStore,
-    dedup: &Dedup,
-    newest: Option<i64>,
+    ingest: &Ingest,
     events: u64,
     forest: Option<&IsolationForest>,
 ) -> anyhow::Result<()> {
+    let (store, dedup, newest) = (&ingest.store, ingest.dedup(), ingest.newest());
+    let signatures = ingest.rules().map_or_else(Vec::new, |rules| ingest.signatures.to_saved(rules));
     let saved = Saved {
         version: STATE_VERSION,
         schema_version: SCHEMA_VERSION,
@@ -107,6 +113,7 @@ pub fn save(
         store,
         dedup,
         model: forest.map(SavedModel::new),
+        signatures,
     };
     crate::sys::write_atomic(path, |w| {
         // Level 1: the state is mostly numbers and is written every few minutes.
@@ -157,5 +164,13 @@ pub fn load(path: &Path, cfg: FeatureConfig, model: &ModelConfig) -> Result<Opti
         saved_at: saved.saved_at,
         model: forest.is_some(),
     };
-    Ok(Some(Restored { store: saved.store, dedup: saved.dedup, forest, model_problem, newest: saved.newest, view }))
+    Ok(Some(Restored {
+        signatures: saved.signatures,
+        store: saved.store,
+        dedup: saved.dedup,
+        forest,
+        model_problem,
+        newest: saved.newest,
+        view,
+    }))
 }

@@ -126,7 +126,7 @@ impl PipelineState {
             unsaved: false,
             last_saved: Instant::now(),
         };
-        st.notice = st.notice.take().or(restore_notice);
+        st.notice = st.notice.take().or(restore_notice).or_else(|| st.config.sigma_notice.clone());
         st
     }
 
@@ -271,8 +271,9 @@ impl PipelineState {
         // Right after a restart, and before anything new arrived, the restored forest ranks
         // the restored windows (it was fitted on exactly these).
         let forest = self.restored_forest.take();
-        self.ranking = Some(match score_rows_using(self.ingest.store.rows(), &self.model, &feedback, forest) {
+        self.ranking = Some(match score_rows_using(self.ingest.rows(), &self.model, &feedback, forest) {
             Ok(mut s) => {
+                self.ingest.attach_signatures(&mut s.rows);
                 // What moved since the last ranking.
                 for r in &mut s.rows {
                     r.prev_rank = self.prev_ranks.get(&(r.row.window_start, r.row.entity.clone())).copied();

@@ -17,6 +17,8 @@ fn config() -> Pipeline {
         retain: None,
         source_names: vec!["s3://trail/".into()],
         demo: false,
+        sigma: None,
+        sigma_notice: None,
     }
 }
 
@@ -173,4 +175,57 @@ fn the_last_batch_is_published_when_the_sources_end() {
         }
     }
     panic!("the second batch was never published");
+}
+
+fn stop_rules() -> Arc<crate::sigma::Rules> {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "title: Trail stopped\nid: t-1\nlogsource: {product: aws, service: cloudtrail}\nlevel: high\ntags: [attack.t1562.008]\ndetection:\n  sel: {eventName: StopLogging}\n  condition: sel\n";
+    std::fs::write(dir.path().join("stop.yml"), rule).unwrap();
+    Arc::new(crate::sigma::Rules::load(&[dir.path().to_path_buf()], &[], crate::sigma::Level::Informational).0)
+}
+
+/// Thirty hours of one principal, with a trail stopped in hour ten.
+fn thirty_hours_and_a_stop(t0: i64) -> Vec<Event> {
+    let mut events: Vec<Event> = (0..30).map(|h| event_at(&format!("e{h}"), t0 + h * 3600)).collect();
+    let doc = format!(
+        r#"{{"eventTime":"{}","eventName":"StopLogging","eventID":"stop","userIdentity":{{"arn":"arn:aws:iam::1:user/u"}}}}"#,
+        crate::parse::time::rfc3339(t0 + 10 * 3600 + 60)
+    );
+    events.extend(crate::parse::parse_bytes(doc.as_bytes(), &crate::parse::ParseOptions::default()).0);
+    events
+}
+
+/// The console matched no Sigma rule: now every new event is matched, the window's hits
+/// reach the snapshot (strongest first) and a high hit lifts its window above the rest.
+#[test]
+fn sigma_hits_reach_the_snapshot_and_lift_their_window() {
+    let mut st = PipelineState::new(Pipeline { sigma: Some(stop_rules()), ..config() });
+    let t0 = 1_709_251_200;
+    st.ingest(batch(thirty_hours_and_a_stop(t0)));
+    let snap = st.publish();
+    let top = &snap.rows[0];
+    assert_eq!(top.row.window_start, t0 + 10 * 3600, "the window with the hit ranks first");
+    assert_eq!(top.signatures.len(), 1);
+    let sig = &top.signatures[0];
+    assert_eq!((sig.title.as_str(), sig.level, sig.count), ("Trail stopped", crate::sigma::Level::High, 1));
+    assert_eq!(sig.techniques, ["T1562.008"]);
+    assert!(snap.rows[1..].iter().all(|r| r.signatures.is_empty()));
+}
+
+/// Hits are saved with the state: a restarted console still shows (and ranks by) the hits of
+/// windows it will not read again.
+#[test]
+fn sigma_hits_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = || Pipeline { data_dir: Some(dir.path().to_path_buf()), sigma: Some(stop_rules()), ..config() };
+    let t0 = 1_709_251_200;
+    let mut st = PipelineState::new(cfg());
+    st.ingest(batch(thirty_hours_and_a_stop(t0)));
+    st.publish();
+    st.save();
+    drop(st);
+    let mut again = PipelineState::new(cfg());
+    let snap = again.publish();
+    assert_eq!(snap.rows[0].row.window_start, t0 + 10 * 3600);
+    assert_eq!(snap.rows[0].signatures.len(), 1, "{:?}", snap.rows[0]);
 }

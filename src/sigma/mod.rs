@@ -12,12 +12,13 @@ mod windows;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rsigma_eval::{CompiledRule, CorrelationConfig, CorrelationEngine, EvaluationResult};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use load::LoadReport;
-pub use windows::{HitOut, WindowHits};
+pub use windows::{HitOut, SavedHit, Signature, Window, WindowHits};
 
 use crate::parse::Event;
 
@@ -52,8 +53,8 @@ impl From<Option<rsigma_parser::Level>> for Level {
 
 impl Level {
     /// What a hit adds to its window's rank: medium and above only (low and informational
-    /// hits are shown and counted, not ranked), within the cap rules share (see
-    /// [`crate::model::rank_score`]).
+    /// hits are shown and counted, not ranked), within the cap the built-in rules share (the
+    /// model's rank formula).
     pub fn weight(self) -> f64 {
         match self {
             Level::Informational | Level::Low => 0.0,
@@ -221,6 +222,11 @@ impl Rules {
         self.infos.is_empty()
     }
 
+    /// The rule whose id (or title, for a rule without one) is `id`.
+    pub fn index_of(&self, id: &str) -> Option<RuleIdx> {
+        self.by_key.get(id).copied()
+    }
+
     /// The rule `idx` names.
     pub fn info(&self, idx: RuleIdx) -> &RuleInfo {
         &self.infos[idx as usize]
@@ -268,20 +274,37 @@ impl Rules {
     }
 }
 
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Rules({})", self.len())
+    }
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Matcher({} rules)", self.rules.len())
+    }
+}
+
 /// Matches records in event-time order, keeping the state correlations count in.
-pub struct Matcher<'r> {
-    rules: &'r Rules,
+pub struct Matcher {
+    rules: Arc<Rules>,
     correlations: Option<CorrelationEngine>,
 }
 
-impl<'r> Matcher<'r> {
+impl Matcher {
     /// A matcher with no correlation state yet.
-    pub fn new(rules: &'r Rules) -> Self {
+    pub fn new(rules: Arc<Rules>) -> Self {
         let correlations = rules.correlations.as_ref().and_then(|all| {
             let mut engine = CorrelationEngine::new(CorrelationConfig::default());
             engine.add_collection(all).ok().map(|_| engine)
         });
         Matcher { rules, correlations }
+    }
+
+    /// The rules it matches.
+    pub fn rules(&self) -> &Arc<Rules> {
+        &self.rules
     }
 
     /// The rules `ev` fired, correlations included (a correlation fires on the record that

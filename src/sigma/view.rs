@@ -8,19 +8,50 @@ use std::cell::OnceCell;
 
 use rsigma_eval::{Event as SigmaEvent, EventValue, JsonEvent};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::parse::Event;
 
 /// One record, for the rule engine.
 pub struct View<'a> {
     ev: &'a Event,
+    /// The record's top-level keys, each pointing at its unparsed value: a rule reading
+    /// `sessionContext.sessionIssuer.type` parses that path, not the whole record.
+    top: OnceCell<Option<Entries<'a>>>,
+    /// The whole record, for what the paths cannot reach (arrays, keyword searches).
     raw: OnceCell<Option<Value>>,
 }
 
 impl<'a> View<'a> {
     /// `ev` as a Sigma event.
     pub fn new(ev: &'a Event) -> Self {
-        View { ev, raw: OnceCell::new() }
+        View { ev, top: OnceCell::new(), raw: OnceCell::new() }
+    }
+
+    /// The value at a dotted path through objects, parsing only the objects on the way.
+    /// `None` inside means absent; `None` outside means the path crosses something else (an
+    /// array, an escaped key) and the whole record must answer.
+    fn path(&self, path: &str) -> Option<Option<EventValue<'static>>> {
+        if path.contains(['[', '\\', '*']) {
+            return None;
+        }
+        let top =
+            self.top.get_or_init(|| self.ev.raw.as_deref().and_then(|r| serde_json::from_str(r).ok())).as_ref()?;
+        let mut parts = path.split('.');
+        let first = parts.next()?;
+        let Some(mut at) = top.0.iter().find(|(k, _)| *k == first).map(|(_, v)| *v) else { return Some(None) };
+        for key in parts {
+            let entries: Entries = serde_json::from_str(at.get()).ok()?;
+            match entries.0.into_iter().find(|(k, _)| *k == key) {
+                Some((_, v)) => at = v,
+                None => return Some(None),
+            }
+        }
+        let leaf: Value = serde_json::from_str(at.get()).ok()?;
+        if leaf.is_array() {
+            return None;
+        }
+        Some(Some(owned(EventValue::from(&leaf))))
     }
 
     fn raw(&self) -> Option<JsonEvent<'_>> {
@@ -56,8 +87,11 @@ impl SigmaEvent for View<'_> {
         match self.typed(path) {
             // An empty typed field is one the record did not have.
             Some(v) => v.filter(|s| !s.is_empty()).map(|s| EventValue::Str(Cow::Borrowed(s))),
-            // The JSON event borrows from the value this view holds; copy it out.
-            None => self.raw()?.get_field(path).map(owned),
+            None => match self.path(path) {
+                Some(v) => v,
+                // The JSON event borrows from the value this view holds; copy it out.
+                None => self.raw()?.get_field(path).map(owned),
+            },
         }
     }
 
@@ -86,5 +120,29 @@ fn owned(v: EventValue<'_>) -> EventValue<'static> {
         EventValue::Map(kv) => {
             EventValue::Map(kv.into_iter().map(|(k, v)| (Cow::Owned(k.into_owned()), owned(v))).collect())
         }
+    }
+}
+
+/// An object's entries in order, each value unparsed: a record has a few dozen keys, so a
+/// scan beats hashing them, and nothing below them is parsed.
+struct Entries<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Entries<'de>, M::Error> {
+                let mut v = Vec::with_capacity(m.size_hint().unwrap_or(24));
+                while let Some(entry) = m.next_entry::<&'de str, &'de RawValue>()? {
+                    v.push(entry);
+                }
+                Ok(Entries(v))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }

@@ -6,13 +6,15 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::{Level, RuleIdx, Rules};
-use crate::features::FeatureRow;
 
 /// Hits by window start, then entity.
 #[derive(Debug, Default)]
 pub struct WindowHits {
     by_window: HashMap<i64, HashMap<String, BTreeMap<RuleIdx, u32>>>,
 }
+
+/// An entity-window: its start and its entity.
+pub type Window<'a> = (i64, &'a str);
 
 /// One rule's hits in a window, as `scan` prints them.
 #[derive(Debug, Serialize, PartialEq)]
@@ -27,9 +29,75 @@ pub struct HitOut<'r> {
     pub tags: &'r [String],
     /// Records of the window it fired on.
     pub count: u32,
+    #[serde(skip)]
+    idx: RuleIdx,
 }
 
+/// One rule's hits in a window, as the console shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signature {
+    /// The rule's title.
+    pub title: String,
+    /// Its level.
+    pub level: Level,
+    /// Records of the window it fired on.
+    pub count: u32,
+    /// The ATT&CK techniques it names.
+    pub techniques: Vec<String>,
+}
+
+/// One rule's hits in one window as saved: window start, entity, rule id, count. By id, so
+/// that a restart with other rules keeps the hits of the rules still loaded.
+pub type SavedHit = (i64, String, String, u32);
+
 impl WindowHits {
+    /// The hits, to save.
+    pub fn to_saved(&self, rules: &Rules) -> Vec<SavedHit> {
+        let mut out = Vec::new();
+        for (&start, entities) in &self.by_window {
+            for (entity, counts) in entities {
+                for (&i, &n) in counts {
+                    out.push((start, entity.clone(), rules.info(i).id.clone(), n));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Saved hits back, for the rules loaded now (a rule no longer loaded is dropped).
+    pub fn from_saved(rules: &Rules, saved: &[SavedHit]) -> WindowHits {
+        let mut hits = WindowHits::default();
+        for (start, entity, id, n) in saved {
+            if let Some(i) = rules.index_of(id) {
+                let counts = hits.by_window.entry(*start).or_default().entry(entity.clone()).or_default();
+                *counts.entry(i).or_default() += n;
+            }
+        }
+        hits
+    }
+
+    /// Forgets the windows that start before `cutoff`.
+    pub fn expire(&mut self, cutoff: i64) {
+        self.by_window.retain(|&start, _| start >= cutoff);
+    }
+
+    /// The window's hits, highest level first, then the most frequent.
+    pub fn list(&self, rules: &Rules, at: Window) -> Vec<Signature> {
+        self.out(rules, at)
+            .into_iter()
+            .map(|h| {
+                let info = rules.info(h.idx);
+                Signature {
+                    title: info.title.clone(),
+                    level: info.level,
+                    count: h.count,
+                    techniques: info.techniques.clone(),
+                }
+            })
+            .collect()
+    }
+
     /// Counts `hits` (from one record) for the window starting at `start` of `entity`.
     pub fn add(&mut self, start: i64, entity: &str, hits: &[RuleIdx]) {
         if hits.is_empty() {
@@ -45,24 +113,24 @@ impl WindowHits {
         }
     }
 
-    fn of(&self, row: &FeatureRow) -> Option<&BTreeMap<RuleIdx, u32>> {
-        self.by_window.get(&row.window_start)?.get(&row.entity)
+    fn of(&self, (start, entity): Window) -> Option<&BTreeMap<RuleIdx, u32>> {
+        self.by_window.get(&start)?.get(entity)
     }
 
     /// What the window's strongest hit adds to its rank.
-    pub fn weight(&self, rules: &Rules, row: &FeatureRow) -> f64 {
-        self.of(row).map_or(0.0, |c| c.keys().map(|&i| rules.info(i).level.weight()).fold(0.0, f64::max))
+    pub fn weight(&self, rules: &Rules, at: Window) -> f64 {
+        self.of(at).map_or(0.0, |c| c.keys().map(|&i| rules.info(i).level.weight()).fold(0.0, f64::max))
     }
 
     /// The window's hits, highest level first, then the most frequent.
-    pub fn out<'r>(&self, rules: &'r Rules, row: &FeatureRow) -> Vec<HitOut<'r>> {
+    pub fn out<'r>(&self, rules: &'r Rules, at: Window) -> Vec<HitOut<'r>> {
         let mut out: Vec<(Level, HitOut<'r>)> = self
-            .of(row)
+            .of(at)
             .into_iter()
             .flatten()
             .map(|(&i, &count)| {
                 let r = rules.info(i);
-                (r.level, HitOut { id: &r.id, title: &r.title, level: r.level.name(), tags: &r.tags, count })
+                (r.level, HitOut { id: &r.id, title: &r.title, level: r.level.name(), tags: &r.tags, count, idx: i })
             })
             .collect();
         out.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.count.cmp(&a.1.count)).then(a.1.title.cmp(b.1.title)));
@@ -70,9 +138,9 @@ impl WindowHits {
     }
 
     /// The ATT&CK techniques of the window's hits, each once, sorted.
-    pub fn techniques<'r>(&self, rules: &'r Rules, row: &FeatureRow) -> Vec<&'r str> {
+    pub fn techniques<'r>(&self, rules: &'r Rules, at: Window) -> Vec<&'r str> {
         let mut t: Vec<&str> = self
-            .of(row)
+            .of(at)
             .into_iter()
             .flatten()
             .flat_map(|(&i, _)| rules.info(i).techniques.iter().map(String::as_str))

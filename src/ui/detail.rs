@@ -179,6 +179,13 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
                     Line::from(Span::styled(format!("⚑ rule: {rule}"), theme.fg(Role::RuleBadge)))
                 });
             }
+            for sig in &r.signatures {
+                let techniques =
+                    if sig.techniques.is_empty() { String::new() } else { format!(" [{}]", sig.techniques.join(" ")) };
+                let role = if sig.level >= crate::sigma::Level::Medium { Role::RuleBadge } else { Role::Muted };
+                let text = format!("⚑ sigma {}: {} ×{}{techniques}", sig.level.name(), sig.title, sig.count);
+                lines.push(Line::from(Span::styled(crate::parse::sanitize::clean_owned(&text), theme.fg(role))));
+            }
             lines.push(Line::from(Span::styled("why:", theme.fg(Role::Muted))));
             if r.reasons.is_empty() {
                 lines.push(Line::from("  no single feature stands out"));

@@ -36,6 +36,7 @@ fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
         reasons: vec![],
         verdict: None,
         prev_rank: None,
+        signatures: vec![],
     }
 }
 

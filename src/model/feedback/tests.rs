@@ -22,6 +22,7 @@ fn scored(entity: &str, window: i64, names: Vec<u64>) -> ScoredRow {
         reasons: vec![],
         verdict: None,
         prev_rank: None,
+        signatures: vec![],
     }
 }
 

@@ -9,6 +9,7 @@ use crate::features::FeatureStore;
 use crate::pipeline::Pipeline;
 use crate::pipeline::ingest::{Dedup, Ingest};
 use crate::pipeline::saved::{self, Restored};
+use crate::sigma::WindowHits;
 
 /// How often the state is saved while something changes.
 pub const SAVE_EVERY: Duration = Duration::from_secs(120);
@@ -16,7 +17,10 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(120);
 /// The ingest a pipeline starts from: the saved one when there is a usable one, else empty;
 /// with a notice when a saved state or model could not be used.
 pub(super) fn restore(config: &Pipeline) -> (Ingest, Option<Restored>, Option<String>) {
-    let fresh = || Ingest::restored(FeatureStore::new(config.cfg), Dedup::default(), None, config.retain);
+    let fresh = || {
+        Ingest::restored(FeatureStore::new(config.cfg), Dedup::default(), None, config.retain)
+            .with_rules(config.sigma.clone())
+    };
     let Some(dir) = &config.data_dir else { return (fresh(), None, None) };
     let path = saved::state_path(dir, &config.source_names, config.cfg);
     match saved::load(&path, config.cfg, &config.model) {
@@ -25,7 +29,11 @@ pub(super) fn restore(config: &Pipeline) -> (Ingest, Option<Restored>, Option<St
             let dedup = std::mem::take(&mut r.dedup);
             let notice = r.model_problem.take();
             tracing::info!(path = %path.display(), windows = r.view.windows, model = r.view.model, "state restored");
-            (Ingest::restored(store, dedup, r.newest, config.retain), Some(r), notice)
+            let mut ingest = Ingest::restored(store, dedup, r.newest, config.retain).with_rules(config.sigma.clone());
+            if let Some(rules) = &config.sigma {
+                ingest.signatures = WindowHits::from_saved(rules, &std::mem::take(&mut r.signatures));
+            }
+            (ingest, Some(r), notice)
         }
         Ok(None) => (fresh(), None, None),
         Err(e) => {
@@ -62,9 +70,7 @@ impl PipelineState {
             let result = saved::save(
                 &path,
                 &self.config.source_names,
-                &self.ingest.store,
-                self.ingest.dedup(),
-                self.ingest.newest(),
+                &self.ingest,
                 self.events + self.restored.as_ref().map_or(0, |r| r.events),
                 self.forest.as_ref(),
             );
