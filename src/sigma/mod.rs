@@ -165,6 +165,11 @@ impl Rules {
                 None => rules.any_call.push(idx),
             }
             rules.compiled.push(compiled);
+            // Loaded below --sigma-level only because a correlation counts it: it feeds the
+            // correlation but is no hit of its own.
+            if Level::from(r.level) < min {
+                rules.quiet.insert(idx);
+            }
             rules.add_info(key, &r.title, r.level, &r.tags);
         }
         for c in &all.correlations {

@@ -103,6 +103,12 @@ fn a_correlation_counting_a_rule_by_title_fires_on_the_event_that_completes_it()
     let mut m = Matcher::new(std::sync::Arc::clone(&rules));
     let got: Vec<Vec<String>> = evs.iter().map(|e| titles(&rules, &m.hits(e))).collect();
     assert_eq!(got.last().unwrap(), &vec!["Many failed".to_owned()], "{got:?}");
+    // Also with `generate: true`: below the level asked for, the counted rule is no hit.
+    let dir = rule_dir(&[("corr.yml", &corr.replace("generate: false", "generate: true"))]);
+    let rules = std::sync::Arc::new(Rules::load(&[dir.path().to_path_buf()], &[], Level::Medium).0);
+    let mut m = Matcher::new(std::sync::Arc::clone(&rules));
+    let got: Vec<Vec<String>> = evs.iter().map(|e| titles(&rules, &m.hits(e))).collect();
+    assert_eq!(got, [vec![], vec![], vec!["Many failed".to_owned()]]);
     assert!(got[..2].iter().all(|g| !g.contains(&"Many failed".to_owned())), "{got:?}");
 }
 
