@@ -172,6 +172,16 @@ impl Rules {
             }
             rules.add_info(key, &r.title, r.level, &r.tags);
         }
+        if all.correlations.is_empty() {
+            return (rules, report);
+        }
+        // Checked now, so that a bad correlation is reported once, not at every matcher; the
+        // rules it would have counted then stay hits of their own.
+        if let Err(e) = CorrelationEngine::new(CorrelationConfig::default()).add_collection(&all) {
+            report.problems.push((PathBuf::from("correlations"), format!("correlations not loaded: {e}")));
+            report.correlations = 0;
+            return (rules, report);
+        }
         for c in &all.correlations {
             let idxs: Vec<RuleIdx> = c.rules.iter().filter_map(|r| rules.by_key.get(r).copied()).collect();
             rules.counted.extend(&idxs);
@@ -182,15 +192,7 @@ impl Rules {
         for c in &all.correlations {
             rules.add_info(c.id.clone().unwrap_or_else(|| c.title.clone()), &c.title, c.level, &c.tags);
         }
-        if !all.correlations.is_empty() {
-            // Checked now, so that a bad correlation is reported once, not at every matcher.
-            if let Err(e) = CorrelationEngine::new(CorrelationConfig::default()).add_collection(&all) {
-                report.problems.push((PathBuf::from("correlations"), format!("correlations not loaded: {e}")));
-                report.correlations = 0;
-            } else {
-                rules.correlations = Some(all);
-            }
-        }
+        rules.correlations = Some(all);
         (rules, report)
     }
 
