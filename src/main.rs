@@ -58,10 +58,9 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let range = TimeRange { since: args.since, until: args.until };
     let now = chrono::Utc::now().timestamp();
-    let sigma = Rules::load_reported(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level)
-        .map(|(rules, report, line)| (std::sync::Arc::new(rules), report, line));
-    if let Some((_, report, line)) = &sigma {
-        eprintln!("trailtop: {line}");
+    let sigma = Rules::load_given(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level);
+    if let Some((_, report)) = &sigma {
+        eprintln!("trailtop: {}", report.summary());
         if args.stats {
             for (path, why) in report.problems.iter().skip(1).take(20) {
                 eprintln!("trailtop: sigma: {}: {}", path.display(), trailtop::parse::sanitize::clean(why));
@@ -76,7 +75,7 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
         aws: args.aws.options(lock.is_some().then(|| data.clone())),
         since: args.since.map(|t| now - t),
     };
-    let rules = sigma.as_ref().map(|(rules, _, _)| std::sync::Arc::clone(rules));
+    let rules = sigma.map(|(rules, _)| std::sync::Arc::new(rules));
     let (ingest, totals) = collect(&specs, &spawn, cfg, range, rules, |_, _| {})?;
     let model_cfg = args.model.config();
     let feedback = match args.labels_dir.as_deref() {
@@ -88,7 +87,7 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
         eprintln!("trailtop: using {} analyst label(s)", feedback.labels.len());
     }
     let scored = trailtop::model::score_rows_with(ingest.rows(), &model_cfg, &feedback)?;
-    let signatures = sigma.as_ref().map(|(rules, _, _)| Signatures { rules: rules.as_ref(), hits: &ingest.signatures });
+    let signatures = ingest.rules().map(|rules| Signatures { rules, hits: &ingest.signatures });
     let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
     let mut out = Output::open(args.output.as_deref())?;
     let written = match args.format {

@@ -112,12 +112,13 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
     let threshold = Threshold::Contamination(0.01);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
-    let sigma = crate::sigma::Rules::load_reported(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level);
-    if let Some((_, _, line)) = &sigma {
+    let sigma = crate::sigma::Rules::load_given(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level);
+    let sigma_summary = sigma.as_ref().map(|(_, report)| (report.summary(), !report.problems.is_empty()));
+    if let Some((line, _)) = &sigma_summary {
         tracing::info!("{line}");
     }
-    let sigma_notice =
-        sigma.as_ref().filter(|(_, report, _)| !report.problems.is_empty()).map(|(_, _, line)| line.clone());
+    // The header shows the line only when a rule file did not load.
+    let sigma_notice = sigma_summary.and_then(|(line, problems)| problems.then_some(line));
     // Made before the sources start: whether it restored a baseline decides where they start.
     let pipeline = PipelineState::new(Pipeline {
         data_dir: Some(dir.clone()),
@@ -129,7 +130,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         retain: Some(args.retain),
         source_names: specs.iter().map(ToString::to_string).collect(),
         demo: specs.contains(&SourceSpec::Demo),
-        sigma: sigma.map(|(rules, _, _)| Arc::new(rules)),
+        sigma: sigma.map(|(rules, _)| Arc::new(rules)),
         sigma_notice,
     });
     let (src_tx, src_rx) = bounded::<SourceMsg>(256);

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::features::FEATURE_NAMES;
+use crate::features::{FEATURE_NAMES, FeatureRow};
 use crate::model::{Reason, Scored, ScoredRow, Threshold};
 use crate::parse::time::{format_utc, rfc3339};
 use crate::sigma::{HitOut, Rules, WindowHits};
@@ -16,6 +16,18 @@ pub struct Signatures<'a> {
     pub rules: &'a Rules,
     /// Their hits.
     pub hits: &'a WindowHits,
+}
+
+impl<'a> Signatures<'a> {
+    /// The hits of `r`'s window, highest level first.
+    fn of(&self, r: &FeatureRow) -> Vec<HitOut<'a>> {
+        self.hits.out(self.rules, (r.window_start, &r.entity))
+    }
+
+    /// The techniques of `r`'s window.
+    fn techniques(&self, r: &FeatureRow) -> Vec<&'a str> {
+        self.hits.techniques(self.rules, (r.window_start, &r.entity))
+    }
 }
 
 /// One output row. Field names are a stable interface for scripts and SIEMs.
@@ -81,8 +93,8 @@ impl<'a> RowOut<'a> {
             window_end: rfc3339(r.window_end),
             events: r.events,
             features,
-            sigma: sig.map_or_else(Vec::new, |g| g.hits.out(g.rules, (r.window_start, &r.entity))),
-            techniques: sig.map_or_else(Vec::new, |g| g.hits.techniques(g.rules, (r.window_start, &r.entity))),
+            sigma: sig.map_or_else(Vec::new, |g| g.of(r)),
+            techniques: sig.map_or_else(Vec::new, |g| g.techniques(r)),
         }
     }
 }
@@ -139,9 +151,7 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow], sig: Option<&Signature
             FEATURE_NAMES.iter().zip(&r.features).filter(|(n, _)| **n != "events").map(|(_, v)| round(*v).to_string()),
         );
         rec.push(neutralize_csv(s.reasons.first().map_or("", |x| x.text.as_str())));
-        let (hits, techniques) = sig.map_or_else(Default::default, |g| {
-            (g.hits.out(g.rules, (r.window_start, &r.entity)), g.hits.techniques(g.rules, (r.window_start, &r.entity)))
-        });
+        let (hits, techniques) = sig.map_or_else(Default::default, |g| (g.of(r), g.techniques(r)));
         rec.push(neutralize_csv(
             &hits.iter().map(|h| format!("{}: {} ({})", h.level, h.title, h.count)).collect::<Vec<_>>().join("; "),
         ));
@@ -188,9 +198,7 @@ pub fn write_table(
             format!("[{}] {}", s.rules.join(","), s.reasons.first().map_or("", |x| x.feature))
         };
         // The strongest signature first: it is what an analyst acts on.
-        if let Some(top) = sig.and_then(|g| {
-            g.hits.out(g.rules, (r.window_start, &r.entity)).into_iter().find(|h| h.level != "informational")
-        }) {
+        if let Some(top) = sig.and_then(|g| g.of(r).into_iter().find(|h| h.level != "informational")) {
             why = format!("sigma {}: {}; {why}", top.level, crate::parse::sanitize::clean(top.title));
         }
         writeln!(

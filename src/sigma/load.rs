@@ -105,17 +105,11 @@ pub(super) fn collect(dirs: &[PathBuf], ignore_files: &[PathBuf], min: Level) ->
     all.correlations.retain(|c| Level::from(c.level) >= min);
     report.below_level = before - all.correlations.len();
     let counted: HashSet<&str> = all.correlations.iter().flat_map(|c| c.rules.iter().map(String::as_str)).collect();
-    let keep: Vec<bool> = all
-        .rules
-        .iter()
-        .map(|r| {
-            Level::from(r.level) >= min
-                || [r.id.as_deref(), r.name.as_deref()].into_iter().flatten().any(|k| counted.contains(k))
-        })
-        .collect();
-    let mut keep = keep.into_iter();
     let before = all.rules.len();
-    all.rules.retain(|_| keep.next().unwrap_or(false));
+    all.rules.retain(|r| {
+        Level::from(r.level) >= min
+            || [r.id.as_deref(), r.name.as_deref()].into_iter().flatten().any(|k| counted.contains(k))
+    });
     report.below_level += before - all.rules.len();
     report.rules = all.rules.len();
     report.correlations = all.correlations.len();

@@ -196,15 +196,10 @@ impl Rules {
         (rules, report)
     }
 
-    /// The rules `folders` hold (nothing to load: `None`), with a line for stderr or the
-    /// header saying what loaded and what did not.
-    pub fn load_reported(folders: &[PathBuf], ignore: &[PathBuf], min: Level) -> Option<(Rules, LoadReport, String)> {
-        if folders.is_empty() {
-            return None;
-        }
-        let (rules, report) = Rules::load(folders, ignore, min);
-        let line = report.summary();
-        Some((rules, report, line))
+    /// The rules `folders` hold, or `None` when no folder is given ([`LoadReport::summary`]
+    /// says what loaded and what did not).
+    pub fn load_given(folders: &[PathBuf], ignore: &[PathBuf], min: Level) -> Option<(Rules, LoadReport)> {
+        (!folders.is_empty()).then(|| Rules::load(folders, ignore, min))
     }
 
     fn add_info(&mut self, key: String, title: &str, level: Option<rsigma_parser::Level>, tags: &[String]) {
@@ -273,8 +268,8 @@ impl Rules {
     }
 
     fn indexes<'a>(&self, results: impl IntoIterator<Item = &'a EvaluationResult>) -> Vec<RuleIdx> {
-        let key = |r: &EvaluationResult| r.header.rule_id.clone().unwrap_or_else(|| r.header.rule_title.clone());
-        let mut out: Vec<RuleIdx> = results.into_iter().filter_map(|r| self.by_key.get(&key(r)).copied()).collect();
+        let key = |r: &'a EvaluationResult| r.header.rule_id.as_deref().unwrap_or(&r.header.rule_title);
+        let mut out: Vec<RuleIdx> = results.into_iter().filter_map(|r| self.by_key.get(key(r)).copied()).collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -318,22 +313,30 @@ impl Matcher {
     /// completes it). Sorted, each once.
     pub fn hits(&mut self, ev: &Event) -> Vec<RuleIdx> {
         let view = view::View::new(ev);
-        let detected = self.rules.detect(ev, &view);
-        let mut hits: Vec<RuleIdx> = detected.iter().copied().filter(|i| !self.rules.quiet.contains(i)).collect();
-        if let Some(c) = &mut self.correlations {
-            // The correlation engine takes the engine's results: built only for the rules it
-            // counts.
-            let results: Vec<EvaluationResult> = detected
-                .iter()
-                .filter(|i| self.rules.counted.contains(i))
-                .filter_map(|&i| rsigma_eval::evaluate_rule(&self.rules.compiled[i as usize], &view))
-                .collect();
-            if !results.is_empty() {
-                let out = c.process_with_detections(&view, results, ev.time);
-                hits.extend(self.rules.indexes(out.iter().filter(|r| r.is_correlation())));
-                hits.sort_unstable();
-                hits.dedup();
+        let mut hits = self.rules.detect(ev, &view);
+        // The correlation engine takes the engine's results: built only for the rules it
+        // counts.
+        let fired = match &mut self.correlations {
+            Some(c) => {
+                let results: Vec<EvaluationResult> = hits
+                    .iter()
+                    .filter(|i| self.rules.counted.contains(i))
+                    .filter_map(|&i| rsigma_eval::evaluate_rule(&self.rules.compiled[i as usize], &view))
+                    .collect();
+                if results.is_empty() {
+                    Vec::new()
+                } else {
+                    let out = c.process_with_detections(&view, results, ev.time);
+                    self.rules.indexes(out.iter().filter(|r| r.is_correlation()))
+                }
             }
+            None => Vec::new(),
+        };
+        hits.retain(|i| !self.rules.quiet.contains(i));
+        if !fired.is_empty() {
+            hits.extend(fired);
+            hits.sort_unstable();
+            hits.dedup();
         }
         hits
     }
