@@ -67,9 +67,16 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // Rules may read fields no typed one holds (requestParameters.*, responseElements.*): the
+    // records of the calls they are about are kept whole, or every record when one of them is
+    // about any call.
+    let raw_calls = sigma.as_ref().map(|(rules, _)| rules.raw_calls());
     let spawn = trailtop::source::SpawnOptions {
-        // Rules may read any field (requestParameters.*, responseElements.*): keep the record.
-        parse: trailtop::parse::ParseOptions { keep_raw: sigma.is_some(), ..Default::default() },
+        parse: trailtop::parse::ParseOptions {
+            keep_raw: matches!(raw_calls, Some(None)),
+            raw_calls: raw_calls.flatten().map(std::sync::Arc::new),
+            ..Default::default()
+        },
         follow: false,
         demo_speed: 1.0,
         aws: args.aws.options(lock.is_some().then(|| data.clone())),

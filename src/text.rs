@@ -2,6 +2,14 @@
 
 use std::borrow::Cow;
 
+/// `s` lower-cased (ASCII) into `buf`, without allocating; `None` when it does not fit.
+pub fn ascii_lower<'b>(s: &str, buf: &'b mut [u8; 64]) -> Option<&'b str> {
+    let out = buf.get_mut(..s.len())?;
+    out.copy_from_slice(s.as_bytes());
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).ok()
+}
+
 /// The readable tail of an ARN: `user/alice` for `arn:aws:iam::1:user/alice`,
 /// `assumed-role/ci/run-42` for an assumed role. Non-ARNs are returned as they are.
 pub fn short_principal(p: &str) -> &str {

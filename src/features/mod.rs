@@ -228,11 +228,12 @@ impl FeatureStore {
         self.insights
     }
 
-    /// Counts one event into its entity-window and the principal's history.
-    pub fn add(&mut self, ev: &Event) {
+    /// Counts one event into its entity-window and the principal's history, and says which
+    /// window that was (an Insight record counts into none).
+    pub fn add(&mut self, ev: &Event) -> Option<(i64, &str)> {
         if ev.category == Category::Insight {
             self.insights += 1;
-            return;
+            return None;
         }
         let start = self.window_of(ev.time);
         let entity = entity_text(self.cfg.by, ev);
@@ -296,6 +297,7 @@ impl FeatureStore {
         note_seen(&mut hist.regions, region, ev.time);
         note_seen(&mut hist.agents, agent, ev.time);
         self.data_start = Some(self.data_start.map_or(ev.time, |d| d.min(ev.time)));
+        self.aggs.get(&(start, hash(&entity))).map(|a| (start, &*a.entity))
     }
 
     /// Every entity-window as a feature row, ordered by window then entity.

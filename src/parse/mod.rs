@@ -6,6 +6,7 @@
 //! Digest files and broken records are counted in [`ParseStats`], never fatal: one bad record
 //! costs that record only, and a truncated document keeps everything before the cut.
 
+mod calls;
 mod lenient;
 mod record;
 pub mod sanitize;
@@ -13,13 +14,15 @@ mod split;
 pub mod time;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
+pub use calls::CallSet;
 use record::WireRecord;
-pub use record::{Category, Event, RecordError, fnv1a};
+pub use record::{ArnKept, Category, Event, RecordError, fnv1a};
 use split::{ArrayElements, skip_ws, value_end};
 
 /// CloudTrail caps an event at 256 KB; anything far above that is not a record but an attack
@@ -34,6 +37,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
 pub struct ParseOptions {
     /// Keep each record's raw JSON for drill-down (the console does, `scan` does not).
     pub keep_raw: bool,
+    /// Without `keep_raw`, keep the raw JSON of the records for these calls (lower-cased
+    /// `eventName`) all the same: the Sigma rules about them read fields no typed one holds.
+    pub raw_calls: Option<Arc<CallSet>>,
     /// A record larger than this is skipped.
     pub max_record_bytes: usize,
     /// A file or object may not inflate beyond this: a bomb is a counted skip, not an outage.
@@ -47,6 +53,7 @@ impl Default for ParseOptions {
     fn default() -> Self {
         Self {
             keep_raw: false,
+            raw_calls: None,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             max_ahead: time::MAX_AHEAD,

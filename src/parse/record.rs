@@ -1,6 +1,7 @@
 //! The CloudTrail record schema: the serde model of one record and the owned, sanitized
 //! [`Event`] that the rest of trailtop works with.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -108,6 +109,8 @@ struct WireInsight<'a> {
 struct WireIssuer<'a> {
     #[serde(borrow)]
     arn: Text<'a>,
+    #[serde(borrow, rename = "type")]
+    kind: Text<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -168,10 +171,18 @@ pub struct Event {
     pub identity_type: Box<str>,
     /// Who acted; see [`principal_of`] for the fallbacks when there is no ARN.
     pub principal: Box<str>,
+    /// Where `userIdentity.arn` is: rules read it on every call, so the principal stands in
+    /// for it when it is the ARN exactly as it came.
+    pub arn: ArnKept,
     /// `userIdentity.accessKeyId`.
     pub access_key: Option<Box<str>>,
     /// `userIdentity.userName`.
     pub user_name: Option<Box<str>>,
+    /// `userIdentity.sessionContext.sessionIssuer.type` (Role, IAMUser, …), which rules about
+    /// every call read.
+    pub issuer_type: Option<Box<str>>,
+    /// `eventType` (AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, …).
+    pub event_type: Option<Box<str>>,
     /// MFA: `MFAUsed` of a console login, else the session's `mfaAuthenticated`.
     pub mfa: Option<bool>,
     /// For `ConsoleLogin`: whether `responseElements.ConsoleLogin` said Success.
@@ -200,6 +211,17 @@ const PARAM_CALLS: &[&str] = &[
     "RunInstances",
     "PutEventSelectors",
 ];
+
+/// What became of a record's `userIdentity.arn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArnKept {
+    /// The record has none.
+    Absent,
+    /// It is [`Event::principal`], unchanged.
+    AsPrincipal,
+    /// It had characters that were cleaned out of the principal: only the raw record has it.
+    Altered,
+}
 
 /// Why a record could not become an [`Event`].
 #[derive(Debug, thiserror::Error)]
@@ -313,12 +335,20 @@ impl Event {
                 .unwrap_or_default(),
             identity_type: boxed(&id.kind),
             principal: principal_of(&id, issuer.arn.as_str()).into(),
+            arn: match id.arn.as_str() {
+                None => ArnKept::Absent,
+                Some(a) if matches!(clean(a), Cow::Borrowed(_)) => ArnKept::AsPrincipal,
+                Some(_) => ArnKept::Altered,
+            },
             access_key: boxed_opt(&id.access_key_id),
             user_name: boxed_opt(&id.user_name),
+            issuer_type: boxed_opt(&issuer.kind),
+            event_type: boxed_opt(&w.event_type),
             mfa,
             login_ok,
             params: PARAM_CALLS.contains(&name).then(|| w.request_parameters.text().map(Into::into)).flatten(),
-            raw: opts.keep_raw.then(|| Arc::from(raw)),
+            raw: (opts.keep_raw || opts.raw_calls.as_ref().is_some_and(|calls| calls.contains(name)))
+                .then(|| Arc::from(raw)),
         })
     }
 
@@ -343,6 +373,8 @@ impl Event {
             + opt(&self.error_message)
             + opt(&self.access_key)
             + opt(&self.user_name)
+            + opt(&self.issuer_type)
+            + opt(&self.event_type)
             + opt(&self.params)
             + self.raw.as_deref().map_or(0, |r| r.len() + 16)
     }

@@ -129,12 +129,18 @@ impl Ingest {
         }
         let admit = self.dedup.offer(&ev.id, ev.time);
         if admit == Admit::New {
-            self.store.add(ev);
+            let by = self.store.config().by;
+            let window = self.store.add(ev);
             if let Some(m) = &mut self.matcher {
                 let hits = m.hits(ev);
                 if !hits.is_empty() {
-                    let entity = crate::features::entity_text(self.store.config().by, ev);
-                    self.signatures.add(self.store.window_of(ev.time), &entity, &hits);
+                    match window {
+                        Some((start, entity)) => self.signatures.add(start, entity, &hits),
+                        None => {
+                            let entity = crate::features::entity_text(by, ev);
+                            self.signatures.add(self.store.window_of(ev.time), &entity, &hits)
+                        }
+                    }
                 }
             }
         }

@@ -7,6 +7,7 @@
 
 mod index;
 mod load;
+mod memo;
 mod view;
 mod windows;
 
@@ -20,7 +21,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 pub use load::LoadReport;
 pub use windows::{HitOut, SavedHit, Signature, Window, WindowHits};
 
-use crate::parse::Event;
+use crate::parse::{CallSet, Event};
+use memo::Memo;
 
 /// A rule's level, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -112,6 +114,8 @@ pub struct Rules {
     compiled: Vec<CompiledRule>,
     by_key: HashMap<String, RuleIdx>,
     by_call: FxHashMap<Box<str>, Vec<RuleIdx>>,
+    /// Rules about every call with a name starting so (`eventName|startswith:`), lower-cased.
+    by_prefix: Vec<(Box<str>, Vec<RuleIdx>)>,
     any_call: Vec<RuleIdx>,
     /// The correlations with the rules they count, when there are any.
     correlations: Option<rsigma_parser::SigmaCollection>,
@@ -119,6 +123,11 @@ pub struct Rules {
     counted: FxHashSet<RuleIdx>,
     /// Rules counted only by a correlation (`generate: false`): not hits of their own.
     quiet: FxHashSet<RuleIdx>,
+    /// Per detection rule: whether matching it reads fields kept only in the raw record.
+    reads_raw: Vec<bool>,
+    /// Per detection rule: the fields it reads, when all are typed (its answers can be
+    /// remembered by their values).
+    fields: Vec<Option<Box<[Box<str>]>>>,
 }
 
 /// Which rule fired: an index into [`Rules::info`].
@@ -135,10 +144,13 @@ impl Rules {
             compiled: Vec::new(),
             by_key: HashMap::new(),
             by_call: FxHashMap::default(),
+            by_prefix: Vec::new(),
             any_call: Vec::new(),
             correlations: None,
             counted: FxHashSet::default(),
             quiet: FxHashSet::default(),
+            reads_raw: Vec::new(),
+            fields: Vec::new(),
         };
         // How many copies of each rule were read: a rule only a correlation's file holds is
         // quiet when that correlation says `generate: false`.
@@ -161,10 +173,13 @@ impl Rules {
             };
             let idx = rules.infos.len() as RuleIdx;
             match index::calls(r) {
-                Some(calls) => calls.into_iter().for_each(|c| rules.by_call.entry(c.into()).or_default().push(idx)),
+                Some(calls) => calls.into_iter().for_each(|c| rules.file(c, idx)),
                 None => rules.any_call.push(idx),
             }
             rules.compiled.push(compiled);
+            let fields = index::typed_fields(r);
+            rules.reads_raw.push(fields.is_none());
+            rules.fields.push(fields.map(|f| f.into_iter().map(Into::into).collect()));
             // Loaded below --sigma-level only because a correlation counts it: it feeds the
             // correlation but is no hit of its own.
             if Level::from(r.level) < min {
@@ -185,6 +200,9 @@ impl Rules {
         for c in &all.correlations {
             let idxs: Vec<RuleIdx> = c.rules.iter().filter_map(|r| rules.by_key.get(r).copied()).collect();
             rules.counted.extend(&idxs);
+            if index::correlation_reads_raw(c) {
+                idxs.iter().for_each(|&i| rules.reads_raw[i as usize] = true);
+            }
             if !c.generate {
                 rules.quiet.extend(idxs.into_iter().filter(|&i| copies.get(&rules.infos[i as usize].id) == Some(&1)));
             }
@@ -192,6 +210,13 @@ impl Rules {
         for c in &all.correlations {
             rules.add_info(c.id.clone().unwrap_or_else(|| c.title.clone()), &c.title, c.level, &c.tags);
         }
+        // The engine is given only the rules the correlations count: it looks each match up
+        // among its rules one by one.
+        let mut all = all;
+        all.rules.retain(|r| {
+            let key = r.id.as_deref().unwrap_or(&r.title);
+            rules.by_key.get(key).is_some_and(|i| rules.counted.contains(i))
+        });
         rules.correlations = Some(all);
         (rules, report)
     }
@@ -200,6 +225,16 @@ impl Rules {
     /// says what loaded and what did not).
     pub fn load_given(folders: &[PathBuf], ignore: &[PathBuf], min: Level) -> Option<(Rules, LoadReport)> {
         (!folders.is_empty()).then(|| Rules::load(folders, ignore, min))
+    }
+
+    fn file(&mut self, call: index::Call, idx: RuleIdx) {
+        match call {
+            index::Call::Name(n) => self.by_call.entry(n.into()).or_default().push(idx),
+            index::Call::Prefix(p) => match self.by_prefix.iter_mut().find(|(q, _)| **q == *p) {
+                Some((_, idxs)) => idxs.push(idx),
+                None => self.by_prefix.push((p.into(), vec![idx])),
+            },
+        }
     }
 
     fn add_info(&mut self, key: String, title: &str, level: Option<rsigma_parser::Level>, tags: &[String]) {
@@ -212,6 +247,20 @@ impl Rules {
             tags: tags.to_vec(),
             techniques,
         });
+    }
+
+    /// The calls (lower-cased `eventName`) whose records the rules need whole, or `None` when a
+    /// rule about every call does: what [`crate::parse::ParseOptions::raw_calls`] takes in a
+    /// run with no other use for raw records.
+    pub fn raw_calls(&self) -> Option<CallSet> {
+        let reads = |idxs: &[RuleIdx]| idxs.iter().any(|&i| self.reads_raw[i as usize]);
+        if reads(&self.any_call) {
+            return None;
+        }
+        let mut set = CallSet::default();
+        self.by_call.iter().filter(|(_, idxs)| reads(idxs)).for_each(|(call, _)| set.name(call));
+        self.by_prefix.iter().filter(|(_, idxs)| reads(idxs)).for_each(|(prefix, _)| set.prefix(prefix));
+        Some(set)
     }
 
     /// How many rules (correlations included) are loaded.
@@ -236,26 +285,26 @@ impl Rules {
 
     /// The detection rules `view` matches (correlations need a [`Matcher`]), ascending. Only
     /// the rules for its call are tried, and only whether they match is asked: the engine's
-    /// full result (matched fields, copies of title and tags) is built for nothing else.
-    fn detect(&self, ev: &Event, view: &view::View) -> Vec<RuleIdx> {
-        let mut name = [0u8; 64];
-        let call = ev.name.as_bytes();
-        let bucket = (call.len() <= name.len())
-            .then(|| {
-                name[..call.len()].copy_from_slice(call);
-                name[..call.len()].make_ascii_lowercase();
-                std::str::from_utf8(&name[..call.len()]).ok()
-            })
-            .flatten()
-            .and_then(|n| self.by_call.get(n));
+    /// full result (matched fields, copies of title and tags) is built for nothing else; a
+    /// rule on typed fields alone answers from `memo` when their values were seen before.
+    fn detect(&self, ev: &Event, view: &view::View, memo: &mut Memo) -> Vec<RuleIdx> {
+        let mut buf = [0; 64];
+        let name = crate::text::ascii_lower(&ev.name, &mut buf);
+        let bucket = name.and_then(|n| self.by_call.get(n));
+        let prefixed = self.by_prefix.iter().filter(|(p, _)| name.is_some_and(|n| n.starts_with(&**p)));
         let mut out: Vec<RuleIdx> = self
             .any_call
             .iter()
             .chain(bucket.into_iter().flatten())
+            .chain(prefixed.flat_map(|(_, idxs)| idxs))
             .copied()
-            .filter(|&i| self.matches(i, view))
+            .filter(|&i| match &self.fields[i as usize] {
+                Some(fields) => memo.answer(i, fields, view, || self.matches(i, view)),
+                None => self.matches(i, view),
+            })
             .collect();
         out.sort_unstable();
+        out.dedup();
         out
     }
 
@@ -292,6 +341,7 @@ impl std::fmt::Debug for Matcher {
 pub struct Matcher {
     rules: Arc<Rules>,
     correlations: Option<CorrelationEngine>,
+    memo: Memo,
 }
 
 impl Matcher {
@@ -301,7 +351,7 @@ impl Matcher {
             let mut engine = CorrelationEngine::new(CorrelationConfig::default());
             engine.add_collection(all).ok().map(|_| engine)
         });
-        Matcher { rules, correlations }
+        Matcher { rules, correlations, memo: Memo::default() }
     }
 
     /// The rules it matches.
@@ -313,7 +363,7 @@ impl Matcher {
     /// completes it). Sorted, each once.
     pub fn hits(&mut self, ev: &Event) -> Vec<RuleIdx> {
         let view = view::View::new(ev);
-        let mut hits = self.rules.detect(ev, &view);
+        let mut hits = self.rules.detect(ev, &view, &mut self.memo);
         // The correlation engine takes the engine's results: built only for the rules it
         // counts.
         let fired = match &mut self.correlations {

@@ -1,7 +1,7 @@
 //! A parsed record as Sigma sees it. The fields rules test most (`eventName`, `eventSource`,
-//! `errorCode`, `userAgent`, the identity's type and key) are read from the typed record; any
-//! other path (`requestParameters.*`, `responseElements.*`, `userIdentity.arn`, …) from the
-//! raw JSON, parsed once and only when a rule asks.
+//! `errorCode`, `userAgent`, `eventType`, the identity's ARN, type, key and issuer type) are
+//! read from the typed record; any other path (`requestParameters.*`, `responseElements.*`, …)
+//! from the raw JSON, parsed once and only when a rule asks.
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -10,7 +10,31 @@ use rsigma_eval::{Event as SigmaEvent, EventValue, JsonEvent};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::parse::Event;
+use crate::parse::{ArnKept, Event};
+
+/// The paths [`View`] answers from the typed record; [`super::index::typed_fields`] needs no raw
+/// record for a rule that reads only these.
+const TYPED: &[&str] = &[
+    "eventID",
+    "eventSource",
+    "eventName",
+    "eventType",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "userIdentity.type",
+    "userIdentity.arn",
+    "userIdentity.accessKeyId",
+    "userIdentity.userName",
+    "userIdentity.sessionContext.sessionIssuer.type",
+];
+
+/// Whether `path` is read from the typed record.
+pub fn is_typed(path: &str) -> bool {
+    TYPED.contains(&path)
+}
 
 /// One record, for the rule engine.
 pub struct View<'a> {
@@ -62,8 +86,9 @@ impl<'a> View<'a> {
     }
 
     /// The typed field at `path`: `Some(None)` when the record has none, `None` when the path is
-    /// not one kept typed. Only fields kept exactly as they came are answered here.
-    fn typed(&self, path: &str) -> Option<Option<&str>> {
+    /// not one kept typed (or, for the ARN, was not kept as it came). Only fields kept exactly
+    /// as they came are answered here; the paths are [`TYPED`]'s.
+    pub(super) fn typed(&self, path: &str) -> Option<Option<&str>> {
         let e = self.ev;
         Some(match path {
             "eventID" => Some(&*e.id),
@@ -77,6 +102,16 @@ impl<'a> View<'a> {
             "userIdentity.type" => Some(&*e.identity_type),
             "userIdentity.accessKeyId" => e.access_key.as_deref(),
             "userIdentity.userName" => e.user_name.as_deref(),
+            "userIdentity.arn" => match e.arn {
+                ArnKept::Absent => None,
+                ArnKept::AsPrincipal => Some(&*e.principal),
+                // Only the raw record has it as it came; without one, the cleaned principal is
+                // the nearest there is.
+                ArnKept::Altered if e.raw.is_some() => return None,
+                ArnKept::Altered => Some(&*e.principal),
+            },
+            "userIdentity.sessionContext.sessionIssuer.type" => e.issuer_type.as_deref(),
+            "eventType" => e.event_type.as_deref(),
             _ => return None,
         })
     }
@@ -144,5 +179,25 @@ impl<'de> serde::Deserialize<'de> for Entries<'de> {
             }
         }
         d.deserialize_map(Visit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{ParseOptions, parse_bytes};
+
+    #[test]
+    fn the_typed_list_names_exactly_the_paths_answered_from_the_typed_record() {
+        let rec = r#"{"Records":[{"eventTime":"2024-01-01T00:00:00Z","eventName":"X","eventSource":"s",
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s"}}]}"#;
+        let ev = parse_bytes(rec.as_bytes(), &ParseOptions::default()).0.remove(0);
+        let view = View::new(&ev);
+        for path in TYPED {
+            assert!(view.typed(path).is_some(), "{path} is listed but not answered");
+        }
+        for path in ["requestParameters.userName", "userIdentity.principalId", "eventTime", "recipientAccountId"] {
+            assert!(view.typed(path).is_none() && !is_typed(path), "{path}");
+        }
     }
 }

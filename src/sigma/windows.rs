@@ -1,7 +1,9 @@
 //! Sigma hits gathered per entity-window, the unit trailtop ranks: which rules fired in it and
 //! how often, what that adds to its rank, and what `scan` prints of it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
@@ -10,7 +12,7 @@ use super::{Level, RuleIdx, Rules};
 /// Hits by window start, then entity.
 #[derive(Debug, Default)]
 pub struct WindowHits {
-    by_window: HashMap<i64, HashMap<String, BTreeMap<RuleIdx, u32>>>,
+    by_window: FxHashMap<i64, FxHashMap<String, BTreeMap<RuleIdx, u32>>>,
 }
 
 /// An entity-window: its start and its entity.
