@@ -1,6 +1,7 @@
 //! The filter bar: `field:value` terms, ANDed; `-term` excludes; `*` globs; case-insensitive.
-//! Fields: `event`, `principal`, `ip`, `error`, `region`, `source`, `agent`, `rule`. A bare
-//! word matches principal, address or event name as a substring.
+//! Fields: `event`, `principal`, `ip`, `error`, `region`, `source`, `agent`, `rule`, and for
+//! windows `sigma` (a Sigma rule's title or level) and `technique` (an ATT&CK id of a rule that
+//! fired). A bare word matches principal, address or event name as a substring.
 
 use crate::model::ScoredRow;
 use crate::parse::Event;
@@ -112,6 +113,9 @@ impl Filter {
             } else {
                 r.rules.iter().map(|s| s.to_string()).collect()
             }),
+            // No hit: no value, so `sigma:*` keeps the windows with one and `-sigma:*` the rest.
+            "sigma" => Some(r.signatures.iter().flat_map(|s| [s.title.clone(), s.level.name().to_owned()]).collect()),
+            "technique" => Some(r.signatures.iter().flat_map(|s| s.techniques.iter().cloned()).collect()),
             _ => None,
         })
     }
@@ -143,5 +147,26 @@ mod tests {
         assert!(Filter::parse("alice").matches_event(&ev));
         assert!(!Filter::parse("bob").matches_event(&ev));
         assert!(Filter::parse("").matches_event(&ev));
+    }
+
+    #[test]
+    fn windows_filter_by_sigma_title_level_and_technique() {
+        use crate::sigma::{Level, Signature};
+        let mut hit = ScoredRow::default();
+        hit.signatures.push(Signature {
+            title: "CloudTrail Logging Stopped".into(),
+            level: Level::High,
+            count: 1,
+            techniques: vec!["T1562.008".into()],
+        });
+        let quiet = ScoredRow::default();
+        let keeps = |q: &str| (Filter::parse(q).matches_row(&hit), Filter::parse(q).matches_row(&quiet));
+        assert_eq!(keeps("sigma:*logging*"), (true, false));
+        assert_eq!(keeps("sigma:high"), (true, false));
+        assert_eq!(keeps("sigma:critical"), (false, false));
+        assert_eq!(keeps("technique:T1562*"), (true, false));
+        assert_eq!(keeps("technique:t1562.008"), (true, false));
+        assert_eq!(keeps("sigma:*"), (true, false));
+        assert_eq!(keeps("-sigma:*"), (false, true));
     }
 }

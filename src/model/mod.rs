@@ -97,6 +97,14 @@ pub fn rank_score(score: f64, rules: u16, signatures: f64) -> f64 {
     score + (bonus + signatures).min(0.5)
 }
 
+/// Whether a high-level built-in rule (weight of 0.25 or more) that is neither habitual nor
+/// expected by a label, or a high or critical Sigma rule, fired in the window.
+fn high_alarm(row: &FeatureRow, fb: &feedback::Feedback) -> bool {
+    let active = row.rules & !(row.habitual_rules | fb.expected_rules(row));
+    let rule = RULES.iter().enumerate().any(|(i, (_, w))| active & (1 << i) != 0 && *w >= 0.25);
+    rule || row.signature_weight >= crate::sigma::Level::High.weight()
+}
+
 /// Fits a forest on `rows` (the history the sources hold) and scores, explains and ranks them.
 pub fn score_rows(rows: Vec<FeatureRow>, cfg: &ModelConfig) -> Result<Scored, iforest::IsolationError> {
     score_rows_with(rows, cfg, &feedback::Feedback::default())
@@ -198,7 +206,11 @@ pub fn score_rows_using(
     };
     for (i, r) in out.iter_mut().enumerate() {
         r.rank = i + 1;
-        r.flagged = (r.rank <= top && r.rank_score >= cutoff) || r.verdict == Some(feedback::Verdict::TruePositive);
+        // A window the analyst called a false positive leaves the flagged set, unless something
+        // high fires in it that the label did not expect.
+        let dismissed = r.verdict == Some(feedback::Verdict::FalsePositive) && !high_alarm(&r.row, fb);
+        r.flagged = (r.rank <= top && r.rank_score >= cutoff && !dismissed)
+            || r.verdict == Some(feedback::Verdict::TruePositive);
     }
     Ok(Scored { rows: out, cutoff, model: Some(model), population: ctx.into_sorted() })
 }
@@ -229,5 +241,35 @@ mod tests {
         // A score threshold still flags every row at or above it.
         let all = ModelConfig { threshold: Threshold::Score(0.0), ..Default::default() };
         assert!(score_rows(rows, &all).unwrap().rows.iter().all(|r| r.flagged));
+    }
+
+    /// A window marked false positive stayed flagged whenever it still ranked above the cut.
+    #[test]
+    fn a_false_positive_leaves_the_flagged_set_unless_a_high_rule_fires() {
+        use feedback::{Feedback, Label, Scope, Verdict};
+        let rows = |weight: f64| -> Vec<FeatureRow> {
+            (0..12)
+                .map(|i| FeatureRow {
+                    entity: format!("e{i}"),
+                    window_start: 1_709_251_200,
+                    features: [if i == 0 { 40.0 } else { 1.0 + f64::from(i) * 0.01 }; N_FEATURES],
+                    signature_weight: if i == 0 { weight } else { 0.0 },
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let all = ModelConfig { threshold: Threshold::Score(0.0), ..Default::default() };
+        let first = score_rows(rows(0.0), &all).unwrap();
+        let odd = first.rows.iter().find(|r| r.row.entity == "e0").unwrap();
+        let fb = Feedback::from_lines(vec![Label::new(odd, Verdict::FalsePositive, Scope::Entity, 1, 100)], 100);
+        let flagged = |weight: f64| {
+            let scored = score_rows_with(rows(weight), &all, &fb).unwrap();
+            let e0 = scored.rows.iter().find(|r| r.row.entity == "e0").unwrap();
+            assert_eq!(e0.verdict, Some(Verdict::FalsePositive));
+            (e0.flagged, scored.rows.iter().filter(|r| r.row.entity != "e0").all(|r| r.flagged))
+        };
+        assert_eq!(flagged(0.0), (false, true), "dismissed; the others stay");
+        assert_eq!(flagged(crate::sigma::Level::Medium.weight()), (false, true), "a medium hit does not hold it");
+        assert_eq!(flagged(crate::sigma::Level::High.weight()), (true, true), "a high hit holds it");
     }
 }
