@@ -49,6 +49,7 @@ fn main() {
         demo: true,
         sigma: None,
         sigma_notice: None,
+        geo: None,
     });
     let mut g = Generator::with_rate(1, start, rate);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };

@@ -18,6 +18,7 @@ pub mod console;
 pub mod features;
 pub mod fuzzing;
 pub mod generate;
+pub mod geo;
 pub mod headless;
 pub mod model;
 pub mod parse;

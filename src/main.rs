@@ -83,7 +83,12 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
         since: args.since.map(|t| now - t),
     };
     let rules = sigma.map(|(rules, _)| std::sync::Arc::new(rules));
-    let (ingest, totals) = collect(&specs, &spawn, cfg, range, rules, |_, _| {})?;
+    let geo = args.geo.open()?;
+    match &geo {
+        Some(g) => eprintln!("trailtop: {}", g.summary()),
+        None => eprintln!("trailtop: no GeoIP database (--geoip): no country or travel features"),
+    }
+    let (ingest, totals) = collect(&specs, &spawn, cfg, range, rules, geo, |_, _| {})?;
     let model_cfg = args.model.config();
     let feedback = match args.labels_dir.as_deref() {
         Some("none") => Default::default(),
@@ -255,7 +260,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         aws: Default::default(),
         since: None,
     };
-    let (ingest, _) = collect(&specs, &spawn, cfg, TimeRange::default(), None, |ev, store| {
+    let (ingest, _) = collect(&specs, &spawn, cfg, TimeRange::default(), None, None, |ev, store| {
         if let Some(scenario) = labels.get(&*ev.id) {
             let key = (store.window_of(ev.time), trailtop::features::entity_text(cfg.by, ev));
             positives.entry(key).or_default().insert(scenario.clone());

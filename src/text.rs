@@ -2,6 +2,19 @@
 
 use std::borrow::Cow;
 
+/// `72,984`: thousands grouped with commas.
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `s` lower-cased (ASCII) into `buf`, without allocating; `None` when it does not fit.
 pub fn ascii_lower<'b>(s: &str, buf: &'b mut [u8; 64]) -> Option<&'b str> {
     let out = buf.get_mut(..s.len())?;

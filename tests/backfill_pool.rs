@@ -51,6 +51,7 @@ fn a_large_folder_backfills_on_a_two_thread_pool() {
         demo: false,
         sigma: None,
         sigma_notice: None,
+        geo: None,
     };
     std::thread::spawn(move || pipeline.run(src_rx, cmd_rx, snap_tx));
     // Generous: the whole back-fill takes seconds; a deadlock never ends.

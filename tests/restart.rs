@@ -26,6 +26,7 @@ fn pipeline(dir: Option<&Path>) -> Pipeline {
         demo: false,
         sigma: None,
         sigma_notice: None,
+        geo: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn snapshot() -> Arc<Snapshot> {
         demo: true,
         sigma: None,
         sigma_notice: None,
+        geo: None,
     });
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
     for _ in 0..48 {

@@ -1,7 +1,7 @@
 //! The filter bar: `field:value` terms, ANDed; `-term` excludes; `*` globs; case-insensitive.
 //! Fields: `event`, `principal`, `ip`, `error`, `region`, `source`, `agent`, `rule`, and for
-//! windows `sigma` (a Sigma rule's title or level) and `technique` (an ATT&CK id of a rule that
-//! fired). A bare word matches principal, address or event name as a substring.
+//! windows `sigma` (a Sigma rule's title or level), `technique` (an ATT&CK id of a rule that
+//! fired) and `country` (of the window's address, with a GeoIP database). A bare word matches principal, address or event name as a substring.
 
 use crate::model::ScoredRow;
 use crate::parse::Event;
@@ -116,6 +116,7 @@ impl Filter {
             // No hit: no value, so `sigma:*` keeps the windows with one and `-sigma:*` the rest.
             "sigma" => Some(r.signatures.iter().flat_map(|s| [s.title.clone(), s.level.name().to_owned()]).collect()),
             "technique" => Some(r.signatures.iter().flat_map(|s| s.techniques.iter().cloned()).collect()),
+            "country" => Some(r.row.country.iter().cloned().collect()),
             _ => None,
         })
     }
@@ -168,5 +169,11 @@ mod tests {
         assert_eq!(keeps("technique:t1562.008"), (true, false));
         assert_eq!(keeps("sigma:*"), (true, false));
         assert_eq!(keeps("-sigma:*"), (false, true));
+        let mut located = ScoredRow::default();
+        located.row.country = Some("HU".into());
+        assert!(Filter::parse("country:hu").matches_row(&located) && !Filter::parse("country:hu").matches_row(&quiet));
+        assert!(
+            !Filter::parse("-country:HU").matches_row(&located) && Filter::parse("-country:HU").matches_row(&quiet)
+        );
     }
 }

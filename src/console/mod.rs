@@ -103,6 +103,11 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(sig, Arc::clone(&term_flag)).context("cannot install the signal handler")?;
     }
+    // A database that cannot be read is an error before the screen is taken.
+    let geo = args.geo.open()?;
+    if let Some(g) = &geo {
+        tracing::info!("{}", g.summary());
+    }
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     let panics = panic_watch::install();
@@ -132,6 +137,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         demo: specs.contains(&SourceSpec::Demo),
         sigma: sigma.map(|(rules, _)| Arc::new(rules)),
         sigma_notice,
+        geo,
     });
     let (src_tx, src_rx) = bounded::<SourceMsg>(256);
     let spawn = crate::source::SpawnOptions {

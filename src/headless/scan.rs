@@ -65,6 +65,12 @@ pub struct RowOut<'a> {
     pub sigma: Vec<HitOut<'a>>,
     /// ATT&CK techniques those rules name.
     pub techniques: Vec<&'a str>,
+    /// Where the source address is (`Budapest, HU`), with `--geoip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<&'a str>,
+    /// The window's impossible travel in words, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub travel: Option<&'a str>,
 }
 
 impl<'a> RowOut<'a> {
@@ -95,6 +101,8 @@ impl<'a> RowOut<'a> {
             features,
             sigma: sig.map_or_else(Vec::new, |g| g.of(r)),
             techniques: sig.map_or_else(Vec::new, |g| g.techniques(r)),
+            place: r.place.as_deref(),
+            travel: r.travel.as_deref(),
         }
     }
 }
@@ -131,7 +139,7 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow], sig: Option<&Signature
     // The `events` feature is the column above: each name once.
     header.extend(FEATURE_NAMES.iter().filter(|n| **n != "events"));
     header.push("top_reason");
-    header.extend(["sigma", "techniques"]);
+    header.extend(["sigma", "techniques", "place", "travel"]);
     w.write_record(&header)?;
     for s in rows {
         let r = &s.row;
@@ -156,6 +164,8 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow], sig: Option<&Signature
             &hits.iter().map(|h| format!("{}: {} ({})", h.level, h.title, h.count)).collect::<Vec<_>>().join("; "),
         ));
         rec.push(techniques.join(" "));
+        rec.push(neutralize_csv(r.place.as_deref().unwrap_or("")));
+        rec.push(neutralize_csv(r.travel.as_deref().unwrap_or("")));
         w.write_record(&rec)?;
     }
     w.flush()?;

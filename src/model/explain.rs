@@ -106,6 +106,8 @@ fn gloss(name: &str) -> &'static str {
     match name {
         "ip_recency" => " (address adopted recently by a principal that rarely adopts new ones)",
         "hour_share" => " (share of the principal's activity at these hours)",
+        "travel_kmh" => " (fastest move between the principal's located events)",
+        "aws_ip_share" => " (share of calls from AWS's own addresses)",
         _ => "",
     }
 }
@@ -152,6 +154,14 @@ pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Re
                 format!("{name} {} ({label}; p99 of population {})", fmt(v), fmt(p99))
             };
             text.push_str(gloss(name));
+            // Where, in words an analyst can paste into a ticket.
+            match (name, &row.country, &row.travel) {
+                ("country_novelty" | "new_countries", Some(cc), _) if v > 0.0 => {
+                    text = format!("first time from {cc} for this principal ({name} {})", fmt(v));
+                }
+                ("travel_kmh", _, Some(travel)) => text.push_str(&format!(": {travel}")),
+                _ => {}
+            }
             if let Some(u) = usual.filter(|_| !is_novelty(name)) {
                 text.push_str(&format!("; entity's usual {}", fmt(u)));
             }

@@ -27,15 +27,22 @@ pub fn is_count(i: usize) -> bool {
             | "hour_share"
             | "ip_recency"
             | "run_excess"
+            | "country_novelty"
+            | "aws_ip_share"
     )
 }
 
 /// Whether feature `i` is for the analyst only. Raw first-seen counts make every CI run (a
 /// new runner address each time) look like an intrusion; their habit-weighted twins
 /// (`ip_novelty`, ...) carry what matters. `rate_per_min` is `events` rescaled, and a
-/// duplicate column would double the chance of splitting on volume.
+/// duplicate column would double the chance of splitting on volume. `aws_ip_share` says what
+/// kind of caller an entity is (a workload on EC2 always calls from AWS), not what changed:
+/// shown until it is weighed by the principal's habit.
 pub fn is_display_only(i: usize) -> bool {
-    matches!(FEATURE_NAMES[i], "rate_per_min" | "new_ips" | "new_regions" | "new_user_agents")
+    matches!(
+        FEATURE_NAMES[i],
+        "rate_per_min" | "new_ips" | "new_regions" | "new_user_agents" | "new_countries" | "aws_ip_share"
+    )
 }
 
 /// The model's value of feature `i`. Display-only features become a constant column, which

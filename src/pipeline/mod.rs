@@ -54,6 +54,8 @@ pub struct Pipeline {
     pub sigma: Option<Arc<crate::sigma::Rules>>,
     /// What loading them said, when some did not load (the header shows it).
     pub sigma_notice: Option<String>,
+    /// GeoIP databases for the geography features, when given.
+    pub geo: Option<Arc<crate::geo::Geo>>,
 }
 
 impl Pipeline {

@@ -68,6 +68,8 @@ pub struct Snapshot {
     pub model_error: Option<String>,
     /// Whether the data is the built-in demo.
     pub demo: bool,
+    /// Whether a GeoIP database is loaded (the header says when none is).
+    pub geo: bool,
     /// Windows and entities, for matching records to windows.
     pub feature_config: FeatureConfig,
     /// Labels in force.

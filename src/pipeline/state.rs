@@ -254,6 +254,7 @@ impl PipelineState {
             trained_at: r.trained_at,
             model_error: r.error,
             demo: self.config.demo,
+            geo: self.config.geo.is_some(),
             feature_config: self.config.cfg,
             labels: self.labels_in_force,
             notice: self.notice.take(),

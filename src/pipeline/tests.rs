@@ -19,6 +19,7 @@ fn config() -> Pipeline {
         demo: false,
         sigma: None,
         sigma_notice: None,
+        geo: None,
     }
 }
 

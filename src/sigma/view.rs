@@ -12,8 +12,8 @@ use serde_json::value::RawValue;
 
 use crate::parse::{ArnKept, Event};
 
-/// The paths [`View`] answers from the typed record; [`super::index::typed_fields`] needs no raw
-/// record for a rule that reads only these.
+/// The paths [`View`] answers from the typed record: the index needs no raw record for a rule
+/// that reads only these.
 const TYPED: &[&str] = &[
     "eventID",
     "eventSource",

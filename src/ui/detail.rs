@@ -153,11 +153,18 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
                 theme.fg(Role::Title).add_modifier(Modifier::BOLD),
             )));
             lines.push(Line::from(format!(
-                "{}  window {} – {}",
+                "{}{}  window {} – {}",
                 r.row.source_ip,
+                r.row.place.as_deref().map_or_else(String::new, |p| format!(" ({p})")),
                 &format_utc(r.row.window_start, "%Y-%m-%dT%H:%M"),
                 &format_utc(r.row.window_end, "%H:%M")
             )));
+            if let Some(travel) = &r.row.travel {
+                lines.push(Line::from(Span::styled(
+                    format!("⚑ impossible travel: {travel}"),
+                    theme.fg(Role::RuleBadge),
+                )));
+            }
             lines.push(Line::from(vec![
                 Span::styled(
                     format!("rank {}  score {:.3}  rank score {:.3}", r.rank, r.score, r.rank_score),

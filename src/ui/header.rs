@@ -75,6 +75,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         line2.push(Span::styled(format!("  older than --retain {}", group(snap.too_old)), theme.fg(Role::Muted)));
     }
     line2.push(Span::styled(format!("  │ {}", model_state(s)), theme.fg(Role::Muted)));
+    // Last: the least needed at 80 columns.
+    if !snap.geo {
+        line2.push(Span::styled("  │ no GeoIP (--geoip): no country or travel", theme.fg(Role::Muted)));
+    }
     f.render_widget(Paragraph::new(vec![Line::from(spans), Line::from(line2)]), area);
 }
 

@@ -297,18 +297,7 @@ pub fn human_secs(s: i64) -> String {
     }
 }
 
-/// `72,984`: thousands grouped with commas.
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::text::group;
 
 #[cfg(test)]
 mod layout_tests {

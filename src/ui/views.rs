@@ -90,7 +90,7 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 // Flag as a glyph as well as a colour, so it reads without colour.
                 Cell::from(if r.flagged { "!" } else { " " }),
                 Cell::from(short_principal(&r.row.principal).to_owned()),
-                Cell::from(r.row.source_ip.clone()),
+                Cell::from(address(&r.row)),
                 Cell::from(short_window(r.row.window_start)),
                 Cell::from(why),
             ])
@@ -150,7 +150,7 @@ pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: 
             let r = &rows[idx];
             let mut cells = vec![
                 Cell::from(short_principal(&r.row.principal).to_owned()),
-                Cell::from(r.row.source_ip.clone()),
+                Cell::from(address(&r.row)),
                 Cell::from(short_window(r.row.window_start)),
                 Cell::from(s.lists.sparks.get(&r.row.entity).cloned().unwrap_or_default()),
             ];
@@ -317,4 +317,12 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         ]));
     }
     f.render_widget(Paragraph::new(lines), right);
+}
+
+/// The window's address, with its country when a GeoIP database knows it (`203.0.113.9 HU`).
+fn address(r: &crate::features::FeatureRow) -> String {
+    match &r.country {
+        Some(cc) => format!("{} {cc}", r.source_ip),
+        None => r.source_ip.clone(),
+    }
 }

@@ -17,6 +17,12 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(120);
 /// The ingest a pipeline starts from: the saved one when there is a usable one, else empty;
 /// with a notice when a saved state or model could not be used.
 pub(super) fn restore(config: &Pipeline) -> (Ingest, Option<Restored>, Option<String>) {
+    let (mut ingest, restored, notice) = restore_saved(config);
+    ingest.store.set_geo(config.geo.clone());
+    (ingest, restored, notice)
+}
+
+fn restore_saved(config: &Pipeline) -> (Ingest, Option<Restored>, Option<String>) {
     let fresh = || {
         Ingest::restored(FeatureStore::new(config.cfg), Dedup::default(), None, config.retain)
             .with_rules(config.sigma.clone())

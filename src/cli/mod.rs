@@ -6,6 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::features::EntityBy;
 
+mod detect;
+pub use detect::{GeoArgs, SigmaArgs};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "trailtop",
@@ -55,6 +58,9 @@ pub struct ConsoleArgs {
     /// Sigma rules beside the score.
     #[command(flatten)]
     pub sigma: SigmaArgs,
+    /// GeoIP databases for the geography features.
+    #[command(flatten)]
+    pub geo: GeoArgs,
 }
 
 /// Options of the AWS sources (s3:// and lookup://).
@@ -89,29 +95,6 @@ impl AwsArgs {
             state_dir,
             ..Default::default()
         }
-    }
-}
-
-/// Sigma rules (`scan` and the console).
-#[derive(Args, Debug, Clone, Default)]
-pub struct SigmaArgs {
-    /// Sigma rules: a rule file or a folder searched recursively (a clone of SigmaHQ's
-    /// rules/cloud/aws or of Suzaku's rules); repeatable. The config dir's sigma/ is read too.
-    #[arg(long = "sigma", value_name = "DIR")]
-    pub dirs: Vec<PathBuf>,
-    /// Rule ids to leave out, one per line with # comments (Suzaku's ignore-list format).
-    #[arg(long = "sigma-ignore", value_name = "FILE")]
-    pub ignore: Vec<PathBuf>,
-    /// The lowest level loaded (informational, low, medium, high, critical).
-    #[arg(long = "sigma-level", default_value = "informational", value_parser = |s: &str| s.parse::<crate::sigma::Level>())]
-    pub level: crate::sigma::Level,
-}
-
-impl SigmaArgs {
-    /// The folders to read: those given, then the config dir's `sigma/` when it exists.
-    pub fn folders(&self) -> Vec<PathBuf> {
-        let own = crate::config::paths::config_dir().map(|d| d.join("sigma")).filter(|d| d.is_dir());
-        self.dirs.iter().cloned().chain(own).collect()
     }
 }
 
@@ -212,6 +195,9 @@ pub struct ScanArgs {
     /// Sigma rules beside the score.
     #[command(flatten)]
     pub sigma: SigmaArgs,
+    /// GeoIP databases for the geography features.
+    #[command(flatten)]
+    pub geo: GeoArgs,
 }
 
 /// The forest and the threshold, as `scan` and `eval` take them.
