@@ -260,7 +260,8 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         aws: Default::default(),
         since: None,
     };
-    let (ingest, _) = collect(&specs, &spawn, cfg, TimeRange::default(), None, None, |ev, store| {
+    let geo = args.geo.open()?;
+    let (ingest, _) = collect(&specs, &spawn, cfg, TimeRange::default(), None, geo, |ev, store| {
         if let Some(scenario) = labels.get(&*ev.id) {
             let key = (store.window_of(ev.time), trailtop::features::entity_text(cfg.by, ev));
             positives.entry(key).or_default().insert(scenario.clone());

@@ -256,6 +256,9 @@ pub struct EvalArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
     pub format: EvalFormat,
+    /// GeoIP databases for the geography features.
+    #[command(flatten)]
+    pub geo: GeoArgs,
 }
 
 /// `eval`'s output formats.

@@ -68,13 +68,14 @@ impl Places {
     }
 }
 
-/// Where and when a principal last acted from a located address.
+/// A place a principal acted from in one window, with its first and last time there.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Fix {
-    time: i64,
+pub struct Visit {
     lat: f64,
     lon: f64,
     label: Box<str>,
+    first: i64,
+    last: i64,
 }
 
 /// The fastest move in a window.
@@ -102,53 +103,90 @@ impl Travel {
     }
 }
 
-/// Counts one event at `time` from `ip` into its window and the principal's history.
-pub(super) fn note(places: &mut Places, ip: &str, time: i64, agg: &mut super::Agg, hist: &mut super::History) {
+/// Counts one event at `time` from `ip` into its window (starting at `start`) and the
+/// principal's history. Only the places visited and when are kept, so that travel does not
+/// depend on the order records arrive in.
+pub(super) fn note(
+    places: &mut Places,
+    ip: &str,
+    time: i64,
+    start: i64,
+    agg: &mut super::Agg,
+    hist: &mut super::History,
+) {
     let place = places.of(ip);
     agg.aws_events += u32::from(place.aws);
-    if let Some(p) = place.place.filter(|_| !place.aws) {
-        if agg.events == 1 {
-            agg.place = p.label().map(Into::into);
-            agg.country = p.country.clone();
-        }
-        if let Some(cc) = &p.country {
-            agg.countries.insert(hash(cc));
-            note_seen(&mut hist.countries, hash(cc), time);
-        }
-        let (travel, fix) = step(hist.last_fix.as_ref(), time, &p);
-        if let Some(t) = travel.filter(|t| agg.travel.as_ref().is_none_or(|a| t.kmh > a.kmh)) {
-            agg.travel = Some(t);
-        }
-        if fix.is_some() {
-            hist.last_fix = fix;
-        }
+    let Some(p) = place.place.filter(|_| !place.aws) else { return };
+    if agg.events == 1 {
+        agg.place = p.label().map(Into::into);
+        agg.country = p.country.clone();
+    }
+    if let Some(cc) = &p.country {
+        agg.countries.insert(hash(cc));
+        note_seen(&mut hist.countries, hash(cc), time);
+    }
+    let visits = hist.visits.entry(start).or_default();
+    if visit(visits, &p, time) {
+        hist.travel_windows.insert(start);
     }
 }
 
-/// The move from `last` to an event at `time` from `place`, and the fix to remember next.
-/// Relays and VPN exits are not places one travels between.
-pub fn step(last: Option<&Fix>, time: i64, place: &Place) -> (Option<Travel>, Option<Fix>) {
-    let Some((lat, lon)) = place.coords else { return (None, None) };
+/// Records a visit to `place` at `time`; true when the window now holds two places farther
+/// apart than [`NEAR_KM`]. Relays and VPN exits are not places one travels between.
+fn visit(visits: &mut Vec<Visit>, place: &Place, time: i64) -> bool {
+    let Some((lat, lon)) = place.coords else { return false };
     let relay = place.network.as_deref().is_some_and(|n| {
         let n = n.to_ascii_lowercase();
         RELAYS.iter().any(|r| n.contains(r))
     });
     if relay {
-        return (None, None);
+        return false;
     }
-    let fix = Fix { time, lat, lon, label: place.label().unwrap_or_default().into() };
-    let travel = last.and_then(|l| {
-        let km = distance_km((l.lat, l.lon), (lat, lon));
-        let secs = (time - l.time).abs();
-        if km < NEAR_KM && secs <= NEAR_SECS {
-            return None;
+    let label: Box<str> = place.label().unwrap_or_default().into();
+    let held = visits.len();
+    match visits.iter_mut().find(|v| v.label == label) {
+        Some(v) => {
+            v.first = v.first.min(time);
+            v.last = v.last.max(time);
         }
-        // Events a minute apart are "at once": a floor keeps one second from meaning
-        // thousands of km/h for a short hop.
-        let hours = secs.max(60) as f64 / 3600.0;
-        Some(Travel { kmh: km / hours, km, minutes: secs as f64 / 60.0, from: l.label.clone() })
-    });
-    (travel, Some(fix))
+        // A window holds a few places; a flood of them is capped, not stored.
+        None if held < 32 => visits.push(Visit { lat, lon, label, first: time, last: time }),
+        None => {}
+    }
+    visits.iter().any(|a| visits.iter().any(|b| distance_km((a.lat, a.lon), (b.lat, b.lon)) >= NEAR_KM))
+}
+
+/// The fastest move between two places of one window (`now`), or from a place of the
+/// principal's previous active window (`before`) into it.
+pub fn fastest(before: &[Visit], now: &[Visit]) -> Option<Travel> {
+    let mut best: Option<Travel> = None;
+    for (i, a) in now.iter().enumerate() {
+        for b in now[i + 1..].iter().chain(before) {
+            if let Some(t) = between(a, b).filter(|t| best.as_ref().is_none_or(|x| t.kmh > x.kmh)) {
+                best = Some(t);
+            }
+        }
+    }
+    best
+}
+
+fn between(a: &Visit, b: &Visit) -> Option<Travel> {
+    let km = distance_km((a.lat, a.lon), (b.lat, b.lon));
+    // The time between the two stays (none when they overlap), and which came first.
+    let (gap, from) = if a.first >= b.last {
+        (a.first - b.last, b)
+    } else if b.first >= a.last {
+        (b.first - a.last, a)
+    } else {
+        (0, if a.first <= b.first { a } else { b })
+    };
+    if km < NEAR_KM && gap <= NEAR_SECS {
+        return None;
+    }
+    // Events a minute apart are "at once": a floor keeps one second from meaning thousands
+    // of km/h for a short hop.
+    let hours = gap.max(60) as f64 / 3600.0;
+    Some(Travel { kmh: km / hours, km, minutes: gap as f64 / 60.0, from: from.label.clone() })
 }
 
 #[cfg(test)]
@@ -160,20 +198,34 @@ mod tests {
     }
 
     #[test]
-    fn travel_is_measured_between_places_and_noise_and_relays_are_not_travel() {
+    fn travel_is_measured_between_places_in_any_order_and_noise_and_relays_are_not_travel() {
         let sp = at(-23.55, -46.63, "São Paulo");
-        let (none, fix) = step(None, 0, &sp);
-        assert!(none.is_none());
         let bp = at(47.50, 19.04, "Budapest");
-        let (t, _) = step(fix.as_ref(), 40 * 60, &bp);
-        let t = t.unwrap();
-        assert!(t.kmh > 15_000.0, "{}", t.kmh);
-        assert_eq!(t.describe(), "10,259 km from São Paulo, XX 40 minutes earlier");
+        // The same two calls, in either order of arrival.
+        for order in [[(0, &sp), (2400, &bp)], [(2400, &bp), (0, &sp)]] {
+            let mut now = Vec::new();
+            let far = order.iter().map(|(t, p)| visit(&mut now, p, *t)).last().unwrap();
+            assert!(far);
+            let t = fastest(&[], &now).unwrap();
+            assert!(t.kmh > 15_000.0, "{}", t.kmh);
+            assert_eq!(t.describe(), "10,259 km from São Paulo, XX 40 minutes earlier");
+        }
         // 20 km within five minutes: the database's imprecision.
-        let near = at(-23.45, -46.55, "Guarulhos");
-        assert!(step(fix.as_ref(), 300, &near).0.is_none());
+        let mut now = Vec::new();
+        visit(&mut now, &sp, 0);
+        assert!(!visit(&mut now, &at(-23.45, -46.55, "Guarulhos"), 300));
+        assert!(fastest(&[], &now).is_none());
+        // From the previous window.
+        let mut before = Vec::new();
+        visit(&mut before, &sp, 0);
+        let mut now = Vec::new();
+        visit(&mut now, &bp, 3600);
+        assert_eq!(fastest(&before, &now).unwrap().minutes, 60.0);
         // A relay's exit is no place.
         let relay = Place { network: Some("Cloudflare, Inc.".into()), ..bp.clone() };
-        assert_eq!(step(fix.as_ref(), 60, &relay), (None, None));
+        let mut now = Vec::new();
+        visit(&mut now, &sp, 0);
+        assert!(!visit(&mut now, &relay, 60));
+        assert_eq!(now.len(), 1);
     }
 }

@@ -75,9 +75,6 @@ struct Agg {
     /// Events from AWS's own addresses.
     #[serde(default)]
     aws_events: u32,
-    /// The fastest move between the principal's located events.
-    #[serde(default)]
-    travel: Option<geo::Travel>,
     /// Where its first address is, and that place's country.
     #[serde(default)]
     place: Option<Box<str>>,
@@ -104,9 +101,12 @@ struct History {
     window_rules: FxHashMap<i64, u16>,
     #[serde(default)]
     countries: FxHashMap<u64, Seen>,
-    /// The last located event, for travel.
+    /// The places it acted from, per window, for travel.
     #[serde(default)]
-    last_fix: Option<geo::Fix>,
+    visits: std::collections::BTreeMap<i64, Vec<geo::Visit>>,
+    /// Windows in which it moved impossibly fast.
+    #[serde(default)]
+    travel_windows: FxHashSet<i64>,
 }
 
 /// The identity whose history novelty is judged against. A role session's ARN names the
@@ -257,7 +257,7 @@ impl FeatureStore {
         note_seen(&mut hist.ips, ip, ev.time);
         note_seen(&mut hist.regions, region, ev.time);
         note_seen(&mut hist.agents, agent, ev.time);
-        geo::note(&mut self.places, &ev.ip, ev.time, agg, hist);
+        geo::note(&mut self.places, &ev.ip, ev.time, start, agg, hist);
         self.data_start = Some(self.data_start.map_or(ev.time, |d| d.min(ev.time)));
         self.aggs.get(&(start, hash(&entity))).map(|a| (start, &*a.entity))
     }
@@ -288,6 +288,11 @@ impl FeatureStore {
                 _ => 0.0,
             }
         };
+        let travel = hist.and_then(|h| {
+            let now = h.visits.get(&start)?;
+            let before = h.visits.range(..start).next_back().map_or(&[][..], |(_, v)| v.as_slice());
+            geo::fastest(before, now)
+        });
         let features = [
             n,
             n / (w as f64 / 60.0),
@@ -316,7 +321,7 @@ impl FeatureStore {
             a.ips.iter().map(|&ip| runs.excess(root, ip, start)).fold(0.0, f64::max),
             count_new(&a.countries, |h| &h.countries),
             0.0,
-            a.travel.as_ref().map_or(0.0, |t| t.kmh),
+            travel.as_ref().map_or(0.0, |t| t.kmh),
             f64::from(a.aws_events) / n,
         ];
         let mut features = features;
@@ -344,6 +349,9 @@ impl FeatureStore {
                 .fold(0.0, f64::max);
             features[23] = surprise(recency, &h.ips) * shared;
             features[26] = surprise(features[25], &h.countries);
+            // A workload whose runners land anywhere "travels" every run; a person does not.
+            let travelled = h.travel_windows.iter().filter(|&&w| w < start).count() as f64;
+            features[27] *= 1.0 - (travelled / windows_before).min(1.0);
         }
         FeatureRow {
             entity: a.entity.to_string(),
@@ -365,7 +373,7 @@ impl FeatureStore {
             signature_weight: 0.0,
             place: a.place.as_deref().map(Into::into),
             country: a.country.as_deref().map(Into::into),
-            travel: a.travel.as_ref().filter(|t| t.kmh > geo::IMPOSSIBLE_KMH).map(geo::Travel::describe),
+            travel: travel.filter(|t| t.kmh > geo::IMPOSSIBLE_KMH).as_ref().map(geo::Travel::describe),
         }
     }
 }

@@ -35,6 +35,8 @@ impl FeatureStore {
         self.history.retain(|_, h| {
             h.windows.retain(|&w| w >= cutoff);
             h.window_rules.retain(|&w, _| w >= cutoff);
+            h.travel_windows.retain(|&w| w >= cutoff);
+            h.visits.retain(|&w, _| w >= cutoff);
             for windows in h.ip_windows.values_mut() {
                 windows.retain(|&w| w >= cutoff);
             }

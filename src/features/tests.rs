@@ -282,3 +282,20 @@ fn without_a_database_geography_stays_zero_but_aws_addresses_are_known() {
     assert_eq!((r.get("new_countries"), r.get("travel_kmh"), r.place.clone()), (0.0, 0.0, None));
     assert_eq!(r.get("aws_ip_share"), 0.5);
 }
+
+#[test]
+fn travel_that_is_a_principal_s_habit_weighs_little() {
+    let Some(geo) = shared_geo() else { return };
+    let mut s = FeatureStore::new(FeatureConfig { window_secs: 3600, by: EntityBy::Principal });
+    s.set_geo(Some(geo));
+    // A runner fleet: every hour the role hops between Mountain View and Budapest.
+    for h in 0..12 {
+        s.add(&ev(h * 3600, "ci", "8.8.8.8", "ListUsers", ""));
+        s.add(&ev(h * 3600 + 600, "ci", "91.219.236.166", "ListUsers", ""));
+    }
+    let rows = s.rows();
+    assert!(rows[0].get("travel_kmh") > 10_000.0, "the first hop counts in full");
+    let last = rows.last().unwrap();
+    assert!(last.travel.is_some(), "still shown in words");
+    assert!(last.get("travel_kmh") < rows[0].get("travel_kmh") * 0.1, "{}", last.get("travel_kmh"));
+}
