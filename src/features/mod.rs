@@ -75,9 +75,10 @@ struct Agg {
     /// Events from AWS's own addresses.
     #[serde(default)]
     aws_events: u32,
-    /// Where its first address is, and that place's country.
+    /// Where its first address is (`Budapest, HU`).
     #[serde(default)]
     place: Option<Box<str>>,
+    /// That place's country code.
     #[serde(default)]
     country: Option<Box<str>>,
 }
@@ -99,6 +100,7 @@ struct History {
     ip_windows: runs::PairWindows,
     /// Rule bits per active window.
     window_rules: FxHashMap<i64, u16>,
+    /// Countries it acted from (with a GeoIP database).
     #[serde(default)]
     countries: FxHashMap<u64, Seen>,
     /// The places it acted from, per window, for travel.
