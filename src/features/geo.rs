@@ -153,7 +153,9 @@ fn visit(visits: &mut Vec<Visit>, place: &Place, time: i64) -> bool {
         None if held < 32 => visits.push(Visit { lat, lon, label, first: time, last: time }),
         None => {}
     }
-    visits.iter().any(|a| visits.iter().any(|b| distance_km((a.lat, a.lon), (b.lat, b.lon)) >= NEAR_KM))
+    // Whichever of two far places comes second finds the first: the answer does not depend on
+    // the order, and each event costs one pass.
+    visits.iter().any(|v| distance_km((v.lat, v.lon), (lat, lon)) >= NEAR_KM)
 }
 
 /// The fastest move between two places of one window (`now`), or from a place of the
