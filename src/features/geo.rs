@@ -49,11 +49,6 @@ impl Places {
         Places { geo, cache: FxHashMap::default() }
     }
 
-    /// Whether a database is loaded.
-    pub fn has_geo(&self) -> bool {
-        self.geo.is_some()
-    }
-
     /// What is known of `ip`.
     pub fn of(&mut self, ip: &str) -> Where {
         if let Some(w) = self.cache.get(ip) {

@@ -161,11 +161,6 @@ impl FeatureStore {
         self.places = geo::Places::new(geo);
     }
 
-    /// Whether a GeoIP database is loaded.
-    pub fn has_geo(&self) -> bool {
-        self.places.has_geo()
-    }
-
     /// Its windows and entities.
     pub fn config(&self) -> FeatureConfig {
         self.cfg
@@ -200,7 +195,8 @@ impl FeatureStore {
         }
         let start = self.window_of(ev.time);
         let entity = entity_text(self.cfg.by, ev);
-        let agg = self.aggs.entry((start, hash(&entity))).or_insert_with(|| Agg {
+        let key = (start, hash(&entity));
+        let agg = self.aggs.entry(key).or_insert_with(|| Agg {
             entity: entity.as_str().into(),
             principal: ev.principal.clone(),
             ip: ev.ip.clone(),
@@ -261,7 +257,7 @@ impl FeatureStore {
         note_seen(&mut hist.agents, agent, ev.time);
         geo::note(&mut self.places, &ev.ip, ev.time, start, agg, hist);
         self.data_start = Some(self.data_start.map_or(ev.time, |d| d.min(ev.time)));
-        self.aggs.get(&(start, hash(&entity))).map(|a| (start, &*a.entity))
+        self.aggs.get(&key).map(|a| (start, &*a.entity))
     }
 
     /// Every entity-window as a feature row, ordered by window then entity.

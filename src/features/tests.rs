@@ -245,11 +245,16 @@ fn shared_geo() -> Option<std::sync::Arc<crate::geo::Geo>> {
     Some(std::sync::Arc::new(crate::geo::Geo::open(&[p]).unwrap()))
 }
 
+/// An hourly, per-principal store locating addresses in [`shared_geo`]'s database.
+fn geo_store() -> Option<FeatureStore> {
+    let mut s = FeatureStore::new(FeatureConfig { window_secs: 3600, by: EntityBy::Principal });
+    s.set_geo(Some(shared_geo()?));
+    Some(s)
+}
+
 #[test]
 fn a_new_country_and_impossible_travel_are_features_with_words() {
-    let Some(geo) = shared_geo() else { return };
-    let mut s = FeatureStore::new(FeatureConfig { window_secs: 3600, by: EntityBy::Principal });
-    s.set_geo(Some(geo));
+    let Some(mut s) = geo_store() else { return };
     // Three days from Mountain View, then Budapest 40 minutes after a call from home.
     for day in 0..3 {
         s.add(&ev(day * 86_400 + 3_600 * 9, "alice", "8.8.8.8", "ListUsers", ""));
@@ -285,9 +290,7 @@ fn without_a_database_geography_stays_zero_but_aws_addresses_are_known() {
 
 #[test]
 fn travel_that_is_a_principal_s_habit_weighs_little() {
-    let Some(geo) = shared_geo() else { return };
-    let mut s = FeatureStore::new(FeatureConfig { window_secs: 3600, by: EntityBy::Principal });
-    s.set_geo(Some(geo));
+    let Some(mut s) = geo_store() else { return };
     // A runner fleet: every hour the role hops between Mountain View and Budapest.
     for h in 0..12 {
         s.add(&ev(h * 3600, "ci", "8.8.8.8", "ListUsers", ""));

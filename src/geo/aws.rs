@@ -4,63 +4,52 @@
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-struct Ranges {
-    v4: Vec<(u32, u32)>,
-    v6: Vec<(u128, u128)>,
-}
-
-fn ranges() -> &'static Ranges {
-    static RANGES: OnceLock<Ranges> = OnceLock::new();
+/// Every range, IPv4 ones as IPv4-mapped IPv6 (`::ffff:a.b.c.d`), sorted and merged where they
+/// overlap or nest, so that one binary search answers either family.
+fn ranges() -> &'static [(u128, u128)] {
+    static RANGES: OnceLock<Vec<(u128, u128)>> = OnceLock::new();
     RANGES.get_or_init(|| {
         let data = &aws_ip_ranges::IP_RANGES;
-        let mut v4: Vec<(u32, u32)> = data.prefixes.iter().filter_map(|p| v4_range(p.ip_prefix)).collect();
-        let mut v6: Vec<(u128, u128)> = data.ipv6_prefixes.iter().filter_map(|p| v6_range(p.ipv6_prefix)).collect();
-        Ranges { v4: merged(&mut v4), v6: merged(&mut v6) }
+        let v4 = data.prefixes.iter().map(|p| p.ip_prefix);
+        let mut all: Vec<(u128, u128)> =
+            v4.chain(data.ipv6_prefixes.iter().map(|p| p.ipv6_prefix)).filter_map(range).collect();
+        all.sort_unstable();
+        let mut merged: Vec<(u128, u128)> = Vec::with_capacity(all.len());
+        for (s, e) in all {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        merged
     })
 }
 
-fn v4_range(cidr: &str) -> Option<(u32, u32)> {
-    let (addr, bits) = cidr.split_once('/')?;
-    let (addr, bits): (std::net::Ipv4Addr, u32) = (addr.parse().ok()?, bits.parse().ok()?);
-    let host = u32::MAX.checked_shr(bits).unwrap_or(0);
-    let start = u32::from(addr) & !host;
-    Some((start, start | host))
-}
-
-fn v6_range(cidr: &str) -> Option<(u128, u128)> {
-    let (addr, bits) = cidr.split_once('/')?;
-    let (addr, bits): (std::net::Ipv6Addr, u32) = (addr.parse().ok()?, bits.parse().ok()?);
-    let host = u128::MAX.checked_shr(bits).unwrap_or(0);
-    let start = u128::from(addr) & !host;
-    Some((start, start | host))
-}
-
-/// The ranges sorted and merged where they overlap or nest, so that one binary search answers.
-fn merged<T: Ord + Copy>(ranges: &mut [(T, T)]) -> Vec<(T, T)> {
-    ranges.sort_unstable();
-    let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
-    for &(s, e) in ranges.iter() {
-        match out.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => out.push((s, e)),
-        }
+/// An address in the one space both families share.
+fn key(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(a) => u128::from(a.to_ipv6_mapped()),
+        IpAddr::V6(a) => u128::from(a),
     }
-    out
 }
 
-/// Whether a range in `disjoint` (sorted, not overlapping) holds `x`.
-fn within<T: Ord + Copy>(disjoint: &[(T, T)], x: T) -> bool {
-    let i = disjoint.partition_point(|&(s, _)| s <= x);
-    i > 0 && x <= disjoint[i - 1].1
+/// `a.b.c.d/n` or `x::/n` as the first and last address it holds.
+fn range(cidr: &str) -> Option<(u128, u128)> {
+    let (addr, bits) = cidr.split_once('/')?;
+    let (addr, bits): (IpAddr, u32) = (addr.parse().ok()?, bits.parse().ok()?);
+    // A mapped IPv4 address sits below 96 bits of prefix.
+    let bits = if addr.is_ipv4() { bits + 96 } else { bits };
+    let host = u128::MAX.checked_shr(bits).unwrap_or(0);
+    let start = key(addr) & !host;
+    Some((start, start | host))
 }
 
 /// Whether `ip` is in one of AWS's published ranges.
 pub fn is_aws(ip: &str) -> bool {
-    match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) => within(&ranges().v4, u32::from(a)),
-        Ok(IpAddr::V6(a)) => within(&ranges().v6, u128::from(a)),
-        Err(_) => false,
-    }
+    let Ok(addr) = ip.parse::<IpAddr>() else { return false };
+    let (x, disjoint) = (key(addr), ranges());
+    let i = disjoint.partition_point(|&(s, _)| s <= x);
+    i > 0 && x <= disjoint[i - 1].1
 }
 
 /// The date of the compiled-in ranges (`2025-10-31`).

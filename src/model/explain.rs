@@ -156,7 +156,7 @@ pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Re
             text.push_str(gloss(name));
             // Where, in words an analyst can paste into a ticket.
             match (name, &row.country, &row.travel) {
-                ("country_novelty" | "new_countries", Some(cc), _) if v > 0.0 => {
+                ("country_novelty", Some(cc), _) if v > 0.0 => {
                     text = format!("first time from {cc} for this principal ({name} {})", fmt(v));
                 }
                 ("travel_kmh", _, Some(travel)) => text.push_str(&format!(": {travel}")),

@@ -257,9 +257,13 @@ fn truthy(t: &Text) -> Option<bool> {
 /// `root:<account>` for Root, `service:<invokedBy>` for AWSService, the session issuer's ARN
 /// for an assumed role, `account:<id>` for a cross-account AWSAccount caller, `anonymous`,
 /// `principal-id:<id>`, `user:<name>`, and finally `unknown`.
-fn principal_of(id: &WireIdentity, issuer_arn: Option<&str>) -> String {
+/// Also says what became of the ARN, from the one cleaning it takes.
+fn principal_of(id: &WireIdentity, issuer_arn: Option<&str>) -> (String, ArnKept) {
     if let Some(arn) = id.arn.as_str() {
-        return clean(arn).into_owned();
+        return match clean(arn) {
+            Cow::Borrowed(a) => (a.to_owned(), ArnKept::AsPrincipal),
+            Cow::Owned(a) => (a, ArnKept::Altered),
+        };
     }
     let kind = id.kind.as_str().unwrap_or("");
     let fallback = match kind {
@@ -274,7 +278,7 @@ fn principal_of(id: &WireIdentity, issuer_arn: Option<&str>) -> String {
         .or_else(|| id.principal_id.as_str().map(|p| format!("principal-id:{p}")))
         .or_else(|| id.user_name.as_str().map(|u| format!("user:{u}")))
         .unwrap_or_else(|| if kind.is_empty() { "unknown".into() } else { format!("type:{kind}") });
-    clean(&fallback).into_owned()
+    (clean(&fallback).into_owned(), ArnKept::Absent)
 }
 
 impl Event {
@@ -315,6 +319,7 @@ impl Event {
             // Without an id, identical records still de-duplicate through their content.
             None => format!("content-{:016x}", fnv1a(raw.as_bytes())).into(),
         };
+        let (principal, arn) = principal_of(&id, issuer.arn.as_str());
         Ok(Event {
             id: event_id,
             time,
@@ -334,12 +339,8 @@ impl Event {
                 .map(|s| clean(s).into())
                 .unwrap_or_default(),
             identity_type: boxed(&id.kind),
-            principal: principal_of(&id, issuer.arn.as_str()).into(),
-            arn: match id.arn.as_str() {
-                None => ArnKept::Absent,
-                Some(a) if matches!(clean(a), Cow::Borrowed(_)) => ArnKept::AsPrincipal,
-                Some(_) => ArnKept::Altered,
-            },
+            principal: principal.into(),
+            arn,
             access_key: boxed_opt(&id.access_key_id),
             user_name: boxed_opt(&id.user_name),
             issuer_type: boxed_opt(&issuer.kind),

@@ -72,8 +72,7 @@ impl WindowHits {
         let mut hits = WindowHits::default();
         for (start, entity, id, n) in saved {
             if let Some(i) = rules.index_of(id) {
-                let counts = hits.by_window.entry(*start).or_default().entry(entity.clone()).or_default();
-                *counts.entry(i).or_default() += n;
+                *hits.counts(*start, entity).entry(i).or_default() += n;
             }
         }
         hits
@@ -105,14 +104,19 @@ impl WindowHits {
         if hits.is_empty() {
             return;
         }
-        let windows = self.by_window.entry(start).or_default();
-        let counts = match windows.get_mut(entity) {
-            Some(c) => c,
-            None => windows.entry(entity.to_owned()).or_default(),
-        };
+        let counts = self.counts(start, entity);
         for &h in hits {
             *counts.entry(h).or_default() += 1;
         }
+    }
+
+    /// The window's counts, made when new (the entity is copied only then).
+    fn counts(&mut self, start: i64, entity: &str) -> &mut BTreeMap<RuleIdx, u32> {
+        let windows = self.by_window.entry(start).or_default();
+        if !windows.contains_key(entity) {
+            windows.insert(entity.to_owned(), BTreeMap::new());
+        }
+        windows.get_mut(entity).expect("inserted above")
     }
 
     fn of(&self, (start, entity): Window) -> Option<&BTreeMap<RuleIdx, u32>> {
