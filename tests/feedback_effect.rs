@@ -19,7 +19,10 @@ type Positives = BTreeMap<(i64, String), HashSet<&'static str>>;
 /// Rows plus the positive windows.
 fn dataset(seed: u64) -> (Vec<trailtop::features::FeatureRow>, Positives) {
     let days = 7;
-    let scenarios: Vec<_> = ALL_SCENARIOS.to_vec();
+    // The scenarios of few windows each. A slow exfiltration (25 windows an instance) fills
+    // the top 50 with attack windows by itself and leaves feedback nothing to clear.
+    let scenarios: Vec<_> =
+        ALL_SCENARIOS.iter().copied().filter(|s| !matches!(s.id(), "slow-exfiltration" | "bulk-download")).collect();
     let mut g = Generator::for_total(seed, START, days, 60_000, &scenarios);
     // One more instance of every scenario.
     for rep in 1..2u64 {
@@ -93,9 +96,9 @@ fn false_positive_feedback_raises_precision_and_generalises() {
         }
     }
     assert!(p1 - p0 >= (cap - p0) / 2.0, "precision@50 {p0:.2} -> {p1:.2} closes less than half the gap to {cap:.2}");
-    // The README's figures (0.74 -> 0.92), with a little room: the data is seeded, so only
+    // The README's figures (0.74 -> 1.00), with a little room: the data is seeded, so only
     // a change to the model or the features moves them.
-    assert!(p1 >= 0.90 && p1 - p0 >= 0.15, "precision@50 {p0:.2} -> {p1:.2}; the README says 0.74 -> 0.92");
+    assert!(p1 >= 0.90 && p1 - p0 >= 0.15, "precision@50 {p0:.2} -> {p1:.2}; the README says 0.74 -> 1.00");
 
     // Same labels, new data: the benign behaviour was learnt, not the windows.
     let (rows2, pos2) = dataset(12);
@@ -103,7 +106,7 @@ fn false_positive_feedback_raises_precision_and_generalises() {
     let after2 = score_rows_with(rows2, &cfg, &fb).unwrap();
     let (q0, q1) = report("seed 12 (never labelled)", &before2.rows, &after2.rows, &pos2);
     assert!(q1 > q0, "labels from another period should help: {q0:.2} -> {q1:.2}");
-    assert!(q1 >= 0.94 && q1 - q0 >= 0.12, "never-labelled seed {q0:.2} -> {q1:.2}; the README says 0.80 -> 0.96");
+    assert!(q1 >= 0.94 && q1 - q0 >= 0.12, "never-labelled seed {q0:.2} -> {q1:.2}; the README says 0.82 -> 0.98");
 }
 
 /// Prints precision@50, R-precision and each scenario's best rank before and after the

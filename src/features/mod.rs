@@ -5,6 +5,7 @@
 //! computes features when asked, so first-seen flags mean "not seen for this principal in any
 //! earlier window of the data", whatever order the files were read in.
 
+mod compute;
 mod context;
 mod entity;
 mod geo;
@@ -13,6 +14,7 @@ mod row;
 pub mod rules;
 mod runs;
 pub mod sensitive;
+mod volume;
 
 use std::hash::{Hash, Hasher};
 
@@ -20,11 +22,11 @@ use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
 
 use crate::parse::{Category, Event};
-use context::hour_share;
 pub use entity::{EntityBy, entity_text};
 pub use retain::Expired;
 pub use row::{FEATURE_NAMES, FeatureRow, N_FEATURES, SCHEMA_VERSION, feature_index};
 use sensitive::{is_read, is_sensitive};
+pub use volume::describe_bytes;
 
 fn hash(s: &str) -> u64 {
     let mut h = FxHasher::default();
@@ -81,6 +83,18 @@ struct Agg {
     /// That place's country code.
     #[serde(default)]
     country: Option<Box<str>>,
+    /// Bytes S3 sent out.
+    #[serde(default)]
+    bytes_out: u64,
+    /// Objects read.
+    #[serde(default)]
+    object_reads: u32,
+    /// Data-plane events.
+    #[serde(default)]
+    data_events: u32,
+    /// Buckets named.
+    #[serde(default)]
+    buckets: FxHashSet<u64>,
 }
 
 /// When something was first and last seen (first-seen drives novelty, last-seen expiry).
@@ -109,6 +123,12 @@ struct History {
     /// Windows in which it moved impossibly fast.
     #[serde(default)]
     travel_windows: FxHashSet<i64>,
+    /// Buckets it named.
+    #[serde(default)]
+    buckets: FxHashMap<u64, Seen>,
+    /// What it moved per window, for the volume baseline.
+    #[serde(default)]
+    volume: std::collections::BTreeMap<i64, volume::Volume>,
 }
 
 /// The identity whose history novelty is judged against. A role session's ARN names the
@@ -256,6 +276,7 @@ impl FeatureStore {
         note_seen(&mut hist.regions, region, ev.time);
         note_seen(&mut hist.agents, agent, ev.time);
         geo::note(&mut self.places, &ev.ip, ev.time, start, agg, hist);
+        volume::note(ev, start, agg, hist);
         self.data_start = Some(self.data_start.map_or(ev.time, |d| d.min(ev.time)));
         self.aggs.get(&key).map(|a| (start, &*a.entity))
     }
@@ -267,112 +288,6 @@ impl FeatureStore {
             self.aggs.iter().map(|(&(start, _), agg)| self.row(start, agg, &runs)).collect();
         rows.sort_by(|a, b| (a.window_start, &a.entity).cmp(&(b.window_start, &b.entity)));
         rows
-    }
-
-    fn row(&self, start: i64, a: &Agg, runs: &runs::RunIndex) -> FeatureRow {
-        let w = self.cfg.window_secs;
-        let n = f64::from(a.events);
-        let root = hash(identity_root(&a.principal));
-        let hist = self.history.get(&root);
-        // Novelty needs a past: in the data's first window, and for a principal's first
-        // window, nothing counts as newly seen (the principal itself is flagged instead).
-        let first_window = self.data_start.is_none_or(|d| self.window_of(d) == start);
-        let known_before = hist.is_some_and(|h| h.first < start);
-        let count_new = |set: &FxHashSet<u64>, pick: fn(&History) -> &FxHashMap<u64, Seen>| -> f64 {
-            match hist {
-                Some(h) if known_before => {
-                    set.iter().filter(|k| pick(h).get(k).is_none_or(|s| s.0 >= start)).count() as f64
-                }
-                _ => 0.0,
-            }
-        };
-        let travel = hist.and_then(|h| {
-            let now = h.visits.get(&start)?;
-            let before = h.visits.range(..start).next_back().map_or(&[][..], |(_, v)| v.as_slice());
-            geo::fastest(before, now)
-        });
-        let features = [
-            n,
-            n / (w as f64 / 60.0),
-            a.sources.len() as f64,
-            a.names.len() as f64,
-            a.agents.len() as f64,
-            a.regions.len() as f64,
-            a.ips.len() as f64,
-            f64::from(a.failures) / n,
-            f64::from(a.access_denied),
-            f64::from(a.writes) / n,
-            f64::from(a.sensitive),
-            f64::from(a.console_no_mfa),
-            f64::from(a.console_failures),
-            a.hour_sin / n,
-            a.hour_cos / n,
-            count_new(&a.ips, |h| &h.ips),
-            count_new(&a.regions, |h| &h.regions),
-            count_new(&a.agents, |h| &h.agents),
-            if !first_window && !known_before { 1.0 } else { 0.0 },
-            0.0,
-            0.0,
-            0.0,
-            hour_share(hist, a),
-            0.0,
-            a.ips.iter().map(|&ip| runs.excess(root, ip, start)).fold(0.0, f64::max),
-            count_new(&a.countries, |h| &h.countries),
-            0.0,
-            travel.as_ref().map_or(0.0, |t| t.kmh),
-            f64::from(a.aws_events) / n,
-        ];
-        let mut features = features;
-        if let Some(h) = hist.filter(|_| known_before) {
-            // A new address means little for a CI role that gets one every run, and much for
-            // a developer who has used two in a month: weigh by how rarely novelty happened.
-            let windows_before = h.windows.iter().filter(|&&w| w < start).count().max(1) as f64;
-            let surprise = |new: f64, map: &FxHashMap<u64, Seen>| {
-                let seen_before = map.values().filter(|s| s.0 < start).count() as f64;
-                new * (1.0 - (seen_before / windows_before).min(1.0))
-            };
-            // An address colleagues already use (the office egress, a VPN) is no news.
-            let shared = self.shared_before(root, a, start);
-            features[19] = surprise(features[15], &h.ips) * shared;
-            features[20] = surprise(features[17], &h.agents);
-            features[21] = surprise(features[16], &h.regions);
-            // An address adopted recently, by a principal that rarely adopts new ones: what a
-            // slow intruder looks like long after its first (novel) window.
-            let tenure = (start - h.first).max(1) as f64;
-            let recency = a
-                .ips
-                .iter()
-                .filter_map(|ip| h.ips.get(ip))
-                .map(|&Seen(first, _)| 1.0 - ((start - first) as f64 / tenure).clamp(0.0, 1.0))
-                .fold(0.0, f64::max);
-            features[23] = surprise(recency, &h.ips) * shared;
-            features[26] = surprise(features[25], &h.countries);
-            // A workload whose runners land anywhere "travels" every run; a person does not.
-            let travelled = h.travel_windows.iter().filter(|&&w| w < start).count() as f64;
-            features[27] *= 1.0 - (travelled / windows_before).min(1.0);
-        }
-        FeatureRow {
-            entity: a.entity.to_string(),
-            principal: a.principal.to_string(),
-            source_ip: a.ip.to_string(),
-            window_start: start,
-            window_end: start + w,
-            events: u64::from(a.events),
-            features,
-            rules: a.rules | self.brute_force(start, a),
-            habitual_rules: hist
-                .filter(|_| known_before)
-                .map_or(0, |h| rules::habitual(a.rules, start, &h.window_rules)),
-            names: {
-                let mut v: Vec<u64> = a.names.iter().copied().collect();
-                v.sort_unstable();
-                v
-            },
-            signature_weight: 0.0,
-            place: a.place.as_deref().map(Into::into),
-            country: a.country.as_deref().map(Into::into),
-            travel: travel.filter(|t| t.kmh > geo::IMPOSSIBLE_KMH).as_ref().map(geo::Travel::describe),
-        }
     }
 }
 

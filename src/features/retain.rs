@@ -37,6 +37,7 @@ impl FeatureStore {
             h.window_rules.retain(|&w, _| w >= cutoff);
             h.travel_windows.retain(|&w| w >= cutoff);
             h.visits.retain(|&w, _| w >= cutoff);
+            h.volume.retain(|&w, _| w >= cutoff);
             for windows in h.ip_windows.values_mut() {
                 windows.retain(|&w| w >= cutoff);
             }
@@ -45,6 +46,7 @@ impl FeatureStore {
             recent(&mut h.regions);
             recent(&mut h.agents);
             recent(&mut h.countries);
+            recent(&mut h.buckets);
             !h.windows.is_empty()
         });
         Expired { windows: windows - self.aggs.len(), principals: principals - self.history.len() }

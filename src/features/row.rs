@@ -1,7 +1,7 @@
 //! The feature table's schema: the columns, in order, and one entity-window's row.
 
 /// Feature names, in column order. Adding one bumps [`SCHEMA_VERSION`].
-pub const FEATURE_NAMES: [&str; 29] = [
+pub const FEATURE_NAMES: [&str; 38] = [
     "events",
     "rate_per_min",
     "distinct_sources",
@@ -31,11 +31,20 @@ pub const FEATURE_NAMES: [&str; 29] = [
     "country_novelty",
     "travel_kmh",
     "aws_ip_share",
+    "bytes_out",
+    "object_reads",
+    "distinct_buckets",
+    "data_share",
+    "new_buckets",
+    "bucket_novelty",
+    "bytes_excess",
+    "reads_excess",
+    "data_share_excess",
 ];
 /// How many features a window has.
 pub const N_FEATURES: usize = FEATURE_NAMES.len();
 /// Bumped when the features change: a model saved for another schema is not loaded.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The column of a feature by name.
 pub fn feature_index(name: &str) -> Option<usize> {
@@ -43,7 +52,7 @@ pub fn feature_index(name: &str) -> Option<usize> {
 }
 
 /// One row of the feature table.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeatureRow {
     /// The grouping key (see [`entity_text`](super::entity_text)).
     pub entity: String,
@@ -75,6 +84,28 @@ pub struct FeatureRow {
     pub country: Option<String>,
     /// The impossible travel in the window, in words, if any.
     pub travel: Option<String>,
+}
+
+// By hand: `Default` is derived for arrays of at most 32.
+impl Default for FeatureRow {
+    fn default() -> Self {
+        FeatureRow {
+            entity: String::new(),
+            principal: String::new(),
+            source_ip: String::new(),
+            window_start: 0,
+            window_end: 0,
+            events: 0,
+            features: [0.0; N_FEATURES],
+            rules: 0,
+            habitual_rules: 0,
+            names: Vec::new(),
+            signature_weight: 0.0,
+            place: None,
+            country: None,
+            travel: None,
+        }
+    }
 }
 
 impl FeatureRow {

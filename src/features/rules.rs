@@ -12,6 +12,7 @@ pub const RULES: &[(&str, f64)] = &[
     ("offensive-agent", 0.20),
     ("console-no-mfa", 0.20),
     ("root-activity", 0.10),
+    ("data-egress", 0.20),
 ];
 
 /// StopLogging, DeleteTrail and the like.
@@ -28,6 +29,9 @@ pub const OFFENSIVE_AGENT: u16 = 1 << 4;
 pub const CONSOLE_NO_MFA: u16 = 1 << 5;
 /// The root user at work.
 pub const ROOT_ACTIVITY: u16 = 1 << 6;
+/// A window that moved out at least 8× (and 800 MB) more than its principal ever moved in
+/// one window a day or more before (see `volume`); a window-level rule, never habitual.
+pub const DATA_EGRESS: u16 = 1 << 7;
 
 /// A principal's rule is habitual when it fired in at least this many of its earlier windows…
 const HABIT_WINDOWS: usize = 3;

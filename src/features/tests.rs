@@ -302,3 +302,60 @@ fn travel_that_is_a_principal_s_habit_weighs_little() {
     assert!(last.travel.is_some(), "still shown in words");
     assert!(last.get("travel_kmh") < rows[0].get("travel_kmh") * 0.1, "{}", last.get("travel_kmh"));
 }
+
+/// An S3 object read of `bytes` from `bucket`, as a data event.
+fn read(t: i64, user: &str, bucket: &str, bytes: u64) -> Event {
+    let extra = format!(
+        r#","eventSource":"s3.amazonaws.com","eventCategory":"Data","requestParameters":{{"bucketName":"{bucket}"}},"additionalEventData":{{"bytesTransferredOut":{bytes}}}"#
+    );
+    ev(t, user, "3.1.1.1", "GetObject", &extra)
+}
+
+#[test]
+fn data_moved_past_the_principals_habit_is_an_excess_and_a_rule() {
+    const H: i64 = 3600;
+    let mut events = Vec::new();
+    for h in 0..72 {
+        // A reader with a small hourly habit; a backup that moves 10 GB every night.
+        events.push(read(h * H, "reader", "reports", 2_000_000));
+        events.push(read(h * H + 1, "slow", "reports", 2_000_000));
+        if h % 24 == 2 {
+            events.extend((0..100).map(|i| read(h * H + 10 + i, "backup", "data-lake", 100_000_000)));
+        }
+    }
+    // Day 3, 10:00: the reader downloads 10 GB from a bucket it never read.
+    events.extend((0..200).map(|i| read(58 * H + 10 + i, "reader", "exports", 50_000_000)));
+    // Day 3, from 04:00: "slow" moves 1 GB an hour for six hours.
+    for h in 52..58 {
+        events.extend((0..20).map(|i| read(h * H + 10 + i, "slow", "exports", 50_000_000)));
+    }
+    // Arrival order does not matter.
+    events.reverse();
+    let rows = store(&events, EntityBy::Principal);
+    let at = |user: &str, h: i64| {
+        rows.iter()
+            .find(|r| r.principal.ends_with(&format!("/{user}")) && r.window_start == 1_709_251_200 + h * H)
+            .unwrap()
+    };
+    let burst = at("reader", 58);
+    assert!((burst.get("bytes_excess") - (10.002e9f64 / 1e8).log2()).abs() < 0.01, "{}", burst.get("bytes_excess"));
+    assert!(burst.get("reads_excess") > 1.0 && burst.get("bucket_novelty") > 0.9);
+    assert_ne!(burst.rules & rules::DATA_EGRESS, 0);
+    assert_eq!(burst.get("bytes_out"), 10.002e9);
+    // Each hour of the slow one is weighed against the days before it began, not the hour before.
+    for h in 52..58 {
+        let w = at("slow", h);
+        assert!(
+            w.get("bytes_excess") >= 3.0 && w.rules & rules::DATA_EGRESS != 0,
+            "hour {h}: {}",
+            w.get("bytes_excess")
+        );
+    }
+    // The nightly backup is its own habit from its second night on; its first has no baseline.
+    for h in [2, 26, 50] {
+        let w = at("backup", h);
+        assert_eq!((w.get("bytes_excess"), w.rules & rules::DATA_EGRESS), (0.0, 0), "hour {h}");
+    }
+    // A usual hour of the reader: nothing.
+    assert_eq!(at("reader", 57).get("bytes_excess"), 0.0);
+}

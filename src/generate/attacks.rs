@@ -48,6 +48,15 @@ pub enum Scenario {
     /// 60 failed console sign-ins from one address against eight user names within minutes.
     /// Moves console_login_failures; rule: brute force.
     ConsoleBruteForce,
+    /// A developer's own key, from their office address and their usual CLI, in office hours,
+    /// downloads ~1,000 objects (about 20 GB) from two buckets they never read: an insider or a
+    /// compromised laptop. Moves bytes_excess, reads_excess, bucket_novelty and little else.
+    BulkDownload,
+    /// A Lambda role, from its own address and agent (a compromised function), reads ~25
+    /// large objects an hour from a bucket it never read, for a day. Moves bytes_excess and
+    /// reads_excess in every window (against its habit of the days before), bucket_novelty in
+    /// the first.
+    SlowExfiltration,
 }
 
 /// Every scenario.
@@ -62,6 +71,8 @@ pub const ALL: &[Scenario] = &[
     Scenario::CryptoMining,
     Scenario::LowAndSlowRecon,
     Scenario::ConsoleBruteForce,
+    Scenario::BulkDownload,
+    Scenario::SlowExfiltration,
 ];
 
 impl Scenario {
@@ -78,6 +89,8 @@ impl Scenario {
             Scenario::CryptoMining => "crypto-mining",
             Scenario::LowAndSlowRecon => "low-and-slow-recon",
             Scenario::ConsoleBruteForce => "console-brute-force",
+            Scenario::BulkDownload => "bulk-download",
+            Scenario::SlowExfiltration => "slow-exfiltration",
         }
     }
 
@@ -97,6 +110,7 @@ impl Scenario {
     pub fn span(self) -> i64 {
         match self {
             Scenario::LowAndSlowRecon => 2 * 86_400,
+            Scenario::SlowExfiltration => 86_400,
             Scenario::IamPersistence => 3 * 3600,
             _ => 3600,
         }
@@ -331,6 +345,55 @@ pub fn events(s: Scenario, t0: i64, n: u64, rng: &mut SmallRng) -> Vec<(i64, Rec
                 out.push((t, login(rng, t, &who, &ip, CONSOLE_AGENTS[0], false, false)));
             }
         }
+        Scenario::BulkDownload => {
+            let tz = USERS[victim_idx as usize].1;
+            // 10:00 in the victim's time zone, on the day of t0, from the office.
+            let t = t0.div_euclid(86_400) * 86_400 + (10 - i64::from(tz)).rem_euclid(24) * 3600;
+            let office = format!("198.51.100.{}", 10 + victim_idx % 3);
+            let agent = CLI_AGENTS[1];
+            for (i, bucket) in ["customer-exports", "finance-archive"].iter().enumerate() {
+                let mut c = Call1::new(("s3.amazonaws.com", "ListObjects", true, true), "us-east-1", &office, agent);
+                c.params = Some(json!({"bucketName": bucket, "prefix": ""}));
+                push(&mut out, t + i as i64 * 900, &stolen, c, rng);
+            }
+            for i in 0..1000 {
+                let bucket = if i % 3 == 0 { "finance-archive" } else { "customer-exports" };
+                push(
+                    &mut out,
+                    t + 5 + i * 2,
+                    &stolen,
+                    object_read(&office, agent, bucket, i, (5_000_000, 60_000_000)),
+                    rng,
+                );
+            }
+        }
+        Scenario::SlowExfiltration => {
+            let who =
+                build::assumed_role("nightly-report-role", "nightly-report", &access_key("ASIA", 3002), false, t0);
+            let home = "3.82.31.42";
+            for h in 0..24 {
+                for k in 0..rng.gen_range(25..35) {
+                    let t = t0 + h * 3600 + k * 100 + rng.gen_range(0..60);
+                    let i = h * 100 + k;
+                    push(
+                        &mut out,
+                        t,
+                        &who,
+                        object_read(home, LAMBDA_AGENT, "customer-exports", i, (20_000_000, 80_000_000)),
+                        rng,
+                    );
+                }
+            }
+        }
     }
     out
+}
+
+/// A successful GetObject of object `i` of `bucket`, of a size within `sizes`.
+fn object_read<'a>(ip: &'a str, agent: &'a str, bucket: &str, i: i64, sizes: (u64, u64)) -> Call1<'a> {
+    let key = format!("exports/{bucket}/{i:06}.csv.gz");
+    let mut c = Call1::new(("s3.amazonaws.com", "GetObject", true, true), "us-east-1", ip, agent);
+    c.extra = Some(build::s3_transfer(0, build::object_size(&key, sizes.0, sizes.1)));
+    c.params = Some(json!({"bucketName": bucket, "key": key, "Host": format!("{bucket}.s3.us-east-1.amazonaws.com")}));
+    c
 }

@@ -145,6 +145,7 @@ impl<'a> Call1<'a> {
 pub fn record(rng: &mut SmallRng, t: i64, who: &Arc<Identity>, c: Call1) -> Record {
     let (source, name, read, data) = c.call;
     let params = c.params.or_else(|| default_params(rng, source, name));
+    let extra = c.extra.or_else(|| default_transfer(source, name, c.error.is_some(), params.as_ref()));
     let service_caller = who.kind == "AWSService";
     Record {
         event_version: if data { "1.10" } else { "1.09" },
@@ -159,7 +160,7 @@ pub fn record(rng: &mut SmallRng, t: i64, who: &Arc<Identity>, c: Call1) -> Reco
         error_message: c.error.map(|e| e.1),
         request_parameters: params,
         response_elements: c.response,
-        additional_event_data: c.extra,
+        additional_event_data: extra,
         request_id: uuid(rng),
         event_id: uuid(rng),
         read_only: read,
@@ -183,6 +184,34 @@ pub fn record(rng: &mut SmallRng, t: i64, who: &Arc<Identity>, c: Call1) -> Reco
             },
         }),
     }
+}
+
+/// `additionalEventData` of an S3 object call as S3 writes it, moving `bytes_in` and
+/// `bytes_out`.
+pub fn s3_transfer(bytes_in: u64, bytes_out: u64) -> Value {
+    json!({"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": bytes_in,
+           "AuthenticationMethod": "AuthHeader", "bytesTransferredOut": bytes_out})
+}
+
+/// A size between `lo` and `hi` bytes, spread evenly on a log scale, fixed by `key` (so an
+/// object has one size, and drawing it costs no randomness the rest of the hour depends on).
+pub fn object_size(key: &str, lo: u64, hi: u64) -> u64 {
+    // SplitMix64's finaliser over the key's FNV hash: uniform in [0, 1).
+    let mut x = crate::parse::fnv1a(key.as_bytes());
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    let h = (x ^ (x >> 31)) as f64 / (u64::MAX as f64 + 1.0);
+    let (lo, hi) = ((lo.max(1) as f64).ln(), (hi.max(1) as f64).ln());
+    (lo + h * (hi - lo)).exp() as u64
+}
+
+/// What a successful everyday object read or write moves: 2 KB to 8 MB.
+fn default_transfer(source: &str, name: &str, failed: bool, params: Option<&Value>) -> Option<Value> {
+    if source != "s3.amazonaws.com" || !matches!(name, "GetObject" | "PutObject") {
+        return None;
+    }
+    let size = if failed { 0 } else { object_size(params?.get("key")?.as_str()?, 2_000, 8_000_000) };
+    Some(if name == "GetObject" { s3_transfer(0, size) } else { s3_transfer(size, 0) })
 }
 
 fn default_params(rng: &mut SmallRng, source: &str, name: &str) -> Option<Value> {

@@ -58,6 +58,20 @@ pub const LAMBDA_CALLS: &[Call] = &[
     ("logs.amazonaws.com", "CreateLogStream", false, false),
 ];
 
+/// A bulk reader: mostly object reads, a listing now and then.
+pub const BULK_CALLS: &[Call] = &[
+    ("s3.amazonaws.com", "ListObjects", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+    ("s3.amazonaws.com", "GetObject", true, true),
+];
+
 pub const SERVICE_CALLS: &[Call] = &[
     ("sts.amazonaws.com", "AssumeRole", true, false),
     ("kms.amazonaws.com", "GenerateDataKey", true, false),

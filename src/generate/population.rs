@@ -9,6 +9,8 @@
 //! - A monitoring agent whose policy lags behind it: AccessDenied all day, every day.
 //! - A platform admin through SSO making IAM changes in office hours (benign sensitive calls).
 //! - A federated vendor integration every six hours; the root user on Monday mornings.
+//! - Bulk jobs on EC2 that read gigabytes from S3 on a schedule: a nightly backup and a model
+//!   training run every eight hours (benign volume the data features must learn as habit).
 
 use std::sync::Arc;
 
@@ -30,7 +32,42 @@ pub enum Kind {
     Ops,
     Root,
     Federated,
+    Bulk(&'static BulkJob),
 }
+
+/// A scheduled job that reads many large objects.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BulkJob {
+    /// It runs in the UTC hours where `hour % every == at`.
+    pub every: i64,
+    pub at: i64,
+    pub role: &'static str,
+    pub session: &'static str,
+    pub agent: &'static str,
+    pub buckets: &'static [&'static str],
+    /// Object sizes, bytes.
+    pub sizes: (u64, u64),
+}
+
+pub const BACKUP: BulkJob = BulkJob {
+    every: 24,
+    at: 2,
+    role: "backup-nightly-role",
+    session: "i-0a1b2c3d4e5f60718",
+    agent: "rclone/v1.66.0",
+    buckets: &["data-lake-raw", "app-artifacts", "team-reports"],
+    sizes: (20_000_000, 200_000_000),
+};
+
+pub const TRAINING: BulkJob = BulkJob {
+    every: 8,
+    at: 4,
+    role: "ml-training-role",
+    session: "SageMaker",
+    agent: "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.10.213 md/arch#x86_64 lang/python#3.10.14 exec-env/AWS_ECS_EC2 Botocore/1.34.69",
+    buckets: &["ml-datasets"],
+    sizes: (50_000_000, 500_000_000),
+};
 
 pub struct Actor {
     pub kind: Kind,
@@ -70,6 +107,8 @@ pub fn population() -> Vec<Actor> {
     v.push(actor(Kind::Ops, "alice@corp.example", 0, 12.0, OPS_CALLS, vec!["198.51.100.10".into()], 5000));
     v.push(actor(Kind::Federated, "vendor-backup", 0, 10.0, &DEV_CALLS[4..8], vec!["52.94.133.10".into()], 6000));
     v.push(actor(Kind::Root, "root", 0, 8.0, ROOT_CALLS, vec!["198.51.100.10".into()], 0));
+    v.push(actor(Kind::Bulk(&BACKUP), "backup-nightly", 0, 120.0, BULK_CALLS, vec!["3.92.40.7".into()], 7000));
+    v.push(actor(Kind::Bulk(&TRAINING), "ml-training", 0, 60.0, BULK_CALLS, vec!["3.93.17.88".into()], 7001));
     v
 }
 
@@ -136,6 +175,13 @@ impl Actor {
                     0.0
                 }
             }
+            Kind::Bulk(job) => {
+                if hour.div_euclid(3600).rem_euclid(job.every) == job.at {
+                    self.weight
+                } else {
+                    0.0
+                }
+            }
             Kind::Root => {
                 // Billing on Monday mornings, and now and then on another day.
                 if workday && h == 10 && (weekday == 0 || unit_hash(day, 991) < 0.03) { self.weight } else { 0.0 }
@@ -172,6 +218,7 @@ impl Actor {
             Kind::Monitor => MONITOR_AGENT,
             Kind::Ops | Kind::Root => CONSOLE_AGENTS[0],
             Kind::Federated => CLI_AGENTS[2],
+            Kind::Bulk(job) => job.agent,
         };
         let who = self.identity(session, start, console);
         let region = |rng: &mut SmallRng| if rng.gen_bool(0.85) { "us-east-1" } else { "eu-west-1" };
@@ -192,6 +239,16 @@ impl Actor {
                 Kind::Ci => rng.gen_bool(0.01),
                 _ => false,
             };
+            if let Kind::Bulk(job) = self.kind {
+                let bucket = job.buckets[rng.gen_range(0..job.buckets.len())];
+                let key = format!("{}/part-{:05}.parquet", self.name, rng.gen_range(0..100_000));
+                if call.1 == "GetObject" {
+                    c.extra = Some(build::s3_transfer(0, build::object_size(&key, job.sizes.0, job.sizes.1)));
+                }
+                c.params = Some(
+                    json!({"bucketName": bucket, "key": key, "Host": format!("{bucket}.s3.us-east-1.amazonaws.com")}),
+                );
+            }
             if deny {
                 c.error = Some(build::denied(&call));
             } else if self.kind == Kind::Developer && call.1 == "GetObject" && rng.gen_bool(0.05) {
@@ -220,6 +277,7 @@ impl Actor {
             ),
             Kind::Federated => build::federated(&self.name, &self.key),
             Kind::Root => build::root(),
+            Kind::Bulk(job) => build::assumed_role(job.role, job.session, &self.key, false, start),
         }
     }
 }

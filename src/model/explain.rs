@@ -108,8 +108,25 @@ fn gloss(name: &str) -> &'static str {
         "hour_share" => " (share of the principal's activity at these hours)",
         "travel_kmh" => " (fastest move between the principal's located events)",
         "aws_ip_share" => " (share of calls from AWS's own addresses)",
+        "bucket_novelty" => " (S3 buckets this principal never named before)",
+        "data_share_excess" => {
+            " (rise in the share of data-plane calls over the principal's highest a day or more before)"
+        }
         _ => "",
     }
+}
+
+/// What a window moved, set against the principal's past: "22.0 GB out of S3, at least 220×
+/// its most in one window a day or more before (bytes_excess 7.78)". "At least": the excess is
+/// measured over the baseline or a floor, whichever is larger.
+fn volume_words(row: &FeatureRow, name: &str, v: f64) -> String {
+    let what = if name == "bytes_excess" {
+        format!("{} out of S3", crate::features::describe_bytes(row.get("bytes_out")))
+    } else {
+        format!("{} object reads", crate::text::group(row.get("object_reads") as u64))
+    };
+    let times = crate::text::group(v.exp2().floor() as u64);
+    format!("{what}, at least {times}× its most in one window a day or more before ({name} {})", fmt(v))
 }
 
 fn fmt(v: f64) -> String {
@@ -160,6 +177,7 @@ pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Re
                     text = format!("first time from {cc} for this principal ({name} {})", fmt(v));
                 }
                 ("travel_kmh", _, Some(travel)) => text.push_str(&format!(": {travel}")),
+                ("bytes_excess" | "reads_excess", _, _) => text = volume_words(row, name, v),
                 _ => {}
             }
             if let Some(u) = usual.filter(|_| !is_novelty(name)) {

@@ -29,6 +29,11 @@ pub fn is_count(i: usize) -> bool {
             | "run_excess"
             | "country_novelty"
             | "aws_ip_share"
+            | "data_share"
+            | "bucket_novelty"
+            | "bytes_excess"
+            | "reads_excess"
+            | "data_share_excess"
     )
 }
 
@@ -37,11 +42,24 @@ pub fn is_count(i: usize) -> bool {
 /// (`ip_novelty`, ...) carry what matters. `rate_per_min` is `events` rescaled, and a
 /// duplicate column would double the chance of splitting on volume. `aws_ip_share` says what
 /// kind of caller an entity is (a workload on EC2 always calls from AWS), not what changed:
-/// shown until it is weighed by the principal's habit.
+/// shown until it is weighed by the principal's habit. The raw data volume (`bytes_out`,
+/// `object_reads`, `distinct_buckets`, `data_share`) says what a workload is (a backup moves terabytes every
+/// night); what it moved beyond its own habit (`bytes_excess`, `bucket_novelty`, ...) is
+/// modelled.
 pub fn is_display_only(i: usize) -> bool {
     matches!(
         FEATURE_NAMES[i],
-        "rate_per_min" | "new_ips" | "new_regions" | "new_user_agents" | "new_countries" | "aws_ip_share"
+        "rate_per_min"
+            | "new_ips"
+            | "new_regions"
+            | "new_user_agents"
+            | "new_countries"
+            | "aws_ip_share"
+            | "bytes_out"
+            | "object_reads"
+            | "distinct_buckets"
+            | "data_share"
+            | "new_buckets"
     )
 }
 

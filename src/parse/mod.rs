@@ -9,6 +9,7 @@
 mod calls;
 mod lenient;
 mod record;
+mod s3;
 pub mod sanitize;
 mod split;
 pub mod time;

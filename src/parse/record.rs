@@ -187,6 +187,11 @@ pub struct Event {
     pub mfa: Option<bool>,
     /// For `ConsoleLogin`: whether `responseElements.ConsoleLogin` said Success.
     pub login_ok: Option<bool>,
+    /// For S3 calls: `additionalEventData.bytesTransferredOut` (0 when absent or not a
+    /// whole number).
+    pub bytes_out: u64,
+    /// For S3 calls: `requestParameters.bucketName`.
+    pub bucket: Option<Box<str>>,
     /// `requestParameters` as raw JSON, kept only for the calls whose rules read it.
     pub params: Option<Box<str>>,
     /// The record exactly as it came, for drill-down and export.
@@ -320,6 +325,8 @@ impl Event {
             None => format!("content-{:016x}", fnv1a(raw.as_bytes())).into(),
         };
         let (principal, arn) = principal_of(&id, issuer.arn.as_str());
+        let (bytes_out, bucket) =
+            super::s3::transfer(w.event_source.as_str(), &w.additional_event_data, &w.request_parameters);
         Ok(Event {
             id: event_id,
             time,
@@ -347,6 +354,8 @@ impl Event {
             event_type: boxed_opt(&w.event_type),
             mfa,
             login_ok,
+            bytes_out,
+            bucket,
             params: PARAM_CALLS.contains(&name).then(|| w.request_parameters.text().map(Into::into)).flatten(),
             raw: (opts.keep_raw || opts.raw_calls.as_ref().is_some_and(|calls| calls.contains(name)))
                 .then(|| Arc::from(raw)),
@@ -376,6 +385,7 @@ impl Event {
             + opt(&self.user_name)
             + opt(&self.issuer_type)
             + opt(&self.event_type)
+            + opt(&self.bucket)
             + opt(&self.params)
             + self.raw.as_deref().map_or(0, |r| r.len() + 16)
     }

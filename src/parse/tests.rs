@@ -170,3 +170,23 @@ fn absurd_event_times_are_counted_invalid_and_the_rest_is_kept() {
         assert!(st.last_error.as_deref().is_some_and(|e| e.contains("eventTime")), "{:?}", st.last_error);
     }
 }
+
+#[test]
+fn s3_bytes_out_and_bucket_in_any_spelling() {
+    let s3 = |extra: &str| {
+        format!(
+            r#"{{"eventTime":"2024-03-01T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{{"arn":"a"}},"requestParameters":{{"bucketName":"exports","key":"k"}},"additionalEventData":{{"bytesTransferredIn":0,"bytesTransferredOut":{extra}}}}}"#
+        )
+    };
+    for (value, want) in
+        [("375", 375), (r#""4096""#, 4096), ("1.0e3", 1000), ("-5", 0), ("2.5", 0), (r#""many""#, 0), ("null", 0)]
+    {
+        let (ev, _) = parse(&s3(value));
+        assert_eq!(ev[0].bytes_out, want, "{value}");
+        assert_eq!(ev[0].bucket.as_deref(), Some("exports"));
+    }
+    // Only S3 reports bytes: another service's field of that name is not read.
+    let other = s3("99").replace("s3.amazonaws.com", "lambda.amazonaws.com");
+    let (ev, _) = parse(&other);
+    assert_eq!((ev[0].bytes_out, ev[0].bucket.as_deref()), (0, None));
+}

@@ -141,6 +141,24 @@ fn colour_json_line<'a>(line: &str, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
+/// What the window moved through S3, when it moved anything: "S3: 22.0 GB out, 1,000 object
+/// reads, 2 buckets (2 new)".
+fn volume_line(row: &crate::features::FeatureRow) -> Option<String> {
+    let (bytes, reads, buckets) = (row.get("bytes_out"), row.get("object_reads"), row.get("distinct_buckets"));
+    if bytes <= 0.0 && reads <= 0.0 {
+        return None;
+    }
+    let new = row.get("new_buckets");
+    let new = if new > 0.0 { format!(" ({} new)", new as u64) } else { String::new() };
+    Some(format!(
+        "S3: {} out, {} object reads, {} bucket{}{new}",
+        crate::features::describe_bytes(bytes),
+        crate::text::group(reads as u64),
+        buckets as u64,
+        if buckets == 1.0 { "" } else { "s" }
+    ))
+}
+
 /// Windows of the entity listed under the explanation.
 const HISTORY_ROWS: usize = 6;
 
@@ -159,6 +177,9 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
                 &format_utc(r.row.window_start, "%Y-%m-%dT%H:%M"),
                 &format_utc(r.row.window_end, "%H:%M")
             )));
+            if let Some(volume) = volume_line(&r.row) {
+                lines.push(Line::from(Span::styled(volume, theme.fg(Role::Base))));
+            }
             if let Some(travel) = &r.row.travel {
                 lines.push(Line::from(Span::styled(
                     format!("⚑ impossible travel: {travel}"),
