@@ -91,6 +91,9 @@ const TAMPERING: &[&str] = &[
     "DeleteDeliveryChannel",
     "DisableSecurityHub",
     "DeleteLogGroup",
+    // Route 53 Resolver query logs: the DNS trail.
+    "DeleteResolverQueryLogConfig",
+    "DisassociateResolverQueryLogConfig",
 ];
 
 /// The rule bits one event sets, apart from the user-agent rule (see [`is_offensive_agent`]).
@@ -135,7 +138,8 @@ fn param<'a>(params: &'a str, key: &str) -> Option<&'a str> {
 fn is_persistence(ev: &Event) -> bool {
     let p = ev.params.as_deref().unwrap_or("");
     match &*ev.name {
-        "CreateUser" | "CreateLoginProfile" | "UpdateAssumeRolePolicy" => true,
+        // A Roles Anywhere trust anchor lets certificates the caller holds assume roles.
+        "CreateUser" | "CreateLoginProfile" | "UpdateAssumeRolePolicy" | "CreateTrustAnchor" => true,
         // A key or password for someone else is how a foothold is kept.
         "CreateAccessKey" | "UpdateLoginProfile" => {
             param(p, "userName").is_some_and(|u| Some(u) != ev.user_name.as_deref())
@@ -253,5 +257,13 @@ mod tests {
         let failed = r#","responseElements":{"ConsoleLogin":"Failure"},"additionalEventData":{"MFAUsed":"No"}"#;
         assert_eq!(event_rules(&ev("ConsoleLogin", failed)), 0);
         assert_eq!(rule_ids(LOGGING_TAMPERING | ROOT_ACTIVITY), ["logging-tampering", "root-activity"]);
+    }
+
+    /// Stratus Red Team's dns-delete-logs and rolesanywhere-create-trust-anchor raised no rule.
+    #[test]
+    fn dns_query_logs_deleted_and_a_trust_anchor_created_are_rules() {
+        assert_eq!(event_rules(&ev("DeleteResolverQueryLogConfig", "")), LOGGING_TAMPERING);
+        assert_eq!(event_rules(&ev("CreateTrustAnchor", "")), IAM_PERSISTENCE);
+        assert_eq!(event_rules(&ev("ListTrustAnchors", "")), 0);
     }
 }
