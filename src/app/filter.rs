@@ -159,6 +159,7 @@ mod tests {
             level: Level::High,
             count: 1,
             techniques: vec!["T1562.008".into()],
+            habitual: false,
         });
         let quiet = ScoredRow::default();
         let keeps = |q: &str| (Filter::parse(q).matches_row(&hit), Filter::parse(q).matches_row(&quiet));

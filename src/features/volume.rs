@@ -84,13 +84,17 @@ pub(super) fn raw(a: &Agg) -> [f64; 4] {
 }
 
 /// How far the window went past the principal's baseline: bytes and reads as doublings over
-/// it, data share as the rise over the highest share before (beyond a margin, and in full
+/// it (from one: less than twice is none), data share as the rise over the highest share before (beyond a margin, and in full
 /// only with enough data events). Zero without a baseline.
 pub(super) fn excess(a: &Agg, h: &History, start: i64) -> [f64; 3] {
     let before = baseline(&h.volume, start);
     let Some((most, share)) = before else { return [0.0; 3] };
-    let doublings =
-        |now: f64, was: f64, floor: f64| if now <= floor { 0.0 } else { (now / was.max(floor)).log2().max(0.0) };
+    // Under twice the baseline is a job's ordinary jitter: zero, not a small value the forest
+    // would isolate in a column that is zero almost everywhere.
+    let doublings = |now: f64, was: f64, floor: f64| {
+        let d = if now <= floor { 0.0 } else { (now / was.max(floor)).log2() };
+        if d < 1.0 { 0.0 } else { d }
+    };
     let now_share = f64::from(a.data_events) / f64::from(a.events.max(1));
     let evidence = (f64::from(a.data_events) / SHARE_EVIDENCE).min(1.0);
     [

@@ -51,6 +51,23 @@ pub struct Ingest {
     pub signatures: WindowHits,
 }
 
+/// Each entity's window starts, sorted, for judging what it does habitually.
+fn entity_windows<'a>(rows: impl Iterator<Item = &'a FeatureRow>) -> FxHashMap<&'a str, Vec<i64>> {
+    let mut map: FxHashMap<&str, Vec<i64>> = FxHashMap::default();
+    for r in rows {
+        map.entry(r.entity.as_str()).or_default().push(r.window_start);
+    }
+    for starts in map.values_mut() {
+        starts.sort_unstable();
+    }
+    map
+}
+
+/// The starts of `entity`'s windows before `start`.
+fn earlier<'m>(windows: &'m FxHashMap<&str, Vec<i64>>, entity: &str, start: i64) -> &'m [i64] {
+    windows.get(entity).map_or(&[], |starts| &starts[..starts.partition_point(|&w| w < start)])
+}
+
 impl Ingest {
     /// Nothing accepted yet; nothing expires.
     pub fn new(cfg: FeatureConfig) -> Ingest {
@@ -87,8 +104,16 @@ impl Ingest {
     pub fn rows(&self) -> Vec<FeatureRow> {
         let mut rows = self.store.rows();
         if let Some(rules) = self.rules() {
-            for r in &mut rows {
-                r.signature_weight = self.signatures.weight(rules, (r.window_start, &r.entity));
+            let windows = entity_windows(rows.iter());
+            let weights: Vec<f64> = rows
+                .iter()
+                .map(|r| {
+                    let earlier = earlier(&windows, &r.entity, r.window_start);
+                    self.signatures.weight(rules, (r.window_start, &r.entity), earlier)
+                })
+                .collect();
+            for (r, w) in rows.iter_mut().zip(weights) {
+                r.signature_weight = w;
             }
         }
         rows
@@ -97,8 +122,16 @@ impl Ingest {
     /// Gives ranked rows the Sigma hits of their windows, to show.
     pub fn attach_signatures(&self, rows: &mut [ScoredRow]) {
         if let Some(rules) = self.rules() {
-            for r in rows {
-                r.signatures = self.signatures.list(rules, (r.row.window_start, &r.row.entity));
+            let windows = entity_windows(rows.iter().map(|r| &r.row));
+            let lists: Vec<_> = rows
+                .iter()
+                .map(|r| {
+                    let earlier = earlier(&windows, &r.row.entity, r.row.window_start);
+                    self.signatures.list(rules, (r.row.window_start, &r.row.entity), earlier)
+                })
+                .collect();
+            for (r, list) in rows.iter_mut().zip(lists) {
+                r.signatures = list;
             }
         }
     }

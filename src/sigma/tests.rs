@@ -222,3 +222,33 @@ fn the_index_by_call_matches_what_one_engine_matches() {
     }
     assert_eq!(n, 2_900);
 }
+
+/// A service that assumes a role every hour hit SigmaHQ's medium "AWS STS AssumeRole" in
+/// every window and was lifted in every one; a rule an entity hits habitually is shown, not
+/// ranked, as the built-in rules are.
+#[test]
+fn a_rule_an_entity_hits_habitually_adds_nothing_to_its_rank() {
+    let yaml = format!(
+        "title: Assume\nid: a-1\n{HEAD}level: medium\ndetection:\n  sel: {{eventName: AssumeRole}}\n  condition: sel\n"
+    );
+    let dir = rule_dir(&[("assume.yml", &yaml)]);
+    let rules = Rules::load(&[dir.path().to_path_buf()], &[], Level::Informational).0;
+    let idx = rules.index_of("a-1").unwrap();
+    let mut hits = WindowHits::default();
+    for h in 0..5 {
+        hits.add(h * 3600, "svc", &[idx]);
+    }
+    hits.add(4 * 3600, "new", &[idx]);
+    let medium = Level::Medium.weight();
+    // Its first three windows have fewer than three earlier hits: ranked.
+    assert_eq!(hits.weight(&rules, (2 * 3600, "svc"), &[0, 3600]), medium);
+    // From the fourth: habitual, shown so.
+    let earlier = [0, 3600, 7200, 10_800];
+    assert_eq!(hits.weight(&rules, (4 * 3600, "svc"), &earlier), 0.0);
+    assert!(hits.list(&rules, (4 * 3600, "svc"), &earlier)[0].habitual);
+    // Three hits among many more quiet windows are not a habit (under a tenth of them).
+    let many: Vec<i64> = (0..40).map(|h| h * 3600 - 40 * 3600).chain([0, 3600, 7200]).collect();
+    assert_eq!(hits.weight(&rules, (4 * 3600, "svc"), &many), medium);
+    // Another entity's habit is not this one's.
+    assert_eq!(hits.weight(&rules, (4 * 3600, "new"), &[]), medium);
+}

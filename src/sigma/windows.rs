@@ -46,7 +46,15 @@ pub struct Signature {
     pub count: u32,
     /// The ATT&CK techniques it names.
     pub techniques: Vec<String>,
+    /// The entity hits it habitually (see [`WindowHits::weight`]): shown, not ranked.
+    pub habitual: bool,
 }
+
+/// A rule is habitual for an entity that hit it in at least this many of its earlier windows…
+const HABIT_WINDOWS: usize = 3;
+/// …making up at least this share of them: a service that assumes roles every hour, an admin
+/// whose daily work a rule describes. As the built-in rules are demoted.
+const HABIT_SHARE: f64 = 0.1;
 
 /// One rule's hits in one window as saved: window start, entity, rule id, count. By id, so
 /// that a restart with other rules keeps the hits of the rules still loaded.
@@ -83,8 +91,9 @@ impl WindowHits {
         self.by_window.retain(|&start, _| start >= cutoff);
     }
 
-    /// The window's hits, highest level first, then the most frequent.
-    pub fn list(&self, rules: &Rules, at: Window) -> Vec<Signature> {
+    /// The window's hits, highest level first, then the most frequent; `earlier` are the starts
+    /// of the entity's earlier windows, for habit.
+    pub fn list(&self, rules: &Rules, at: Window, earlier: &[i64]) -> Vec<Signature> {
         self.out(rules, at)
             .into_iter()
             .map(|h| {
@@ -94,9 +103,17 @@ impl WindowHits {
                     level: info.level,
                     count: h.count,
                     techniques: info.techniques.clone(),
+                    habitual: self.habitual(h.idx, at.1, earlier),
                 }
             })
             .collect()
+    }
+
+    /// Whether `entity` hit `rule` in at least [`HABIT_WINDOWS`] and [`HABIT_SHARE`] of its
+    /// `earlier` windows.
+    fn habitual(&self, rule: RuleIdx, entity: &str, earlier: &[i64]) -> bool {
+        let hits = earlier.iter().filter(|&&w| self.of((w, entity)).is_some_and(|c| c.contains_key(&rule))).count();
+        hits >= HABIT_WINDOWS && hits as f64 >= HABIT_SHARE * earlier.len() as f64
     }
 
     /// Counts `hits` (from one record) for the window starting at `start` of `entity`.
@@ -123,9 +140,15 @@ impl WindowHits {
         self.by_window.get(&start)?.get(entity)
     }
 
-    /// What the window's strongest hit adds to its rank.
-    pub fn weight(&self, rules: &Rules, at: Window) -> f64 {
-        self.of(at).map_or(0.0, |c| c.keys().map(|&i| rules.info(i).level.weight()).fold(0.0, f64::max))
+    /// What the window's strongest hit adds to its rank, leaving out the rules the entity hits
+    /// habitually (`earlier`: the starts of its earlier windows).
+    pub fn weight(&self, rules: &Rules, at: Window, earlier: &[i64]) -> f64 {
+        self.of(at).map_or(0.0, |c| {
+            c.keys()
+                .filter(|&&i| !self.habitual(i, at.1, earlier))
+                .map(|&i| rules.info(i).level.weight())
+                .fold(0.0, f64::max)
+        })
     }
 
     /// The window's hits, highest level first, then the most frequent.

@@ -210,8 +210,10 @@ fn explanation(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Them
             for sig in &r.signatures {
                 let techniques =
                     if sig.techniques.is_empty() { String::new() } else { format!(" [{}]", sig.techniques.join(" ")) };
-                let role = if sig.level >= crate::sigma::Level::Medium { Role::RuleBadge } else { Role::Muted };
-                let text = format!("⚑ sigma {}: {} ×{}{techniques}", sig.level.name(), sig.title, sig.count);
+                let loud = sig.level >= crate::sigma::Level::Medium && !sig.habitual;
+                let role = if loud { Role::RuleBadge } else { Role::Muted };
+                let habit = if sig.habitual { " (habitual for this entity)" } else { "" };
+                let text = format!("⚑ sigma {}: {} ×{}{techniques}{habit}", sig.level.name(), sig.title, sig.count);
                 lines.push(Line::from(Span::styled(crate::parse::sanitize::clean_owned(&text), theme.fg(role))));
             }
             lines.push(Line::from(Span::styled("why:", theme.fg(Role::Muted))));

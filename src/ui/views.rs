@@ -64,8 +64,10 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             } else {
                 format!("[{}] {}", r.rules.join(" "), r.reasons.first().map_or("", |x| x.text.as_str()))
             };
-            // The strongest signature above informational leads: it is what an analyst acts on.
-            if let Some(sig) = r.signatures.iter().find(|g| g.level > crate::sigma::Level::Informational) {
+            // The strongest signature above informational leads: it is what an analyst acts on
+            // (unless the entity hits it habitually).
+            if let Some(sig) = r.signatures.iter().find(|g| g.level > crate::sigma::Level::Informational && !g.habitual)
+            {
                 let more = r.signatures.len() - 1;
                 let badge = if more > 0 { format!(" +{more}") } else { String::new() };
                 why.insert_str(
