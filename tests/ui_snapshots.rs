@@ -23,6 +23,11 @@ const START: i64 = 1_709_510_400;
 /// that follow the wall clock (training time, source state) are then pinned, so the screens
 /// do not change from run to run.
 fn snapshot() -> Arc<Snapshot> {
+    snapshot_with(None)
+}
+
+/// [`snapshot`], matching `sigma` rules too.
+fn snapshot_with(sigma: Option<Arc<trailtop::sigma::Rules>>) -> Arc<Snapshot> {
     let mut g = Generator::for_total(4, START, 2, 6000, ALL_SCENARIOS);
     let mut st = PipelineState::new(Pipeline {
         data_dir: None,
@@ -34,7 +39,7 @@ fn snapshot() -> Arc<Snapshot> {
         retain: None,
         source_names: vec!["demo".into()],
         demo: true,
-        sigma: None,
+        sigma,
         sigma_notice: None,
         geo: None,
     });
@@ -248,4 +253,32 @@ fn every_key_can_be_rebound_and_the_hints_follow() {
     press(&mut s, Action::Quit);
     press(&mut s, Action::Quit);
     assert!(s.quit, "quit by its new key");
+}
+
+/// The drill-down listed a window's records without saying which of them its rules fired on:
+/// an analyst had to open each record's JSON to find the StopLogging among the Describes.
+#[test]
+fn the_drill_down_marks_the_records_a_rule_fired_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "title: Trail Stopped\nid: t-1\nlogsource: {product: aws, service: cloudtrail}\nlevel: high\n\
+                detection:\n  sel: {eventName: StopLogging}\n  condition: sel\n";
+    std::fs::write(dir.path().join("stop.yml"), rule).unwrap();
+    let level = trailtop::sigma::Level::Informational;
+    let rules = Arc::new(trailtop::sigma::Rules::load(&[dir.path().to_path_buf()], &[], level).0);
+    let mut s = AppState::new(Threshold::Contamination(0.01));
+    s.now = START + 2 * 86_400;
+    s.on_snapshot(snapshot_with(Some(rules)));
+    for _ in 0..100 {
+        if s.selected_row().is_some_and(|r| !r.signatures.is_empty()) {
+            break;
+        }
+        s.update(Action::Down);
+    }
+    assert!(s.selected_row().is_some_and(|r| !r.signatures.is_empty()), "a window with the rule's hit");
+    s.update(Action::Open);
+    let text = screen(&s, 160, 48);
+    let marked: Vec<&str> = text.lines().filter(|l| l.contains("⚑ high: Trail Stopped")).collect();
+    assert_eq!(marked.len(), 1, "{text}");
+    assert!(marked[0].contains("StopLogging"), "{text}");
+    assert!(!text.lines().any(|l| l.contains("DeleteTrail") && l.contains("⚑ high")), "{text}");
 }

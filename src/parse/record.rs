@@ -196,6 +196,9 @@ pub struct Event {
     pub params: Option<Box<str>>,
     /// The record exactly as it came, for drill-down and export.
     pub raw: Option<Arc<str>>,
+    /// What the detection rules that fired on it are called (`high: CloudTrail Logging
+    /// Stopped`), set by the pipeline as it takes the record in; empty until then.
+    pub marks: Box<[Arc<str>]>,
 }
 
 /// Calls whose `requestParameters` a detection rule inspects.
@@ -359,6 +362,7 @@ impl Event {
             params: PARAM_CALLS.contains(&name).then(|| w.request_parameters.text().map(Into::into)).flatten(),
             raw: (opts.keep_raw || opts.raw_calls.as_ref().is_some_and(|calls| calls.contains(name)))
                 .then(|| Arc::from(raw)),
+            marks: Box::default(),
         })
     }
 
@@ -388,6 +392,7 @@ impl Event {
             + opt(&self.bucket)
             + opt(&self.params)
             + self.raw.as_deref().map_or(0, |r| r.len() + 16)
+            + self.marks.len() * std::mem::size_of::<Arc<str>>()
     }
 
     /// Service short name: `iam` for `iam.amazonaws.com`.

@@ -144,6 +144,20 @@ impl Ingest {
     /// Takes `ev` in. `latest` is the latest plausible event time (this machine's clock plus
     /// the skew allowed): a record stamped later does not move the retention's clock.
     pub fn admit(&mut self, ev: &Event, latest: i64) -> Admit {
+        self.take_in(ev, latest).0
+    }
+
+    /// [`Ingest::admit`], marking `ev` with the rules that fired on it (for the drill-down).
+    pub fn admit_marking(&mut self, ev: &mut Event, latest: i64) -> Admit {
+        let (admit, hits) = self.take_in(ev, latest);
+        if let (false, Some(rules)) = (hits.is_empty(), self.rules()) {
+            ev.marks = hits.iter().map(|&i| Arc::clone(&rules.info(i).label)).collect();
+        }
+        admit
+    }
+
+    /// Takes `ev` in, and says which rules fired on it.
+    fn take_in(&mut self, ev: &Event, latest: i64) -> (Admit, Vec<crate::sigma::RuleIdx>) {
         if let Some(retain) = self.retain {
             if ev.time <= latest && self.newest.is_none_or(|n| ev.time > n) {
                 self.newest = Some(ev.time);
@@ -157,10 +171,11 @@ impl Ingest {
             }
             if ev.time < self.cutoff {
                 self.too_old += 1;
-                return Admit::Expired;
+                return (Admit::Expired, Vec::new());
             }
         }
         let admit = self.dedup.offer(&ev.id, ev.time);
+        let mut fired = Vec::new();
         if admit == Admit::New {
             let by = self.store.config().by;
             let window = self.store.add(ev);
@@ -175,9 +190,10 @@ impl Ingest {
                         }
                     }
                 }
+                fired = hits;
             }
         }
-        admit
+        (admit, fired)
     }
 
     /// Events turned away as duplicates so far.

@@ -148,8 +148,8 @@ impl PipelineState {
                 // The demo's clock runs ahead of this machine's at `--speed` above 1: its own
                 // records set the newest time.
                 let ahead = if self.config.demo { i64::MAX } else { chrono::Utc::now().timestamp() + CLOCK_SKEW };
-                for ev in events {
-                    match self.ingest.admit(&ev, ahead) {
+                for mut ev in events {
+                    match self.ingest.admit_marking(&mut ev, ahead) {
                         Admit::New => {
                             self.events += 1;
                             sv.events += 1;

@@ -105,6 +105,9 @@ pub struct RuleInfo {
     pub tags: Vec<String>,
     /// ATT&CK technique ids from the tags (`T1078.004`).
     pub techniques: Vec<String>,
+    /// `high: CloudTrail Logging Stopped`, scrubbed for the terminal: what a record it fired on
+    /// is marked with (shared by every such record).
+    pub label: Arc<str>,
 }
 
 /// Loaded rules, indexed by the call they are about.
@@ -240,13 +243,9 @@ impl Rules {
     fn add_info(&mut self, key: String, title: &str, level: Option<rsigma_parser::Level>, tags: &[String]) {
         let techniques = tags.iter().filter_map(|t| technique(t)).collect();
         self.by_key.insert(key.clone(), self.infos.len() as RuleIdx);
-        self.infos.push(RuleInfo {
-            id: key,
-            title: title.to_owned(),
-            level: level.into(),
-            tags: tags.to_vec(),
-            techniques,
-        });
+        let level: Level = level.into();
+        let label = crate::parse::sanitize::clean_owned(&format!("{}: {title}", level.name())).into();
+        self.infos.push(RuleInfo { id: key, title: title.to_owned(), level, tags: tags.to_vec(), techniques, label });
     }
 
     /// The calls (lower-cased `eventName`) whose records the rules need whole, or `None` when a

@@ -36,23 +36,31 @@ fn events(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let style = if start + i == d.sel {
+            let selected = start + i == d.sel;
+            let style = if selected {
                 theme.selection()
             } else if e.error_code.is_some() {
                 theme.fg(Role::Error)
             } else {
                 theme.fg(Role::Base)
             };
-            Line::styled(
-                format!(
-                    "{}  {:<28} {:<10} {}",
-                    &format_utc(e.time, "%H:%M:%S"),
-                    e.name,
-                    e.service(),
-                    e.error_code.as_deref().unwrap_or("")
-                ),
-                style,
-            )
+            let record = format!(
+                "{}  {:<28} {:<10} {}",
+                &format_utc(e.time, "%H:%M:%S"),
+                e.name,
+                e.service(),
+                e.error_code.as_deref().unwrap_or("")
+            );
+            if e.marks.is_empty() {
+                return Line::styled(record, style);
+            }
+            // The records the window's rules fired on, marked with the rules' names (scrubbed
+            // when the rules were loaded).
+            let mark_style = if selected { style } else { theme.fg(Role::RuleBadge) };
+            Line::from(vec![
+                Span::styled(record, style),
+                Span::styled(format!(" ⚑ {}", e.marks.join(", ")), mark_style),
+            ])
         })
         .collect();
     let title = records_title(s, d);
