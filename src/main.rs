@@ -99,7 +99,11 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
         eprintln!("trailtop: using {} analyst label(s)", feedback.labels.len());
     }
     let scored = trailtop::model::score_rows_with(ingest.rows(), &model_cfg, &feedback)?;
-    let signatures = ingest.rules().map(|rules| Signatures { rules, hits: &ingest.signatures });
+    let signatures = ingest.rules().map(|rules| Signatures {
+        rules,
+        hits: &ingest.signatures,
+        starts: trailtop::sigma::Starts::new(scored.rows.iter().map(|r| (r.row.window_start, r.row.entity.as_str()))),
+    });
     let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
     let mut out = Output::open(args.output.as_deref())?;
     let written = match args.format {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::features::{FEATURE_NAMES, FeatureRow};
 use crate::model::{Reason, Scored, ScoredRow, Threshold};
 use crate::parse::time::{format_utc, rfc3339};
-use crate::sigma::{HitOut, Rules, WindowHits};
+use crate::sigma::{HitOut, Rules, Starts, WindowHits};
 use crate::text::{neutralize_csv, short_principal, truncate};
 
 /// Sigma rules and their hits per window, for the output.
@@ -16,12 +16,14 @@ pub struct Signatures<'a> {
     pub rules: &'a Rules,
     /// Their hits.
     pub hits: &'a WindowHits,
+    /// Every entity's windows, for habit.
+    pub starts: Starts<'a>,
 }
 
 impl<'a> Signatures<'a> {
     /// The hits of `r`'s window, highest level first.
     fn of(&self, r: &FeatureRow) -> Vec<HitOut<'a>> {
-        self.hits.out(self.rules, (r.window_start, &r.entity))
+        self.hits.out(self.rules, (r.window_start, &r.entity), self.starts.before(&r.entity, r.window_start))
     }
 
     /// The techniques of `r`'s window.
@@ -161,7 +163,13 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow], sig: Option<&Signature
         rec.push(neutralize_csv(s.reasons.first().map_or("", |x| x.text.as_str())));
         let (hits, techniques) = sig.map_or_else(Default::default, |g| (g.of(r), g.techniques(r)));
         rec.push(neutralize_csv(
-            &hits.iter().map(|h| format!("{}: {} ({})", h.level, h.title, h.count)).collect::<Vec<_>>().join("; "),
+            &hits
+                .iter()
+                .map(|h| {
+                    format!("{}: {} ({}{})", h.level, h.title, h.count, if h.habitual { ", habitual" } else { "" })
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
         ));
         rec.push(techniques.join(" "));
         rec.push(neutralize_csv(r.place.as_deref().unwrap_or("")));
@@ -208,7 +216,7 @@ pub fn write_table(
             format!("[{}] {}", s.rules.join(","), s.reasons.first().map_or("", |x| x.feature))
         };
         // The strongest signature first: it is what an analyst acts on.
-        if let Some(top) = sig.and_then(|g| g.of(r).into_iter().find(|h| h.level != "informational")) {
+        if let Some(top) = sig.and_then(|g| g.of(r).into_iter().find(|h| h.level != "informational" && !h.habitual)) {
             why = format!("sigma {}: {}; {why}", top.level, crate::parse::sanitize::clean(top.title));
         }
         writeln!(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::features::{FeatureConfig, FeatureRow, FeatureStore};
 use crate::model::ScoredRow;
 use crate::parse::Event;
-use crate::sigma::{Matcher, Rules, WindowHits};
+use crate::sigma::{Matcher, Rules, Starts, WindowHits};
 
 /// What became of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,23 +51,6 @@ pub struct Ingest {
     pub signatures: WindowHits,
 }
 
-/// Each entity's window starts, sorted, for judging what it does habitually.
-fn entity_windows<'a>(rows: impl Iterator<Item = &'a FeatureRow>) -> FxHashMap<&'a str, Vec<i64>> {
-    let mut map: FxHashMap<&str, Vec<i64>> = FxHashMap::default();
-    for r in rows {
-        map.entry(r.entity.as_str()).or_default().push(r.window_start);
-    }
-    for starts in map.values_mut() {
-        starts.sort_unstable();
-    }
-    map
-}
-
-/// The starts of `entity`'s windows before `start`.
-fn earlier<'m>(windows: &'m FxHashMap<&str, Vec<i64>>, entity: &str, start: i64) -> &'m [i64] {
-    windows.get(entity).map_or(&[], |starts| &starts[..starts.partition_point(|&w| w < start)])
-}
-
 impl Ingest {
     /// Nothing accepted yet; nothing expires.
     pub fn new(cfg: FeatureConfig) -> Ingest {
@@ -104,11 +87,11 @@ impl Ingest {
     pub fn rows(&self) -> Vec<FeatureRow> {
         let mut rows = self.store.rows();
         if let Some(rules) = self.rules() {
-            let windows = entity_windows(rows.iter());
+            let starts = Starts::new(rows.iter().map(|r| (r.window_start, r.entity.as_str())));
             let weights: Vec<f64> = rows
                 .iter()
                 .map(|r| {
-                    let earlier = earlier(&windows, &r.entity, r.window_start);
+                    let earlier = starts.before(&r.entity, r.window_start);
                     self.signatures.weight(rules, (r.window_start, &r.entity), earlier)
                 })
                 .collect();
@@ -122,11 +105,11 @@ impl Ingest {
     /// Gives ranked rows the Sigma hits of their windows, to show.
     pub fn attach_signatures(&self, rows: &mut [ScoredRow]) {
         if let Some(rules) = self.rules() {
-            let windows = entity_windows(rows.iter().map(|r| &r.row));
+            let starts = Starts::new(rows.iter().map(|r| (r.row.window_start, r.row.entity.as_str())));
             let lists: Vec<_> = rows
                 .iter()
                 .map(|r| {
-                    let earlier = earlier(&windows, &r.row.entity, r.row.window_start);
+                    let earlier = starts.before(&r.row.entity, r.row.window_start);
                     self.signatures.list(rules, (r.row.window_start, &r.row.entity), earlier)
                 })
                 .collect();

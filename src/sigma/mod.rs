@@ -19,7 +19,7 @@ use rsigma_eval::{CompiledRule, CorrelationConfig, CorrelationEngine, Evaluation
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use load::LoadReport;
-pub use windows::{HitOut, SavedHit, Signature, Window, WindowHits};
+pub use windows::{HitOut, SavedHit, Signature, Starts, Window, WindowHits};
 
 use crate::parse::{CallSet, Event};
 use memo::Memo;

@@ -246,6 +246,13 @@ fn a_rule_an_entity_hits_habitually_adds_nothing_to_its_rank() {
     let earlier = [0, 3600, 7200, 10_800];
     assert_eq!(hits.weight(&rules, (4 * 3600, "svc"), &earlier), 0.0);
     assert!(hits.list(&rules, (4 * 3600, "svc"), &earlier)[0].habitual);
+    // `scan` says so too.
+    let out = hits.out(&rules, (4 * 3600, "svc"), &earlier);
+    assert!(serde_json::to_string(&out).unwrap().contains(r#""habitual":true"#));
+    // Each entity's earlier windows, as the pipeline and `scan` find them.
+    let starts = Starts::new([(7200, "svc"), (0, "svc"), (3600, "other")].into_iter());
+    assert_eq!(starts.before("svc", 7200), [0]);
+    assert_eq!(starts.before("nobody", 7200), [] as [i64; 0]);
     // Three hits among many more quiet windows are not a habit (under a tenth of them).
     let many: Vec<i64> = (0..40).map(|h| h * 3600 - 40 * 3600).chain([0, 3600, 7200]).collect();
     assert_eq!(hits.weight(&rules, (4 * 3600, "svc"), &many), medium);

@@ -31,8 +31,33 @@ pub struct HitOut<'r> {
     pub tags: &'r [String],
     /// Records of the window it fired on.
     pub count: u32,
+    /// The entity hits it habitually: listed, not ranked.
+    pub habitual: bool,
     #[serde(skip)]
     idx: RuleIdx,
+}
+
+/// Each entity's window starts, sorted: what habit is judged over.
+#[derive(Debug, Default)]
+pub struct Starts<'a>(FxHashMap<&'a str, Vec<i64>>);
+
+impl<'a> Starts<'a> {
+    /// The starts of `windows`, by entity.
+    pub fn new(windows: impl Iterator<Item = Window<'a>>) -> Starts<'a> {
+        let mut map: FxHashMap<&str, Vec<i64>> = FxHashMap::default();
+        for (start, entity) in windows {
+            map.entry(entity).or_default().push(start);
+        }
+        for starts in map.values_mut() {
+            starts.sort_unstable();
+        }
+        Starts(map)
+    }
+
+    /// The starts of `entity`'s windows before `start`.
+    pub fn before(&self, entity: &str, start: i64) -> &[i64] {
+        self.0.get(entity).map_or(&[], |s| &s[..s.partition_point(|&w| w < start)])
+    }
 }
 
 /// One rule's hits in a window, as the console shows them.
@@ -94,7 +119,7 @@ impl WindowHits {
     /// The window's hits, highest level first, then the most frequent; `earlier` are the starts
     /// of the entity's earlier windows, for habit.
     pub fn list(&self, rules: &Rules, at: Window, earlier: &[i64]) -> Vec<Signature> {
-        self.out(rules, at)
+        self.out(rules, at, earlier)
             .into_iter()
             .map(|h| {
                 let info = rules.info(h.idx);
@@ -103,7 +128,7 @@ impl WindowHits {
                     level: info.level,
                     count: h.count,
                     techniques: info.techniques.clone(),
-                    habitual: self.habitual(h.idx, at.1, earlier),
+                    habitual: h.habitual,
                 }
             })
             .collect()
@@ -151,15 +176,28 @@ impl WindowHits {
         })
     }
 
-    /// The window's hits, highest level first, then the most frequent.
-    pub fn out<'r>(&self, rules: &'r Rules, at: Window) -> Vec<HitOut<'r>> {
+    /// The window's hits, highest level first, then the most frequent; `earlier` are the starts
+    /// of the entity's earlier windows, for habit.
+    pub fn out<'r>(&self, rules: &'r Rules, at: Window, earlier: &[i64]) -> Vec<HitOut<'r>> {
         let mut out: Vec<(Level, HitOut<'r>)> = self
             .of(at)
             .into_iter()
             .flatten()
             .map(|(&i, &count)| {
                 let r = rules.info(i);
-                (r.level, HitOut { id: &r.id, title: &r.title, level: r.level.name(), tags: &r.tags, count, idx: i })
+                let habitual = self.habitual(i, at.1, earlier);
+                (
+                    r.level,
+                    HitOut {
+                        id: &r.id,
+                        title: &r.title,
+                        level: r.level.name(),
+                        tags: &r.tags,
+                        count,
+                        habitual,
+                        idx: i,
+                    },
+                )
             })
             .collect();
         out.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.count.cmp(&a.1.count)).then(a.1.title.cmp(b.1.title)));
