@@ -68,7 +68,8 @@ pub struct FeatureRow {
     pub events: u64,
     /// Every feature, in [`FEATURE_NAMES`] order.
     pub features: [f64; N_FEATURES],
-    /// Bits of [`rules::RULES`](super::rules::RULES) that events of this window set.
+    /// Bits of [`rules::RULES`](super::rules::RULES) that this window set: by its events, or as
+    /// a whole (brute force, data egress).
     pub rules: u16,
     /// Of those, the rules this principal hits habitually (see [`rules::habitual`](super::rules::habitual)): still
     /// shown, but they do not lift the rank.

@@ -43,7 +43,8 @@ impl Volume {
         if self.events == 0 { 0.0 } else { f64::from(self.data) / f64::from(self.events) }
     }
 
-    /// The larger of each measure.
+    /// The larger bytes and the larger reads of the two (the baseline's measures; its share is
+    /// taken window by window).
     fn max(self, o: Volume) -> Volume {
         Volume { bytes: self.bytes.max(o.bytes), reads: self.reads.max(o.reads), data: 0, events: 0 }
     }
