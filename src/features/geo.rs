@@ -84,17 +84,21 @@ pub struct Travel {
     pub minutes: f64,
     /// Where the principal was before.
     pub from: Box<str>,
+    /// Where it was next.
+    #[serde(default)]
+    pub to: Box<str>,
 }
 
 impl Travel {
-    /// "10,260 km from São Paulo, BR 40 minutes earlier".
+    /// "10,260 km from São Paulo, BR to Budapest, HU in 40 minutes": both ends, since the
+    /// window's own place (its first address) may be either.
     pub fn describe(&self) -> String {
-        format!(
-            "{} km from {} {} minutes earlier",
-            crate::text::group(self.km.round() as u64),
-            self.from,
-            self.minutes.round() as u64
-        )
+        let when = match self.minutes.round() as u64 {
+            0 => "under a minute".to_owned(),
+            1 => "1 minute".to_owned(),
+            m => format!("{m} minutes"),
+        };
+        format!("{} km from {} to {} in {when}", crate::text::group(self.km.round() as u64), self.from, self.to)
     }
 }
 
@@ -170,12 +174,14 @@ pub fn fastest(before: &[Visit], now: &[Visit]) -> Option<Travel> {
 fn between(a: &Visit, b: &Visit) -> Option<Travel> {
     let km = distance_km((a.lat, a.lon), (b.lat, b.lon));
     // The time between the two stays (none when they overlap), and which came first.
-    let (gap, from) = if a.first >= b.last {
-        (a.first - b.last, b)
+    let (gap, from, to) = if a.first >= b.last {
+        (a.first - b.last, b, a)
     } else if b.first >= a.last {
-        (b.first - a.last, a)
+        (b.first - a.last, a, b)
+    } else if a.first <= b.first {
+        (0, a, b)
     } else {
-        (0, if a.first <= b.first { a } else { b })
+        (0, b, a)
     };
     if km < NEAR_KM && gap <= NEAR_SECS {
         return None;
@@ -183,7 +189,7 @@ fn between(a: &Visit, b: &Visit) -> Option<Travel> {
     // Events a minute apart are "at once": a floor keeps one second from meaning thousands
     // of km/h for a short hop.
     let hours = gap.max(60) as f64 / 3600.0;
-    Some(Travel { kmh: km / hours, km, minutes: gap as f64 / 60.0, from: from.label.clone() })
+    Some(Travel { kmh: km / hours, km, minutes: gap as f64 / 60.0, from: from.label.clone(), to: to.label.clone() })
 }
 
 #[cfg(test)]
@@ -205,7 +211,7 @@ mod tests {
             assert!(far);
             let t = fastest(&[], &now).unwrap();
             assert!(t.kmh > 15_000.0, "{}", t.kmh);
-            assert_eq!(t.describe(), "10,259 km from São Paulo, XX 40 minutes earlier");
+            assert_eq!(t.describe(), "10,259 km from São Paulo, XX to Budapest, XX in 40 minutes");
         }
         // 20 km within five minutes: the database's imprecision.
         let mut now = Vec::new();
@@ -218,6 +224,16 @@ mod tests {
         let mut now = Vec::new();
         visit(&mut now, &bp, 3600);
         assert_eq!(fastest(&before, &now).unwrap().minutes, 60.0);
+        // Two places at once: the earlier first, both named (the window's own place, its
+        // first address, can be either end).
+        let mut now = Vec::new();
+        visit(&mut now, &bp, 30);
+        visit(&mut now, &sp, 10);
+        visit(&mut now, &sp, 40);
+        assert_eq!(
+            fastest(&[], &now).unwrap().describe(),
+            "10,259 km from São Paulo, XX to Budapest, XX in under a minute"
+        );
         // A relay's exit is no place.
         let relay = Place { network: Some("Cloudflare, Inc.".into()), ..bp.clone() };
         let mut now = Vec::new();
