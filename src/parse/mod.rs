@@ -7,6 +7,7 @@
 //! costs that record only, and a truncated document keeps everything before the cut.
 
 mod calls;
+mod identity;
 mod lenient;
 mod record;
 mod s3;
@@ -22,8 +23,9 @@ use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
 pub use calls::CallSet;
+pub use identity::ArnKept;
 use record::WireRecord;
-pub use record::{ArnKept, Category, Event, RecordError, fnv1a};
+pub use record::{Category, Event, RecordError, fnv1a};
 use split::{ArrayElements, skip_ws, value_end};
 
 /// CloudTrail caps an event at 256 KB; anything far above that is not a record but an attack

@@ -1,11 +1,11 @@
 //! The CloudTrail record schema: the serde model of one record and the owned, sanitized
 //! [`Event`] that the rest of trailtop works with.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::identity::{WireAttributes, WireIdentity, WireIssuer, WireSession, principal_of};
 use super::lenient::{Object, Text};
 use super::sanitize::clean;
 use super::time::parse_event_time;
@@ -62,55 +62,9 @@ pub(super) struct WireRecord<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct WireIdentity<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Text<'a>,
-    #[serde(borrow)]
-    arn: Text<'a>,
-    #[serde(borrow)]
-    principal_id: Text<'a>,
-    #[serde(borrow)]
-    account_id: Text<'a>,
-    #[serde(borrow)]
-    access_key_id: Text<'a>,
-    #[serde(borrow)]
-    user_name: Text<'a>,
-    #[serde(borrow)]
-    invoked_by: Text<'a>,
-    #[serde(borrow)]
-    session_context: Object<'a>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct WireSession<'a> {
-    #[serde(borrow)]
-    attributes: Object<'a>,
-    #[serde(borrow)]
-    session_issuer: Object<'a>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct WireAttributes<'a> {
-    #[serde(borrow)]
-    mfa_authenticated: Text<'a>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
 struct WireInsight<'a> {
     #[serde(borrow)]
     event_name: Text<'a>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct WireIssuer<'a> {
-    #[serde(borrow)]
-    arn: Text<'a>,
-    #[serde(borrow, rename = "type")]
-    kind: Text<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -169,11 +123,12 @@ pub struct Event {
     pub account: Box<str>,
     /// `userIdentity.type` (IAMUser, AssumedRole, Root, AWSService, ...).
     pub identity_type: Box<str>,
-    /// Who acted; see [`principal_of`] for the fallbacks when there is no ARN.
+    /// Who acted; see [`principal_of`](super::identity::principal_of) for the fallbacks when
+    /// there is no ARN.
     pub principal: Box<str>,
     /// Where `userIdentity.arn` is: rules read it on every call, so the principal stands in
     /// for it when it is the ARN exactly as it came.
-    pub arn: ArnKept,
+    pub arn: super::ArnKept,
     /// `userIdentity.accessKeyId`.
     pub access_key: Option<Box<str>>,
     /// `userIdentity.userName`.
@@ -220,17 +175,6 @@ const PARAM_CALLS: &[&str] = &[
     "PutEventSelectors",
 ];
 
-/// What became of a record's `userIdentity.arn`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArnKept {
-    /// The record has none.
-    Absent,
-    /// It is [`Event::principal`], unchanged.
-    AsPrincipal,
-    /// It had characters that were cleaned out of the principal: only the raw record has it.
-    Altered,
-}
-
 /// Why a record could not become an [`Event`].
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -259,34 +203,6 @@ fn truthy(t: &Text) -> Option<bool> {
         "false" | "no" => Some(false),
         _ => None,
     }
-}
-
-/// The principal of a record: `userIdentity.arn` when present. Otherwise, in order:
-/// `root:<account>` for Root, `service:<invokedBy>` for AWSService, the session issuer's ARN
-/// for an assumed role, `account:<id>` for a cross-account AWSAccount caller, `anonymous`,
-/// `principal-id:<id>`, `user:<name>`, and finally `unknown`.
-/// Also says what became of the ARN, from the one cleaning it takes.
-fn principal_of(id: &WireIdentity, issuer_arn: Option<&str>) -> (String, ArnKept) {
-    if let Some(arn) = id.arn.as_str() {
-        return match clean(arn) {
-            Cow::Borrowed(a) => (a.to_owned(), ArnKept::AsPrincipal),
-            Cow::Owned(a) => (a, ArnKept::Altered),
-        };
-    }
-    let kind = id.kind.as_str().unwrap_or("");
-    let fallback = match kind {
-        "Root" => id.account_id.as_str().map(|a| format!("root:{a}")),
-        "AWSService" => id.invoked_by.as_str().map(|s| format!("service:{s}")),
-        "AssumedRole" => issuer_arn.map(str::to_owned),
-        "AWSAccount" => id.account_id.as_str().map(|a| format!("account:{a}")),
-        "Anonymous" => Some("anonymous".to_owned()),
-        _ => None,
-    };
-    let fallback = fallback
-        .or_else(|| id.principal_id.as_str().map(|p| format!("principal-id:{p}")))
-        .or_else(|| id.user_name.as_str().map(|u| format!("user:{u}")))
-        .unwrap_or_else(|| if kind.is_empty() { "unknown".into() } else { format!("type:{kind}") });
-    (clean(&fallback).into_owned(), ArnKept::Absent)
 }
 
 impl Event {
