@@ -102,7 +102,10 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
     let signatures = ingest.rules().map(|rules| Signatures {
         rules,
         hits: &ingest.signatures,
-        starts: trailtop::sigma::Starts::new(scored.rows.iter().map(|r| (r.row.window_start, r.row.entity.as_str()))),
+        starts: trailtop::sigma::Starts::new(
+            scored.rows.iter().map(|r| (r.row.window_start, r.row.entity.as_str())),
+            &ingest.signatures,
+        ),
     });
     let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
     let mut out = Output::open(args.output.as_deref())?;

@@ -23,7 +23,7 @@ pub struct Signatures<'a> {
 impl<'a> Signatures<'a> {
     /// The hits of `r`'s window, highest level first.
     fn of(&self, r: &FeatureRow) -> Vec<HitOut<'a>> {
-        self.hits.out(self.rules, (r.window_start, &r.entity), self.starts.before(&r.entity, r.window_start))
+        self.hits.out(self.rules, (r.window_start, &r.entity), &self.starts)
     }
 
     /// The techniques of `r`'s window.

@@ -87,14 +87,9 @@ impl Ingest {
     pub fn rows(&self) -> Vec<FeatureRow> {
         let mut rows = self.store.rows();
         if let Some(rules) = self.rules() {
-            let starts = Starts::new(rows.iter().map(|r| (r.window_start, r.entity.as_str())));
-            let weights: Vec<f64> = rows
-                .iter()
-                .map(|r| {
-                    let earlier = starts.before(&r.entity, r.window_start);
-                    self.signatures.weight(rules, (r.window_start, &r.entity), earlier)
-                })
-                .collect();
+            let habits = Starts::new(rows.iter().map(|r| (r.window_start, r.entity.as_str())), &self.signatures);
+            let weights: Vec<f64> =
+                rows.iter().map(|r| self.signatures.weight(rules, (r.window_start, &r.entity), &habits)).collect();
             for (r, w) in rows.iter_mut().zip(weights) {
                 r.signature_weight = w;
             }
@@ -105,13 +100,11 @@ impl Ingest {
     /// Gives ranked rows the Sigma hits of their windows, to show.
     pub fn attach_signatures(&self, rows: &mut [ScoredRow]) {
         if let Some(rules) = self.rules() {
-            let starts = Starts::new(rows.iter().map(|r| (r.row.window_start, r.row.entity.as_str())));
+            let habits =
+                Starts::new(rows.iter().map(|r| (r.row.window_start, r.row.entity.as_str())), &self.signatures);
             let lists: Vec<_> = rows
                 .iter()
-                .map(|r| {
-                    let earlier = starts.before(&r.row.entity, r.row.window_start);
-                    self.signatures.list(rules, (r.row.window_start, &r.row.entity), earlier)
-                })
+                .map(|r| self.signatures.list(rules, (r.row.window_start, &r.row.entity), &habits))
                 .collect();
             for (r, list) in rows.iter_mut().zip(lists) {
                 r.signatures = list;

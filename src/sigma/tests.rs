@@ -240,22 +240,23 @@ fn a_rule_an_entity_hits_habitually_adds_nothing_to_its_rank() {
     }
     hits.add(4 * 3600, "new", &[idx]);
     let medium = Level::Medium.weight();
+    let windows = |entity: &'static str, starts: Vec<i64>| starts.into_iter().map(move |w| (w, entity));
+    let habits =
+        Starts::new(windows("svc", (0..5).map(|h| h * 3600).collect()).chain(windows("new", vec![4 * 3600])), &hits);
     // Its first three windows have fewer than three earlier hits: ranked.
-    assert_eq!(hits.weight(&rules, (2 * 3600, "svc"), &[0, 3600]), medium);
+    assert_eq!(hits.weight(&rules, (2 * 3600, "svc"), &habits), medium);
+    assert_eq!(habits.before("svc", 2 * 3600), [0, 3600]);
     // From the fourth: habitual, shown so.
-    let earlier = [0, 3600, 7200, 10_800];
-    assert_eq!(hits.weight(&rules, (4 * 3600, "svc"), &earlier), 0.0);
-    assert!(hits.list(&rules, (4 * 3600, "svc"), &earlier)[0].habitual);
+    assert_eq!(hits.weight(&rules, (4 * 3600, "svc"), &habits), 0.0);
+    assert!(hits.list(&rules, (4 * 3600, "svc"), &habits)[0].habitual);
     // `scan` says so too.
-    let out = hits.out(&rules, (4 * 3600, "svc"), &earlier);
+    let out = hits.out(&rules, (4 * 3600, "svc"), &habits);
     assert!(serde_json::to_string(&out).unwrap().contains(r#""habitual":true"#));
-    // Each entity's earlier windows, as the pipeline and `scan` find them.
-    let starts = Starts::new([(7200, "svc"), (0, "svc"), (3600, "other")].into_iter());
-    assert_eq!(starts.before("svc", 7200), [0]);
-    assert_eq!(starts.before("nobody", 7200), [] as [i64; 0]);
-    // Three hits among many more quiet windows are not a habit (under a tenth of them).
-    let many: Vec<i64> = (0..40).map(|h| h * 3600 - 40 * 3600).chain([0, 3600, 7200]).collect();
+    assert_eq!(habits.before("nobody", 7200), [] as [i64; 0]);
+    // Four hits among many more quiet windows are not a habit (under a tenth of them).
+    let quiet = windows("svc", (0..40).map(|h| h * 3600 - 40 * 3600).chain((0..5).map(|h| h * 3600)).collect());
+    let many = Starts::new(quiet, &hits);
     assert_eq!(hits.weight(&rules, (4 * 3600, "svc"), &many), medium);
     // Another entity's habit is not this one's.
-    assert_eq!(hits.weight(&rules, (4 * 3600, "new"), &[]), medium);
+    assert_eq!(hits.weight(&rules, (4 * 3600, "new"), &habits), medium);
 }

@@ -37,26 +37,47 @@ pub struct HitOut<'r> {
     idx: RuleIdx,
 }
 
-/// Each entity's window starts, sorted: what habit is judged over.
+/// Each entity's window starts, and when it hit each rule, sorted: what habit is judged over,
+/// built once for a whole ranking (judging each window by walking its entity's history made
+/// a long-lived entity's windows cost the square of their number).
 #[derive(Debug, Default)]
-pub struct Starts<'a>(FxHashMap<&'a str, Vec<i64>>);
+pub struct Starts<'a> {
+    windows: FxHashMap<&'a str, Vec<i64>>,
+    hit_at: FxHashMap<(&'a str, RuleIdx), Vec<i64>>,
+}
 
 impl<'a> Starts<'a> {
-    /// The starts of `windows`, by entity.
-    pub fn new(windows: impl Iterator<Item = Window<'a>>) -> Starts<'a> {
-        let mut map: FxHashMap<&str, Vec<i64>> = FxHashMap::default();
+    /// The starts of `windows`, by entity, and of the windows in which `hits` has each rule.
+    pub fn new(windows: impl Iterator<Item = Window<'a>>, hits: &'a WindowHits) -> Starts<'a> {
+        let mut by_entity: FxHashMap<&str, Vec<i64>> = FxHashMap::default();
         for (start, entity) in windows {
-            map.entry(entity).or_default().push(start);
+            by_entity.entry(entity).or_default().push(start);
         }
-        for starts in map.values_mut() {
+        let mut hit_at: FxHashMap<(&str, RuleIdx), Vec<i64>> = FxHashMap::default();
+        for (&start, entities) in &hits.by_window {
+            for (entity, counts) in entities {
+                for &rule in counts.keys() {
+                    hit_at.entry((entity.as_str(), rule)).or_default().push(start);
+                }
+            }
+        }
+        for starts in by_entity.values_mut().chain(hit_at.values_mut()) {
             starts.sort_unstable();
         }
-        Starts(map)
+        Starts { windows: by_entity, hit_at }
     }
 
     /// The starts of `entity`'s windows before `start`.
     pub fn before(&self, entity: &str, start: i64) -> &[i64] {
-        self.0.get(entity).map_or(&[], |s| &s[..s.partition_point(|&w| w < start)])
+        self.windows.get(entity).map_or(&[], |s| &s[..s.partition_point(|&w| w < start)])
+    }
+
+    /// Whether `entity` hit `rule` in at least [`HABIT_WINDOWS`] and [`HABIT_SHARE`] of its
+    /// windows before `start`.
+    fn habitual(&self, rule: RuleIdx, entity: &str, start: i64) -> bool {
+        let earlier = self.before(entity, start).len();
+        let hits = self.hit_at.get(&(entity, rule)).map_or(0, |s| s.partition_point(|&w| w < start));
+        hits >= HABIT_WINDOWS && hits as f64 >= HABIT_SHARE * earlier as f64
     }
 }
 
@@ -116,10 +137,10 @@ impl WindowHits {
         self.by_window.retain(|&start, _| start >= cutoff);
     }
 
-    /// The window's hits, highest level first, then the most frequent; `earlier` are the starts
-    /// of the entity's earlier windows, for habit.
-    pub fn list(&self, rules: &Rules, at: Window, earlier: &[i64]) -> Vec<Signature> {
-        self.out(rules, at, earlier)
+    /// The window's hits, highest level first, then the most frequent; `habits` says which the
+    /// entity hits habitually.
+    pub fn list(&self, rules: &Rules, at: Window, habits: &Starts) -> Vec<Signature> {
+        self.out(rules, at, habits)
             .into_iter()
             .map(|h| {
                 let info = rules.info(h.idx);
@@ -132,13 +153,6 @@ impl WindowHits {
                 }
             })
             .collect()
-    }
-
-    /// Whether `entity` hit `rule` in at least [`HABIT_WINDOWS`] and [`HABIT_SHARE`] of its
-    /// `earlier` windows.
-    fn habitual(&self, rule: RuleIdx, entity: &str, earlier: &[i64]) -> bool {
-        let hits = earlier.iter().filter(|&&w| self.of((w, entity)).is_some_and(|c| c.contains_key(&rule))).count();
-        hits >= HABIT_WINDOWS && hits as f64 >= HABIT_SHARE * earlier.len() as f64
     }
 
     /// Counts `hits` (from one record) for the window starting at `start` of `entity`.
@@ -166,26 +180,26 @@ impl WindowHits {
     }
 
     /// What the window's strongest hit adds to its rank, leaving out the rules the entity hits
-    /// habitually (`earlier`: the starts of its earlier windows).
-    pub fn weight(&self, rules: &Rules, at: Window, earlier: &[i64]) -> f64 {
+    /// habitually.
+    pub fn weight(&self, rules: &Rules, at: Window, habits: &Starts) -> f64 {
         self.of(at).map_or(0.0, |c| {
             c.keys()
-                .filter(|&&i| !self.habitual(i, at.1, earlier))
+                .filter(|&&i| !habits.habitual(i, at.1, at.0))
                 .map(|&i| rules.info(i).level.weight())
                 .fold(0.0, f64::max)
         })
     }
 
-    /// The window's hits, highest level first, then the most frequent; `earlier` are the starts
-    /// of the entity's earlier windows, for habit.
-    pub fn out<'r>(&self, rules: &'r Rules, at: Window, earlier: &[i64]) -> Vec<HitOut<'r>> {
+    /// The window's hits, highest level first, then the most frequent; `habits` says which the
+    /// entity hits habitually.
+    pub fn out<'r>(&self, rules: &'r Rules, at: Window, habits: &Starts) -> Vec<HitOut<'r>> {
         let mut out: Vec<(Level, HitOut<'r>)> = self
             .of(at)
             .into_iter()
             .flatten()
             .map(|(&i, &count)| {
                 let r = rules.info(i);
-                let habitual = self.habitual(i, at.1, earlier);
+                let habitual = habits.habitual(i, at.1, at.0);
                 (
                     r.level,
                     HitOut {
