@@ -40,7 +40,7 @@ pub struct Volume {
 
 impl Volume {
     fn share(&self) -> f64 {
-        if self.events == 0 { 0.0 } else { f64::from(self.data) / f64::from(self.events) }
+        data_share(self.data, self.events)
     }
 
     /// The larger bytes and the larger reads of the two (the baseline's measures; its share is
@@ -48,6 +48,11 @@ impl Volume {
     fn max(self, o: Volume) -> Volume {
         Volume { bytes: self.bytes.max(o.bytes), reads: self.reads.max(o.reads), data: 0, events: 0 }
     }
+}
+
+/// Data-plane events over all (0 for none).
+fn data_share(data: u32, events: u32) -> f64 {
+    f64::from(data) / f64::from(events.max(1))
 }
 
 /// Whether a call reads an object's content (what exfiltration is made of).
@@ -76,17 +81,13 @@ pub(super) fn note(ev: &Event, start: i64, agg: &mut Agg, hist: &mut History) {
 
 /// The window's raw measures: bytes out, object reads, distinct buckets, data share.
 pub(super) fn raw(a: &Agg) -> [f64; 4] {
-    [
-        a.bytes_out as f64,
-        f64::from(a.object_reads),
-        a.buckets.len() as f64,
-        f64::from(a.data_events) / f64::from(a.events.max(1)),
-    ]
+    [a.bytes_out as f64, f64::from(a.object_reads), a.buckets.len() as f64, data_share(a.data_events, a.events)]
 }
 
 /// How far the window went past the principal's baseline: bytes and reads as doublings over
-/// it (from one: less than twice is none), data share as the rise over the highest share before (beyond a margin, and in full
-/// only with enough data events). Zero without a baseline.
+/// it (from one: less than twice is none), data share as the rise over the highest share
+/// before (beyond a margin, and in full only with enough data events). Zero without a
+/// baseline.
 pub(super) fn excess(a: &Agg, h: &History, start: i64) -> [f64; 3] {
     let before = baseline(&h.volume, start);
     let Some((most, share)) = before else { return [0.0; 3] };
@@ -96,7 +97,7 @@ pub(super) fn excess(a: &Agg, h: &History, start: i64) -> [f64; 3] {
         let d = if now <= floor { 0.0 } else { (now / was.max(floor)).log2() };
         if d < 1.0 { 0.0 } else { d }
     };
-    let now_share = f64::from(a.data_events) / f64::from(a.events.max(1));
+    let now_share = data_share(a.data_events, a.events);
     let evidence = (f64::from(a.data_events) / SHARE_EVIDENCE).min(1.0);
     [
         doublings(a.bytes_out as f64, most.bytes as f64, FLOOR_BYTES),

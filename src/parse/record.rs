@@ -193,7 +193,7 @@ fn boxed(t: &Text) -> Box<str> {
     t.as_str().map(|s| clean(s).into()).unwrap_or_default()
 }
 
-fn boxed_opt(t: &Text) -> Option<Box<str>> {
+pub(super) fn boxed_opt(t: &Text) -> Option<Box<str>> {
     t.as_str().map(|s| clean(s).into())
 }
 

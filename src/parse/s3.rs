@@ -3,7 +3,6 @@
 use serde::Deserialize;
 
 use super::lenient::{Object, Text};
-use super::sanitize::clean;
 
 /// What S3 says of a call's data: `additionalEventData.bytesTransferredOut`.
 #[derive(Deserialize, Default)]
@@ -42,5 +41,5 @@ pub(super) fn transfer(source: Option<&str>, data: &Object, params: &Object) -> 
     }
     let data: WireS3Data = data.parse();
     let params: WireS3Params = params.parse();
-    (whole_bytes(&data.bytes_out), params.bucket.as_str().map(|b| clean(b).into()))
+    (whole_bytes(&data.bytes_out), super::record::boxed_opt(&params.bucket))
 }
