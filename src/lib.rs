@@ -11,6 +11,7 @@
 // Every public item says what it is for.
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod fuzzing;
 pub mod generate;
 pub mod geo;
 pub mod headless;
+pub mod launch;
 pub mod model;
 pub mod parse;
 pub mod pipeline;
@@ -28,3 +30,4 @@ pub mod source;
 pub mod sys;
 pub mod text;
 pub mod ui;
+pub mod watch;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Some(Command::Gen(args)) => done(run_gen(args)),
         Some(Command::Eval(args)) => done(run_eval(args)),
         Some(Command::Labels(args)) => done(run_labels(args)),
+        Some(Command::Watch(args)) => done(trailtop::watch::run(*args)),
         None => done(trailtop::console::run(cli.console)),
     };
     match result {

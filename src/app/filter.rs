@@ -155,6 +155,7 @@ mod tests {
         use crate::sigma::{Level, Signature};
         let mut hit = ScoredRow::default();
         hit.signatures.push(Signature {
+            id: "4db60cc0-36fb-42b7-9b58-a5b53019fb74".into(),
             title: "CloudTrail Logging Stopped".into(),
             level: Level::High,
             count: 1,

@@ -126,6 +126,8 @@ pub struct AppState {
     pub threshold: Threshold,
     /// A line for the footer until the next key.
     pub notice: Option<String>,
+    /// The alert sinks, as the console loop last read them.
+    pub sinks: Vec<crate::alert::SinkView>,
     /// Set when the console should end.
     pub quit: bool,
     /// Rows a page holds, as last drawn.
@@ -157,6 +159,7 @@ impl AppState {
             span_minutes: 60,
             threshold,
             notice: None,
+            sinks: Vec::new(),
             quit: false,
             page: 10,
             now: 0,

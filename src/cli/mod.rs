@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::features::EntityBy;
 
 mod detect;
+mod run;
 pub use detect::{GeoArgs, SigmaArgs};
+pub use run::{AlertArgs, ConsoleArgs, RunArgs, WatchArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,43 +26,6 @@ pub struct Cli {
     /// The console's arguments (used when no subcommand is given).
     #[command(flatten)]
     pub console: ConsoleArgs,
-}
-
-/// `trailtop [SOURCE...]`: the console.
-#[derive(Args, Debug, Clone)]
-pub struct ConsoleArgs {
-    /// Sources: a CloudTrail file or folder (watched for new files), s3://BUCKET[/PREFIX],
-    /// lookup://[REGION,...] (the LookupEvents API), or `demo` (the default).
-    pub sources: Vec<String>,
-    /// Windows and entities.
-    #[command(flatten)]
-    pub features: FeatureArgs,
-    /// Demo source: how many times faster than real time the live traffic runs.
-    #[arg(long, default_value_t = 1.0)]
-    pub speed: f64,
-    /// Theme name (a file in themes/) or path to a theme TOML file.
-    #[arg(long, default_value = "dark")]
-    pub theme: String,
-    /// Back-fill from this time for S3 and LookupEvents sources (default 24h and 1h).
-    #[arg(long, value_parser = parse_time)]
-    pub since: Option<i64>,
-    /// Memory for the records held for drill-down (raw JSON included), e.g. 256MiB or 1GiB;
-    /// the oldest are dropped past it.
-    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
-    pub memory: usize,
-    /// How long windows, each principal's history and event ids are kept, in event time
-    /// (e.g. 14d); older ones expire.
-    #[arg(long, default_value = "14d", value_parser = parse_duration)]
-    pub retain: i64,
-    /// AWS credentials, region and endpoint.
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    /// Sigma rules beside the score.
-    #[command(flatten)]
-    pub sigma: SigmaArgs,
-    /// GeoIP databases for the geography features.
-    #[command(flatten)]
-    pub geo: GeoArgs,
 }
 
 /// Options of the AWS sources (s3:// and lookup://).
@@ -120,6 +85,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// List or export the analyst labels kept in the data directory.
     Labels(LabelsArgs),
+    /// Run unattended: the console's pipeline without a terminal, alerts out, until SIGTERM.
+    Watch(Box<WatchArgs>),
 }
 
 /// `trailtop gen`: write a generated account.

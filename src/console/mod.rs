@@ -9,7 +9,6 @@
 mod panic_watch;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -19,16 +18,12 @@ use crossbeam_channel::{bounded, select, tick};
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 
 use crate::app::state::{AppState, Command};
-use crate::cli::{AwsArgs, ConsoleArgs};
+use crate::cli::ConsoleArgs;
 use crate::config::keymap::Keymap;
-use crate::config::paths::{config_dir, data_dir};
+use crate::config::paths::config_dir;
 use crate::config::theme::{Palette, Theme};
-use crate::features::FeatureConfig;
-use crate::model::Threshold;
-use crate::parse::ParseOptions;
-use crate::pipeline::{Pipeline, PipelineCommand, PipelineState};
-use crate::source::aws::AwsOptions;
-use crate::source::{SourceMsg, SourceSpec};
+use crate::launch::DataDir;
+use crate::pipeline::PipelineCommand;
 
 const LAG_TICK: Duration = Duration::from_secs(5);
 /// How long quitting waits for the pipeline to save its state.
@@ -36,6 +31,8 @@ const SAVE_WAIT: Duration = Duration::from_secs(30);
 /// Copies up to this size are encoded on the loop's thread; larger ones (up to 1 MiB) on
 /// their own.
 const COPY_INLINE: usize = 64 << 10;
+/// How long quitting gives alerts being sent; the rest stay spooled for the next start.
+const ALERT_GRACE: Duration = Duration::from_secs(5);
 
 /// The OSC 52 sequence that puts `text` on the clipboard (through SSH too).
 fn encode_osc52(text: &str) -> String {
@@ -59,111 +56,49 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// The sources' AWS options. An S3 checkpoint without the state saved with it (a damaged or
-/// deleted state file, or one from another version) would resume past every event the model
-/// learned from, leaving it no baseline: the range is then read again, as `--from-scratch` does.
-fn aws_options(aws: &AwsArgs, state_dir: Option<PathBuf>, baseline: bool) -> AwsOptions {
-    let mut opts = aws.options(state_dir);
-    if !baseline && !opts.from_scratch && opts.state_dir.is_some() {
-        tracing::info!("no saved state restored: S3 sources read their range again, not from their checkpoints");
-        opts.from_scratch = true;
-    }
-    opts
-}
-
 /// Runs the console until the analyst quits, a signal ends it, or a thread panics.
 pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
-    let specs: Vec<SourceSpec> = if args.sources.is_empty() {
-        vec![SourceSpec::Demo]
-    } else {
-        args.sources.iter().map(|s| SourceSpec::parse(s)).collect::<anyhow::Result<_>>()?
-    };
-    let dir = data_dir();
-    crate::sys::private_dir(&dir)?;
-    // One writer per data dir: a second console or scan reads it and writes nothing, so
-    // labels, the model and checkpoints are never written by two at once.
-    let lock = crate::sys::lock_data_dir(&dir);
-    let read_only = lock.is_none();
-    let appender = tracing_appender::rolling::never(&dir, "trailtop.log");
+    let dir = DataDir::open()?;
+    let appender = tracing_appender::rolling::never(&dir.path, "trailtop.log");
     let (writer, _log_guard) = tracing_appender::non_blocking(appender);
     let _ = tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TRAILTOP_LOG").unwrap_or_else(|_| "info".into()))
         .try_init();
-    tracing::info!(?specs, "console starting");
+    tracing::info!("console starting");
 
     // Before any thread starts: a panic anywhere must find the terminal hooks in place.
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!(
-            "the console needs a terminal (standard input and output are not one); for output to a file or pipe use `trailtop scan SOURCE...`"
+            "the console needs a terminal (standard input and output are not one); for output to a file or pipe use `trailtop scan SOURCE...`, unattended `trailtop watch SOURCE...`"
         );
     }
     let term_flag = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(sig, Arc::clone(&term_flag)).context("cannot install the signal handler")?;
     }
-    // A database that cannot be read is an error before the screen is taken.
-    let geo = args.geo.open()?;
+    // A database that cannot be read, or a sink that cannot be set up, is an error before
+    // the screen is taken.
+    let geo = args.run.geo.open()?;
     if let Some(g) = &geo {
         tracing::info!("{}", g.summary());
     }
+    let mut alerts = match (args.alerts.sinks.is_empty(), dir.read_only()) {
+        (false, false) => Some(crate::alert::Alerts::start(
+            args.alerts.config(args.run.retain, args.run.aws.profile.clone()),
+            &dir.path,
+        )?),
+        _ => None,
+    };
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     let panics = panic_watch::install();
 
     let (theme, theme_notice) = Theme::load(&args.theme, Palette::detect());
     let (keymap, keymap_notice) = Keymap::load(config_dir().map(|d| d.join("keymap.toml")).as_deref());
-    let cfg = FeatureConfig { window_secs: args.features.window, by: args.features.by };
-    let threshold = Threshold::Contamination(0.01);
-    let opts = ParseOptions { keep_raw: true, ..Default::default() };
-    let sigma = crate::sigma::Rules::load_given(&args.sigma.folders(), &args.sigma.ignore, args.sigma.level);
-    let sigma_summary = sigma.as_ref().map(|(_, report)| (report.summary(), !report.problems.is_empty()));
-    if let Some((line, _)) = &sigma_summary {
-        tracing::info!("{line}");
-    }
-    // The header shows the line only when a rule file did not load.
-    let sigma_notice = sigma_summary.and_then(|(line, problems)| problems.then_some(line));
-    // Made before the sources start: whether it restored a baseline decides where they start.
-    let pipeline = PipelineState::new(Pipeline {
-        data_dir: Some(dir.clone()),
-        read_only,
-        cfg,
-        model: crate::model::ModelConfig { threshold, ..Default::default() },
-        tail_capacity: 200_000,
-        memory: args.memory,
-        retain: Some(args.retain),
-        source_names: specs.iter().map(ToString::to_string).collect(),
-        demo: specs.contains(&SourceSpec::Demo),
-        sigma: sigma.map(|(rules, _)| Arc::new(rules)),
-        sigma_notice,
-        geo,
-    });
-    let (src_tx, src_rx) = bounded::<SourceMsg>(256);
-    let spawn = crate::source::SpawnOptions {
-        parse: opts,
-        follow: true,
-        demo_speed: args.speed,
-        aws: aws_options(&args.aws, (!read_only).then(|| dir.clone()), pipeline.has_baseline()),
-        since: args.since.map(|t| chrono::Utc::now().timestamp() - t),
-    };
-    for (id, spec) in specs.iter().enumerate() {
-        crate::source::spawn(id, spec, &spawn, src_tx.clone());
-    }
-    drop(src_tx);
-    let (snap_tx, snap_rx) = bounded(4);
-    let (cmd_tx, cmd_rx) = bounded(16);
-    // Dropped when the pipeline thread ends, normally or not: the console waits on it so that
-    // the state is saved before the process exits.
-    let (ended_tx, ended_rx) = bounded::<()>(0);
-    std::thread::Builder::new()
-        .name("pipeline".into())
-        .spawn(move || {
-            let _ended = ended_tx;
-            panic_watch::injected("pipeline");
-            pipeline.run(src_rx, cmd_rx, snap_tx);
-        })
-        .context("cannot start the pipeline thread")?;
+    let running = crate::launch::start(&args.run, &dir, geo, || panic_watch::injected("pipeline"))?;
+    let (snap_rx, cmd_tx, ended_rx) = (running.snapshots, running.commands, running.ended);
 
     // Large copies are encoded off this thread and come back here to be written: only this
     // thread writes to the terminal, so an OSC 52 sequence never lands inside a frame.
@@ -179,17 +114,12 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         }
     });
 
-    let mut state = AppState::new(threshold);
-    let endpoint_notice = crate::source::aws::endpoint_warning(args.aws.endpoint_url.as_deref());
+    let mut state = AppState::new(running.threshold);
+    let endpoint_notice = crate::source::aws::endpoint_warning(args.run.aws.endpoint_url.as_deref());
     if let Some(w) = &endpoint_notice {
         tracing::warn!("{w}");
     }
-    let lock_notice = read_only.then(|| {
-        format!(
-            "another trailtop uses {}: this one writes nothing there (labels stay in memory, checkpoints are not kept)",
-            dir.display()
-        )
-    });
+    let lock_notice = dir.lock_notice();
     if let Some(n) = &lock_notice {
         tracing::warn!("{n}");
     }
@@ -229,6 +159,9 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                 },
                 recv(snap_rx) -> snap => match snap {
                     Ok(snap) => {
+                        if let Some(a) = &mut alerts {
+                            a.observe(&snap);
+                        }
                         state.on_snapshot(snap);
                         dirty = true;
                     }
@@ -242,7 +175,14 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                         write_osc52(&seq);
                     }
                 },
-                recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live),
+                recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live) || alerts.is_some(),
+            }
+            if let Some(a) = &alerts {
+                let views = a.views();
+                if views != state.sinks {
+                    state.sinks = views;
+                    dirty = true;
+                }
             }
             for c in commands {
                 match c {
@@ -270,6 +210,9 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     // and the source positions after it).
     drop(cmd_tx);
     drop(terminal);
+    if let Some(a) = alerts {
+        a.stop(ALERT_GRACE);
+    }
     if let Err(crossbeam_channel::RecvTimeoutError::Timeout) = ended_rx.recv_timeout(SAVE_WAIT) {
         tracing::warn!("the pipeline did not end within {SAVE_WAIT:?}; its latest state may not be saved");
     }
@@ -278,8 +221,6 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     /// The clipboard sequence terminals take: OSC 52, clipboard `c`, base64, BEL.
     #[test]
     fn osc52_sequence() {
@@ -288,21 +229,5 @@ mod tests {
         let seq = super::encode_osc52("a\x07b\x1b]c");
         assert_eq!(seq.matches('\x07').count(), 1);
         assert_eq!(seq.matches('\x1b').count(), 1);
-    }
-
-    /// A restarted console whose state file was damaged or deleted resumed at its S3
-    /// checkpoint with nothing learned: every event before it was never seen again. Without a
-    /// restored baseline it now reads the range again.
-    #[test]
-    fn a_checkpoint_without_a_restored_baseline_is_not_resumed() {
-        let args =
-            crate::cli::AwsArgs { profile: None, region: None, endpoint_url: None, poll: 60, from_scratch: false };
-        let dir = Some(PathBuf::from("/data"));
-        assert!(super::aws_options(&args, dir.clone(), false).from_scratch, "no baseline: read again");
-        assert!(!super::aws_options(&args, dir, true).from_scratch, "baseline restored: resume");
-        // Without a data dir there is no checkpoint to resume at, nothing to say.
-        assert!(!super::aws_options(&args, None, false).from_scratch);
-        let asked = crate::cli::AwsArgs { from_scratch: true, ..args };
-        assert!(super::aws_options(&asked, Some(PathBuf::from("/data")), true).from_scratch);
     }
 }

@@ -76,6 +76,9 @@ pub struct ScoredRow {
     pub prev_rank: Option<usize>,
     /// The Sigma rules that fired in the window, highest level first (set by the pipeline).
     pub signatures: Vec<crate::sigma::Signature>,
+    /// A false positive in force covers it (its scope and expiry), and nothing high that the
+    /// label did not expect fires in it: alerts leave it alone, as suppression rules do.
+    pub suppressed: bool,
 }
 
 /// A ranking: the rows, the cut-off, the model and the population.
@@ -100,7 +103,14 @@ pub fn rank_score(score: f64, rules: u16, signatures: f64) -> f64 {
 /// Whether a high-level built-in rule (weight of 0.25 or more) that is neither habitual nor
 /// expected by a label, or a high or critical Sigma rule, fired in the window.
 fn high_alarm(row: &FeatureRow, fb: &feedback::Feedback) -> bool {
-    let active = row.rules & !(row.habitual_rules | fb.expected_rules(row));
+    high_rule(row, fb.expected_rules(row))
+}
+
+/// Whether a high-level built-in rule (weight of 0.25 or more) that is neither habitual nor
+/// among the `expected` bits, or a non-habitual high or critical Sigma rule, fired in the
+/// window: what flags a window whatever a label says, and alerts at once.
+pub fn high_rule(row: &FeatureRow, expected: u16) -> bool {
+    let active = row.rules & !(row.habitual_rules | expected);
     let rule = RULES.iter().enumerate().any(|(i, (_, w))| active & (1 << i) != 0 && *w >= 0.25);
     rule || row.signature_weight >= crate::sigma::Level::High.weight()
 }
@@ -169,6 +179,7 @@ pub fn score_rows_using(
         .zip(explained)
         .map(|((row, score), reasons)| {
             let verdict = fb.verdict_for(&row);
+            let suppressed = fb.covers_as_normal(&row) && !high_alarm(&row, fb);
             // A confirmed attack is pinned above everything unconfirmed.
             let pin = if verdict == Some(feedback::Verdict::TruePositive) { 1.0 } else { 0.0 };
             ScoredRow {
@@ -186,6 +197,7 @@ pub fn score_rows_using(
                 verdict,
                 prev_rank: None,
                 signatures: Vec::new(),
+                suppressed,
             }
         })
         .collect();

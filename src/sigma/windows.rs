@@ -84,6 +84,8 @@ impl<'a> Starts<'a> {
 /// One rule's hits in a window, as the console shows them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signature {
+    /// The rule's id.
+    pub id: String,
     /// The rule's title.
     pub title: String,
     /// Its level.
@@ -145,6 +147,7 @@ impl WindowHits {
             .map(|h| {
                 let info = rules.info(h.idx);
                 Signature {
+                    id: info.id.clone(),
                     title: info.title.clone(),
                     level: info.level,
                     count: h.count,

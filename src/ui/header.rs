@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{group, human_secs};
+use crate::alert::SinkState;
 use crate::app::state::AppState;
 use crate::config::theme::{Role, Theme};
 use crate::model::Threshold;
@@ -44,6 +45,23 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         if let Some(n) = &src.note {
             spans.push(Span::styled(format!("{}  ", truncate(n, 48)), theme.fg(Role::Muted)));
         }
+    }
+    // Alert sinks: where alerts go and whether they get there.
+    for sink in &s.sinks {
+        let (text, role) = match sink.state {
+            SinkState::Ok if sink.spooled > 0 => (format!("sending, {} spooled", group(sink.spooled)), Role::Warn),
+            SinkState::Ok => (format!("ok, {} sent", group(sink.sent)), Role::Ok),
+            SinkState::Failing => (
+                format!(
+                    "failing, {} spooled: {}",
+                    group(sink.spooled),
+                    truncate(sink.last_error.as_deref().unwrap_or(""), 32)
+                ),
+                Role::Error,
+            ),
+        };
+        spans.push(Span::styled(format!("alerts {} ", truncate(&sink.name, 30)), theme.fg(Role::Base)));
+        spans.push(Span::styled(format!("[{text}]  "), theme.fg(role)));
     }
     // At the end of the first line: the counts and the model's state fill the second.
     if let Some(r) = &snap.restored {

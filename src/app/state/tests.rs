@@ -37,6 +37,7 @@ fn row(rank: usize, entity: &str, events: u64) -> ScoredRow {
         verdict: None,
         prev_rank: None,
         signatures: vec![],
+        ..Default::default()
     }
 }
 

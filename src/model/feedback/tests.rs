@@ -23,6 +23,7 @@ fn scored(entity: &str, window: i64, names: Vec<u64>) -> ScoredRow {
         verdict: None,
         prev_rank: None,
         signatures: vec![],
+        ..Default::default()
     }
 }
 
