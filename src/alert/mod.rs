@@ -44,7 +44,12 @@ fn loopback(url: &str) -> bool {
     let rest = url.split_once("://").map_or("", |(_, r)| r);
     let host = rest.split(['/', '?']).next().unwrap_or("");
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
+    // Without the port: `[::1]:8080`, `127.0.0.1:8080`, `localhost`.
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl SinkSpec {
@@ -284,3 +289,6 @@ fn document(snap: &Snapshot, d: &Decision, now: i64) -> serde_json::Value {
     top.truncate(10);
     doc::document(s, doc::Made { id: d.id.clone(), trigger: d.trigger, folded: d.folded, at: now, top_events: top })
 }
+
+#[cfg(test)]
+mod tests;

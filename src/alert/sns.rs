@@ -23,7 +23,7 @@ pub struct Sns {
 pub fn topic_region(arn: &str) -> Option<&str> {
     let parts: Vec<&str> = arn.split(':').collect();
     (parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && !parts[3].is_empty() && !parts[5].is_empty())
-        .then_some(parts[3])
+        .then(|| parts[3])
 }
 
 impl Sns {

@@ -43,13 +43,18 @@ pub struct Syslog {
 impl Syslog {
     /// A sink sending to `to` (TCP connects at the first alert).
     pub fn new(to: Transport) -> Syslog {
-        let formatter = Formatter5424 {
-            facility: Facility::LOG_AUTH,
-            process: "trailtop".into(),
-            pid: std::process::id(),
-            ..Formatter5424::default()
-        };
-        Syslog { to, formatter, tcp: None }
+        Syslog { to, formatter: formatter(), tcp: None }
+    }
+}
+
+/// The header fields: facility auth (security messages), app name `trailtop`, this process,
+/// this host's name.
+pub fn formatter() -> Formatter5424 {
+    Formatter5424 {
+        facility: Facility::LOG_AUTH,
+        process: "trailtop".into(),
+        pid: std::process::id(),
+        ..Formatter5424::default()
     }
 }
 

@@ -99,6 +99,16 @@ impl<'a> Object<'a> {
     }
 }
 
+/// The text, scrubbed (see [`clean`](super::sanitize::clean)); empty when absent or not text.
+pub(super) fn boxed(t: &Text) -> Box<str> {
+    boxed_opt(t).unwrap_or_default()
+}
+
+/// The text, scrubbed, when it is there.
+pub(super) fn boxed_opt(t: &Text) -> Option<Box<str>> {
+    t.as_str().map(|s| super::sanitize::clean(s).into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

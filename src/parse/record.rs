@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::identity::{WireAttributes, WireIdentity, WireIssuer, WireSession, principal_of};
-use super::lenient::{Object, Text};
+use super::lenient::{Object, Text, boxed, boxed_opt};
 use super::sanitize::clean;
 use super::time::parse_event_time;
 
@@ -187,14 +187,6 @@ pub enum RecordError {
     /// No `eventName`.
     #[error("record has no eventName")]
     NoName,
-}
-
-fn boxed(t: &Text) -> Box<str> {
-    t.as_str().map(|s| clean(s).into()).unwrap_or_default()
-}
-
-pub(super) fn boxed_opt(t: &Text) -> Option<Box<str>> {
-    t.as_str().map(|s| clean(s).into())
 }
 
 fn truthy(t: &Text) -> Option<bool> {

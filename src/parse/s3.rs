@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::lenient::{Object, Text};
+use super::lenient::{Object, Text, boxed_opt};
 
 /// What S3 says of a call's data: `additionalEventData.bytesTransferredOut`.
 #[derive(Deserialize, Default)]
@@ -41,5 +41,5 @@ pub(super) fn transfer(source: Option<&str>, data: &Object, params: &Object) -> 
     }
     let data: WireS3Data = data.parse();
     let params: WireS3Params = params.parse();
-    (whole_bytes(&data.bytes_out), super::record::boxed_opt(&params.bucket))
+    (whole_bytes(&data.bytes_out), boxed_opt(&params.bucket))
 }
