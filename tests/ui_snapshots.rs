@@ -282,3 +282,28 @@ fn the_drill_down_marks_the_records_a_rule_fired_on() {
     assert!(marked[0].contains("StopLogging"), "{text}");
     assert!(!text.lines().any(|l| l.contains("DeleteTrail") && l.contains("⚑ high")), "{text}");
 }
+
+/// `--alert` in the console: the header says where alerts go and whether they get there.
+#[test]
+fn the_header_shows_each_alert_sink_and_its_state() {
+    use trailtop::alert::{SinkState, SinkView};
+    let mut s = state_with(&[]);
+    s.sinks = vec![
+        SinkView { name: "slack+https://hooks.slack.com/…".into(), sent: 3, ..Default::default() },
+        SinkView {
+            name: "syslog+tcp://siem:6514".into(),
+            state: SinkState::Failing,
+            failed: 4,
+            spooled: 2,
+            last_error: Some("siem:6514: Connection refused".into()),
+            ..Default::default()
+        },
+    ];
+    let wide = screen(&s, 240, 30);
+    let header = wide.lines().next().unwrap();
+    assert!(header.contains("alerts slack+https://hooks.slack.com/… [ok, 3 sent]"), "{header}");
+    assert!(
+        header.contains("alerts syslog+tcp://siem:6514 [failing, 2 spooled: siem:6514: Connection refused]"),
+        "{header}"
+    );
+}

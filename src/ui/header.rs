@@ -60,7 +60,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 Role::Error,
             ),
         };
-        spans.push(Span::styled(format!("alerts {} ", truncate(&sink.name, 30)), theme.fg(Role::Base)));
+        spans.push(Span::styled(format!("alerts {} ", truncate(&sink.name, 40)), theme.fg(Role::Base)));
         spans.push(Span::styled(format!("[{text}]  "), theme.fg(role)));
     }
     // At the end of the first line: the counts and the model's state fill the second.
