@@ -50,6 +50,7 @@ fn main() {
         sigma: None,
         sigma_notice: None,
         geo: None,
+        retrain: None,
     });
     let mut g = Generator::with_rate(1, start, rate);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };

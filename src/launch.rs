@@ -115,6 +115,7 @@ pub fn start(
         sigma: sigma.map(|(rules, _)| Arc::new(rules)),
         sigma_notice,
         geo,
+        retrain: run.retrain,
     });
     let (src_tx, src_rx) = bounded::<SourceMsg>(256);
     let spawn = crate::source::SpawnOptions {

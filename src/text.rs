@@ -49,6 +49,20 @@ pub fn neutralize_csv(s: &str) -> String {
     if first.starts_with(['=', '+', '-', '@']) || s.starts_with(['\t', '\r']) { format!("'{s}") } else { s.to_owned() }
 }
 
+/// `90s`, `12m`, `3h`, `2d`.
+pub fn human_secs(s: i64) -> String {
+    let s = s.max(0);
+    if s < 120 {
+        format!("{s}s")
+    } else if s < 7200 {
+        format!("{}m", s / 60)
+    } else if s < 172_800 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}d", s / 86_400)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

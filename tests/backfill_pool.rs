@@ -52,6 +52,7 @@ fn a_large_folder_backfills_on_a_two_thread_pool() {
         sigma: None,
         sigma_notice: None,
         geo: None,
+        retrain: None,
     };
     std::thread::spawn(move || pipeline.run(src_rx, cmd_rx, snap_tx));
     // Generous: the whole back-fill takes seconds; a deadlock never ends.

@@ -77,7 +77,7 @@ fn drive_the_console_in_tmux() {
     tmux(&["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", &cmd]);
     // Back-filled, then ranked (the first frames come before any data).
     wait_for(&name, "[live", 60);
-    let screen = wait_for(&name, "trained", 60);
+    let screen = wait_for(&name, "fitted", 60);
     assert!(screen.contains("ranked entity-windows"));
     assert!(!screen.contains("DEMO DATA"), "a folder source is not demo data");
     tmux(&["send-keys", "-t", &name, "Enter"]);
@@ -116,7 +116,7 @@ fn drive_the_console_in_tmux() {
     tmux(&["new-session", "-d", "-s", &again, "-x", "120", "-y", "40", &cmd]);
     let screen = wait_for(&again, "principals, model (saved", 60);
     assert!(screen.contains("0 events"), "re-read records are not new events: {screen}");
-    wait_for(&again, "trained", 60);
+    wait_for(&again, "fitted", 60);
     tmux(&["send-keys", "-t", &again, "q"]);
     wait_for(&again, "EXITED:0", 10);
 }

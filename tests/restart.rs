@@ -27,6 +27,7 @@ fn pipeline(dir: Option<&Path>) -> Pipeline {
         sigma: None,
         sigma_notice: None,
         geo: None,
+        retrain: None,
     }
 }
 

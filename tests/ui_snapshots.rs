@@ -42,6 +42,7 @@ fn snapshot_with(sigma: Option<Arc<trailtop::sigma::Rules>>) -> Arc<Snapshot> {
         sigma,
         sigma_notice: None,
         geo: None,
+        retrain: None,
     });
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
     for _ in 0..48 {
@@ -58,6 +59,9 @@ fn snapshot_with(sigma: Option<Arc<trailtop::sigma::Rules>>) -> Arc<Snapshot> {
     let end = START + 2 * 86_400;
     snap.generation = 7;
     snap.trained_at = Some(end);
+    if let Some(m) = &mut snap.model {
+        m.fitted_at = end;
+    }
     snap.sources[0].newest_event = Some(end - 5);
     Arc::new(snap)
 }

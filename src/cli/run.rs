@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// (e.g. 14d); older ones expire.
     #[arg(long, default_value = "14d", value_parser = parse_duration)]
     pub retain: i64,
+    /// Fit a new forest at least this often (e.g. 24h). Without it, a forest is fitted when
+    /// the labels change, the history grows by a quarter, or the last day's windows drift.
+    #[arg(long, value_parser = parse_duration)]
+    pub retrain: Option<i64>,
     /// AWS credentials, region and endpoint.
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -10,6 +10,7 @@
 //! reaches `--threshold`. Rules the principal hits habitually, or that an analyst marked as
 //! expected for the entity, are shown but do not lift the rank.
 
+pub mod drift;
 pub mod explain;
 pub mod feedback;
 pub mod iforest;

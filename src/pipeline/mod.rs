@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, select, tick};
 
 pub use protocol::{LabelRequest, PipelineCommand, RatePoint, Snapshot, SourceView};
-pub use state::PipelineState;
+pub use state::{ModelView, PipelineState};
 pub use tail::TailView;
 
 use crate::features::FeatureConfig;
@@ -56,6 +56,9 @@ pub struct Pipeline {
     pub sigma_notice: Option<String>,
     /// GeoIP databases for the geography features, when given.
     pub geo: Option<Arc<crate::geo::Geo>>,
+    /// Fit a new forest at least this often, seconds (`--retrain`); `None`: only when due
+    /// otherwise (labels, growth, drift).
+    pub retrain: Option<i64>,
 }
 
 impl Pipeline {

@@ -86,6 +86,8 @@ pub struct Snapshot {
     pub windows_expired: u64,
     /// The newest event time no longer held in memory (the tail's budget), if any.
     pub evicted_until: Option<i64>,
+    /// The forest in use: when and why it was fitted, and the drift since.
+    pub model: Option<super::ModelView>,
 }
 
 impl Snapshot {

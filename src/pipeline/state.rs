@@ -2,6 +2,8 @@
 //! commands in ([`PipelineState::apply`]), snapshots out ([`PipelineState::publish`]). No
 //! threads and no clocks but the wall clock for labels, so tests drive it step by step.
 
+mod fit;
+pub use fit::ModelView;
 mod persist;
 
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use super::rates::Rates;
 use super::saved::RestoredView;
 use super::tail::Tail;
 use crate::model::feedback::{Feedback, Label, LabelStore};
-use crate::model::{IsolationForest, ModelConfig, ScoredRow, score_rows_using};
+use crate::model::{IsolationForest, ModelConfig, ScoredRow};
 use crate::parse::ParseStats;
 use crate::parse::sanitize::clean_owned;
 use crate::source::{Commit, SourceMsg, SourceStatus};
@@ -53,8 +55,16 @@ pub struct PipelineState {
     generation: u64,
     /// The latest fitted forest (saved with the state).
     forest: Option<IsolationForest>,
-    /// A restored forest, used for the first ranking if nothing changed before it.
+    /// A restored forest: the forest in hand at the first ranking.
     restored_forest: Option<IsolationForest>,
+    /// The forest in hand: when and why it was fitted, and on what.
+    fit: Option<fit::Fit>,
+    /// Forests fitted since start.
+    fits: u64,
+    /// The last day's drift from the training windows.
+    drift: crate::model::drift::Drift,
+    /// Drift past the threshold: the next ranking fits a new forest, for this reason.
+    drift_due: Option<String>,
     restored: Option<RestoredView>,
     /// Records seen again that the restored run had taken in (a folder read again).
     reread: u64,
@@ -120,6 +130,10 @@ impl PipelineState {
             generation: 0,
             forest: None,
             restored_forest,
+            fit: None,
+            fits: 0,
+            drift: Default::default(),
+            drift_due: None,
             restored: restored.map(|r| r.view),
             reread: 0,
             pending_commits: Vec::new(),
@@ -154,7 +168,6 @@ impl PipelineState {
                             self.events += 1;
                             sv.events += 1;
                             self.unsaved = true;
-                            self.restored_forest = None;
                         }
                         // Counted before the restart; held again for drill-down.
                         Admit::Restored => self.reread += 1,
@@ -230,7 +243,6 @@ impl PipelineState {
         }
         self.rows_changed = true;
         self.unsaved = true;
-        self.restored_forest = None;
     }
 
     /// The console's next snapshot; re-ranks first when events or labels came in.
@@ -263,40 +275,7 @@ impl PipelineState {
             too_old: self.ingest.too_old,
             windows_expired: self.ingest.windows_expired,
             evicted_until: self.tail.evicted_until(),
+            model: self.model_view(),
         }
-    }
-
-    fn rank(&mut self) {
-        let started = Instant::now();
-        let feedback = Feedback::from_lines(self.labels.clone(), chrono::Utc::now().timestamp());
-        // Right after a restart, and before anything new arrived, the restored forest ranks
-        // the restored windows (it was fitted on exactly these).
-        let forest = self.restored_forest.take();
-        self.ranking = Some(match score_rows_using(self.ingest.rows(), &self.model, &feedback, forest) {
-            Ok(mut s) => {
-                self.ingest.attach_signatures(&mut s.rows);
-                // What moved since the last ranking.
-                for r in &mut s.rows {
-                    r.prev_rank = self.prev_ranks.get(&(r.row.window_start, r.row.entity.clone())).copied();
-                }
-                self.prev_ranks = s.rows.iter().map(|r| ((r.row.window_start, r.row.entity.clone()), r.rank)).collect();
-                self.forest = s.model;
-                Ranking {
-                    rows: Arc::new(s.rows),
-                    cutoff: s.cutoff,
-                    population: Arc::new(s.population),
-                    trained_at: Some(chrono::Utc::now().timestamp()),
-                    error: None,
-                }
-            }
-            Err(e) => Ranking { error: Some(e.to_string()), ..Default::default() },
-        });
-        self.labels_in_force = feedback.labels.len();
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            windows = self.ingest.store.len(),
-            "re-scored"
-        );
-        self.rows_changed = false;
     }
 }

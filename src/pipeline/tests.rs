@@ -20,6 +20,7 @@ fn config() -> Pipeline {
         sigma: None,
         sigma_notice: None,
         geo: None,
+        retrain: None,
     }
 }
 
@@ -229,4 +230,84 @@ fn sigma_hits_survive_a_restart() {
     let snap = again.publish();
     assert_eq!(snap.rows[0].row.window_start, t0 + 10 * 3600);
     assert_eq!(snap.rows[0].signatures.len(), 1, "{:?}", snap.rows[0]);
+}
+
+/// Hour windows of `n` principals from `first`, each with five calls, failing or not.
+fn windows(hour: i64, first: usize, n: usize, failing: bool) -> SourceMsg {
+    let error = if failing { r#","errorCode":"AccessDenied""# } else { "" };
+    let events = (first..first + n)
+        .flat_map(|p| {
+            (0..5).map(move |k| {
+                let doc = format!(
+                    r#"{{"eventTime":"{}","eventName":"ListBuckets","eventID":"{hour}-{p}-{k}","sourceIPAddress":"198.51.100.{}","userIdentity":{{"arn":"arn:aws:iam::1:user/p{p}"}}{error}}}"#,
+                    crate::parse::time::rfc3339(hour * 3600 + 60 * k),
+                    p % 200
+                );
+                crate::parse::parse_bytes(doc.as_bytes(), &crate::parse::ParseOptions::default()).0.remove(0)
+            })
+        })
+        .collect();
+    batch(events)
+}
+
+const H0: i64 = 475_000;
+
+/// The list stays still: new windows are scored by the forest in hand; a threshold move does
+/// not fit anew; labels and a history grown by a quarter do, and say so.
+#[test]
+fn new_windows_are_scored_by_the_forest_in_hand_until_a_fit_is_due() {
+    let mut st = state();
+    // Nothing to fit on yet: no forest, and the first one is not "grown from 0".
+    assert!(st.publish().model.is_none());
+    for h in 0..24 {
+        st.ingest(windows(H0 + h, 0, 10, false));
+    }
+    let first = st.publish().model.clone().unwrap();
+    assert_eq!((first.reason.as_str(), first.fits, first.windows), ("first fit", 1, 240));
+    st.ingest(windows(H0 + 24, 0, 10, false));
+    let snap = st.publish();
+    let m = snap.model.clone().unwrap();
+    assert_eq!((m.fits, m.windows, m.fitted_at), (1, 240, first.fitted_at), "scored, not fitted");
+    assert_eq!(snap.rows.len(), 250);
+    st.apply(PipelineCommand::SetThreshold(crate::model::Threshold::Contamination(0.05)));
+    assert_eq!(st.publish().model.unwrap().fits, 1, "a threshold move does not fit");
+    let row = snap.rows[0].clone();
+    st.apply(PipelineCommand::Label(Box::new(LabelRequest {
+        row,
+        verdict: crate::model::feedback::Verdict::FalsePositive,
+        scope: crate::model::feedback::Scope::Entity,
+        note: None,
+        expires_days: None,
+    })));
+    let m = st.publish().model.unwrap();
+    assert_eq!((m.reason.as_str(), m.fits), ("labels changed", 2));
+    for h in 25..32 {
+        st.ingest(windows(H0 + h, 0, 10, false));
+    }
+    let m = st.publish().model.unwrap();
+    assert_eq!((m.reason.as_str(), m.fits, m.windows), ("history grew from 250 to 320 windows", 3, 320));
+}
+
+/// A last day unlike the training windows (every call denied) drifts past the threshold: the
+/// next publication fits a new forest and says why.
+#[test]
+fn a_drifted_last_day_fits_a_new_forest() {
+    let mut st = state();
+    for h in 0..24 {
+        st.ingest(windows(H0 + h, 0, 10, false));
+    }
+    st.publish();
+    for h in 24..29 {
+        st.ingest(windows(H0 + h, 100, 10, true));
+    }
+    let snap = st.publish();
+    assert_eq!(snap.rows.len(), 290);
+    let m = snap.model.clone().unwrap();
+    assert_eq!(m.fits, 1, "still the first forest");
+    assert!(m.drift.significant(), "{:?}", m.drift);
+    assert!(m.drift.features.iter().any(|(f, p)| *f == "failure_ratio" && *p > 1.0), "{:?}", m.drift);
+    let m = st.publish().model.unwrap();
+    assert_eq!(m.fits, 2);
+    assert!(m.reason.starts_with("drift: "), "{}", m.reason);
+    assert!(!m.drift.significant(), "fitted on the windows that drifted: {:?}", m.drift);
 }

@@ -113,11 +113,12 @@ fn model_state(s: &AppState) -> String {
                 Threshold::Contamination(f) => format!("top {:.2}%", f * 100.0),
                 Threshold::Score(t) => format!("≥{t:.2}"),
             };
+            let why = snap.model.as_ref().map(|m| format!(" ({})", m.reason)).unwrap_or_default();
             format!(
-                "model gen {} trained {} on {} windows; {flagged} flagged ({how})",
+                "model gen {} fitted {}{why} on {} windows; {flagged} flagged ({how})",
                 snap.generation,
                 crate::parse::time::format_utc(t, "%H:%M:%S"),
-                snap.rows.len()
+                snap.model.as_ref().map_or(snap.rows.len(), |m| m.windows)
             )
         }
     }

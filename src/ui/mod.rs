@@ -283,21 +283,7 @@ fn render_help(f: &mut Frame, area: Rect, scroll: usize, theme: &Theme, keymap: 
     f.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
-/// `90s`, `12m`, `3h`, `2d`.
-pub fn human_secs(s: i64) -> String {
-    let s = s.max(0);
-    if s < 120 {
-        format!("{s}s")
-    } else if s < 7200 {
-        format!("{}m", s / 60)
-    } else if s < 172_800 {
-        format!("{}h", s / 3600)
-    } else {
-        format!("{}d", s / 86_400)
-    }
-}
-
-pub use crate::text::group;
+pub use crate::text::{group, human_secs};
 
 #[cfg(test)]
 mod layout_tests {

@@ -297,7 +297,13 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     }
     let left = Rect { width: area.width / 2, ..area };
     let right = Rect { x: area.x + area.width / 2, width: area.width - area.width / 2, ..area };
-    f.render_widget(Paragraph::new(lines), left);
+    // The forest's life under the histogram, wrapped, in at most a third of the height.
+    let life = model_life(s, theme);
+    let life_h = if life.is_empty() { 0 } else { (left.height / 3).clamp(1, 6) };
+    let hist = Rect { height: left.height - life_h, ..left };
+    let below = Rect { y: left.y + hist.height, height: life_h, ..left };
+    f.render_widget(Paragraph::new(lines), hist);
+    f.render_widget(Paragraph::new(life).wrap(ratatui::widgets::Wrap { trim: true }), below);
     let Some(sel) = s.selected_row() else { return };
     let mut lines = vec![Line::from(Span::styled(
         format!(
@@ -319,6 +325,46 @@ pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
         ]));
     }
     f.render_widget(Paragraph::new(lines), right);
+}
+
+/// When and why the forest in use was fitted, and how far the last day drifted from it.
+fn model_life(s: &AppState, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(m) = &s.snap.model else { return Vec::new() };
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            " forest fitted {} on {} windows ({}); {} fitted since start",
+            crate::parse::time::format_utc(m.fitted_at, "%m-%d %H:%M"),
+            crate::text::group(m.windows as u64),
+            m.reason,
+            m.fits
+        ),
+        theme.fg(Role::Base),
+    ))];
+    let worst: Vec<String> = m.drift.features.iter().take(3).map(|(n, p)| format!("{n} {p:.2}")).collect();
+    let (text, role) = if m.drift.windows == 0 {
+        (" drift: no windows in the last day".to_owned(), Role::Muted)
+    } else {
+        let role = if m.drift.significant() { Role::Warn } else { Role::Muted };
+        (
+            format!(
+                " drift (PSI), last day's {} windows: {}; scores {:.2} (a feature past {:.2} refits)",
+                crate::text::group(m.drift.windows as u64),
+                worst.join(", "),
+                m.drift.scores,
+                crate::model::drift::PSI_RETRAIN
+            ),
+            role,
+        )
+    };
+    lines.push(Line::from(Span::styled(text, theme.fg(role))));
+    let every = m.every.map_or("when labels change, history grows by a quarter, or it drifts".to_owned(), |e| {
+        format!(
+            "every {}, and when labels change, history grows by a quarter, or it drifts",
+            crate::text::human_secs(e)
+        )
+    });
+    lines.push(Line::from(Span::styled(format!(" refits: {every}"), theme.fg(Role::Muted))));
+    lines
 }
 
 /// The window's address, with its country when a GeoIP database knows it (`203.0.113.9 HU`).

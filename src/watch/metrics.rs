@@ -104,6 +104,31 @@ pub fn render(h: &Health, now: i64) -> String {
             );
         }
         o.one("trailtop_labels", "gauge", "Analyst labels in force.", s.labels as f64);
+        if let Some(m) = &s.model {
+            o.one(
+                "trailtop_model_fits_total",
+                "counter",
+                "Forests fitted since start (first fit, labels, growth, cadence, drift).",
+                m.fits as f64,
+            );
+            o.one("trailtop_model_windows", "gauge", "Windows the forest in use was fitted on.", m.windows as f64);
+            o.one(
+                "trailtop_model_drift_windows",
+                "gauge",
+                "Windows of the last day of event time that drift is judged on.",
+                m.drift.windows as f64,
+            );
+            o.one(
+                "trailtop_model_score_psi",
+                "gauge",
+                "PSI of the last day's forest scores against the training windows'.",
+                m.drift.scores,
+            );
+            o.help("trailtop_model_drift_psi", "gauge", "PSI of each modelled feature, last day against the training windows; past 0.25 the forest is fitted again.");
+            for (feature, psi) in &m.drift.features {
+                o.value("trailtop_model_drift_psi", &[("feature", feature)], *psi);
+            }
+        }
     }
     o.one(
         "trailtop_alerts_decided_total",

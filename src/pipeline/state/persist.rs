@@ -67,7 +67,7 @@ impl PipelineState {
     pub fn save(&mut self) {
         let Some(dir) = self.config.data_dir.clone().filter(|_| self.persists()) else { return };
         if self.unsaved {
-            // The forest saved is the one fitted on exactly the windows saved.
+            // The ranking saved is of exactly the windows saved.
             if self.rows_changed {
                 self.rank();
             }
