@@ -91,7 +91,7 @@ pub fn start(
     };
     tracing::info!(?specs, "starting");
     let cfg = FeatureConfig { window_secs: run.features.window, by: run.features.by };
-    let threshold = Threshold::Contamination(0.01);
+    let threshold = run.alert_budget.map_or(Threshold::Contamination(0.01), Threshold::Budget);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
     let sigma = crate::sigma::Rules::load_given(&run.sigma.folders(), &run.sigma.ignore, run.sigma.level);
     let sigma_summary = sigma.as_ref().map(|(_, report)| (report.summary(), !report.problems.is_empty()));

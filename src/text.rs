@@ -63,6 +63,11 @@ pub fn human_secs(s: i64) -> String {
     }
 }
 
+/// A number without a trailing `.0`: `5`, `2.5`.
+pub fn trim_float(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,10 @@ use crate::features::EntityBy;
 
 mod detect;
 mod run;
+mod values;
 pub use detect::{GeoArgs, SigmaArgs};
 pub use run::{AlertArgs, ConsoleArgs, RunArgs, WatchArgs};
+pub use values::{MAX_DURATION, parse_budget, parse_duration, parse_size, parse_time};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -176,6 +178,10 @@ pub struct ModelArgs {
     /// Flag entity-windows whose rank score is at least this (instead of --contamination).
     #[arg(long, conflicts_with = "contamination")]
     pub threshold: Option<f64>,
+    /// Cut where the model's own flags (windows no rule lifted) come to about N a day over the
+    /// history, e.g. 5/day; rule hits come on top (instead of --contamination).
+    #[arg(long, value_name = "N/day", value_parser = parse_budget, conflicts_with_all = ["contamination", "threshold"])]
+    pub alert_budget: Option<f64>,
     /// Trees in the Isolation Forest.
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
@@ -195,7 +201,11 @@ impl ModelArgs {
             n_trees: self.trees,
             sub_sample: self.sub_sample,
             seed: self.model_seed,
-            threshold: self.threshold.map_or(Threshold::Contamination(self.contamination), Threshold::Score),
+            threshold: match (self.alert_budget, self.threshold) {
+                (Some(n), _) => Threshold::Budget(n),
+                (None, Some(t)) => Threshold::Score(t),
+                (None, None) => Threshold::Contamination(self.contamination),
+            },
         }
     }
 }
@@ -283,93 +293,4 @@ pub enum Format {
     Jsonl,
     /// CSV, cells guarded against formulas.
     Csv,
-}
-
-/// `90s`, `15m`, `1h`, `7d`, `2w` or plain seconds.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: i64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 15m, 1h or 7d"))?;
-    let mult = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(format!("'{s}': unknown unit '{unit}' (use s, m, h, d or w)")),
-    };
-    if n <= 0 {
-        return Err(format!("'{s}' must be longer than zero"));
-    }
-    // Every duration ends up added to or taken from a time, or divides one: a bound keeps
-    // that arithmetic far from overflow.
-    match n.checked_mul(mult) {
-        Some(secs) if secs <= MAX_DURATION => Ok(secs),
-        _ => Err(format!("'{s}' is too long (at most 36500d, a hundred years)")),
-    }
-}
-
-/// A size in bytes: a number with `KiB`, `MiB`, `GiB` (or `K`, `M`, `G`, also powers of 1024),
-/// at least 1 MiB.
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a size like 256MiB or 1GiB"))?;
-    let shift = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kib" | "kb" => 10,
-        "m" | "mib" | "mb" => 20,
-        "g" | "gib" | "gb" => 30,
-        _ => return Err(format!("'{s}': unknown unit '{unit}' (use KiB, MiB or GiB)")),
-    };
-    match n.checked_mul(1 << shift).and_then(|b| usize::try_from(b).ok()) {
-        Some(b) if b >= 1 << 20 => Ok(b),
-        Some(_) => Err(format!("'{s}' is too small (at least 1MiB)")),
-        None => Err(format!("'{s}' is too large")),
-    }
-}
-
-/// The longest duration accepted anywhere: a hundred years, in seconds.
-pub const MAX_DURATION: i64 = 36_500 * 86_400;
-
-/// RFC 3339 or an age before now.
-pub fn parse_time(s: &str) -> Result<i64, String> {
-    if let Some(t) = crate::parse::time::parse_event_time(s).filter(|_| s.contains('-')) {
-        return Ok(t);
-    }
-    let age = parse_duration(s).map_err(|_| format!("'{s}' is neither an RFC 3339 time nor an age like 24h"))?;
-    Ok(chrono::Utc::now().timestamp() - age)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_size("1g"), Ok(1 << 30));
-        assert_eq!(parse_size("2048K"), Ok(2 << 20));
-        assert!(parse_size("10").unwrap_err().contains("too small"));
-        assert!(parse_size("5TB").unwrap_err().contains("unit"));
-        assert!(parse_size("99999999999999999999G").is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("1h"), Ok(3600));
-        assert_eq!(parse_duration("15m"), Ok(900));
-        assert_eq!(parse_duration("2d"), Ok(172_800));
-        assert!(parse_duration("0m").is_err());
-        assert!(parse_duration("1y").is_err());
-        assert_eq!(parse_duration("36500d"), Ok(MAX_DURATION));
-        // Overflowed to zero before, and the window then divided by it.
-        for huge in ["144115188075855872w", "36501d", "9223372036854775807s", "99999999999999999999s"] {
-            assert!(parse_duration(huge).is_err(), "{huge}");
-        }
-        assert_eq!(parse_time("2024-03-01T00:00:00Z"), Ok(1_709_251_200));
-        assert!(parse_time("24h").unwrap() < chrono::Utc::now().timestamp());
-    }
 }

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{AwsArgs, FeatureArgs, GeoArgs, SigmaArgs, parse_duration, parse_size, parse_time};
+use super::{AwsArgs, FeatureArgs, GeoArgs, SigmaArgs, parse_budget, parse_duration, parse_size, parse_time};
 
 /// What the console and `watch` run: sources and the pipeline's settings.
 #[derive(Args, Debug, Clone)]
@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// (e.g. 14d); older ones expire.
     #[arg(long, default_value = "14d", value_parser = parse_duration)]
     pub retain: i64,
+    /// Flag where the model's own flags (windows no rule lifted) come to about N a day, e.g.
+    /// 5/day; rule and signature hits come on top. Without it, the top 1% is flagged.
+    #[arg(long, value_name = "N/day", value_parser = parse_budget)]
+    pub alert_budget: Option<f64>,
     /// Fit a new forest at least this often (e.g. 24h). Without it, a forest is fitted when
     /// the labels change, the history grows by a quarter, or the last day's windows drift.
     #[arg(long, value_parser = parse_duration)]

@@ -186,6 +186,7 @@ pub fn threshold_line(scored: &Scored, threshold: Threshold) -> String {
     let how = match threshold {
         Threshold::Contamination(f) => format!("top {:.2}% by rank score", f * 100.0),
         Threshold::Score(t) => format!("rank score >= {t}"),
+        Threshold::Budget(n) => format!("alert budget {} model alerts/day", crate::text::trim_float(n)),
     };
     format!("{flagged} of {} entity-windows flagged ({how}; cut-off {:.3})", scored.rows.len(), scored.cutoff)
 }

@@ -33,6 +33,33 @@ pub enum Threshold {
     Contamination(f64),
     /// Flag windows whose rank score is at least this.
     Score(f64),
+    /// An alert budget: cut where the windows no rule or signature lifted (the model's own
+    /// alerts) come to about this many a day over the history; windows a rule lifted past the
+    /// cut are flagged on top, not counted against it.
+    Budget(f64),
+}
+
+impl Threshold {
+    /// In words: "top 1.00%", "rank score ≥ 0.80", "≈5/day model alerts".
+    pub fn describe(self) -> String {
+        match self {
+            Threshold::Contamination(f) => format!("top {:.2}%", f * 100.0),
+            Threshold::Score(t) => format!("rank score ≥ {t:.2}"),
+            Threshold::Budget(n) => format!("≈{} model alerts/day", crate::text::trim_float(n)),
+        }
+    }
+}
+
+/// The cut-off for an alert budget of `per_day` (see [`Threshold::Budget`]) over `rows`,
+/// sorted by rank score.
+fn budget_cutoff(rows: &[ScoredRow], per_day: f64) -> f64 {
+    let (lo, hi) =
+        rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| (lo.min(r.row.window_start), hi.max(r.row.window_end)));
+    let days = ((hi - lo) as f64 / 86_400.0).max(1.0 / 24.0);
+    let k = (per_day * days).round().max(1.0) as usize;
+    // Not lifted: the rank score is the forest's score alone.
+    let own: Vec<f64> = rows.iter().filter(|r| r.rank_score - r.score < 1e-9).map(|r| r.rank_score).collect();
+    own.get(k - 1).or(own.last()).copied().unwrap_or(f64::INFINITY)
 }
 
 /// How to fit and cut.
@@ -216,6 +243,7 @@ pub fn score_rows_using(
             (out[k - 1].rank_score, k)
         }
         Threshold::Score(t) => (t, usize::MAX),
+        Threshold::Budget(n) => (budget_cutoff(&out, n), usize::MAX),
     };
     for (i, r) in out.iter_mut().enumerate() {
         r.rank = i + 1;
@@ -254,6 +282,37 @@ mod tests {
         // A score threshold still flags every row at or above it.
         let all = ModelConfig { threshold: Threshold::Score(0.0), ..Default::default() };
         assert!(score_rows(rows, &all).unwrap().rows.iter().all(|r| r.flagged));
+    }
+
+    /// `--alert-budget 2/day` over four days flags the eight best windows no rule lifted, and a
+    /// window a rule lifted past the cut on top of them.
+    #[test]
+    fn an_alert_budget_flags_about_n_model_windows_a_day_and_rules_on_top() {
+        let day = 86_400;
+        let rows: Vec<FeatureRow> = (0..96)
+            .map(|i| {
+                let mut f = [0.0; N_FEATURES];
+                // A spread of behaviour, so that scores differ.
+                f[0] = (i * i % 97) as f64;
+                f[1] = (i % 7) as f64;
+                FeatureRow {
+                    entity: format!("e{i}"),
+                    window_start: 1_709_251_200 + i64::from(i) * day / 24,
+                    window_end: 1_709_251_200 + i64::from(i + 1) * day / 24,
+                    features: f,
+                    rules: if i == 5 { crate::features::rules::LOGGING_TAMPERING } else { 0 },
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let cfg = ModelConfig { threshold: Threshold::Budget(2.0), ..Default::default() };
+        let scored = score_rows(rows, &cfg).unwrap();
+        let own = scored.rows.iter().filter(|r| r.flagged && r.rank_score == r.score).count();
+        assert_eq!(own, 8, "2 a day over 4 days");
+        let lifted = scored.rows.iter().find(|r| r.row.entity == "e5").unwrap();
+        assert!(lifted.flagged && lifted.rank_score > lifted.score, "the rule's window comes on top");
+        assert_eq!(scored.rows.iter().filter(|r| r.flagged).count(), 9);
+        assert_eq!(Threshold::Budget(2.0).describe(), "≈2 model alerts/day");
     }
 
     /// A window marked false positive stayed flagged whenever it still ranked above the cut.

@@ -112,6 +112,7 @@ fn model_state(s: &AppState) -> String {
             let how = match s.threshold {
                 Threshold::Contamination(f) => format!("top {:.2}%", f * 100.0),
                 Threshold::Score(t) => format!("≥{t:.2}"),
+                Threshold::Budget(_) => format!("{}, cut-off {:.3}", s.threshold.describe(), snap.cutoff),
             };
             let why = snap.model.as_ref().map(|m| format!(" ({})", m.reason)).unwrap_or_default();
             format!(

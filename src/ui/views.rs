@@ -364,6 +364,12 @@ fn model_life(s: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         )
     });
     lines.push(Line::from(Span::styled(format!(" refits: {every}"), theme.fg(Role::Muted))));
+    if let crate::model::Threshold::Budget(_) = s.threshold {
+        lines.push(Line::from(Span::styled(
+            format!(" alert budget {} → cut-off {:.3}", s.threshold.describe(), s.snap.cutoff),
+            theme.fg(Role::Base),
+        )));
+    }
     lines
 }
 

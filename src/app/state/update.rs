@@ -105,10 +105,15 @@ impl AppState {
                         Threshold::Contamination(if up { (f / 1.5).max(0.001) } else { (f * 1.5).min(0.5) })
                     }
                     Threshold::Score(t) => Threshold::Score(if up { (t + 0.02).min(1.5) } else { (t - 0.02).max(0.3) }),
+                    // A stricter threshold (`+`) is a smaller budget.
+                    Threshold::Budget(n) => {
+                        Threshold::Budget(if up { (n / 1.5).max(0.1) } else { (n * 1.5).min(10_000.0) })
+                    }
                 };
                 self.notice = Some(match self.threshold {
                     Threshold::Contamination(f) => format!("flagging the top {:.2}%", f * 100.0),
                     Threshold::Score(t) => format!("flagging rank score >= {t:.2}"),
+                    Threshold::Budget(n) => format!("alert budget {:.1} model alerts a day", n),
                 });
                 return vec![Command::Pipeline(PipelineCommand::SetThreshold(self.threshold))];
             }
