@@ -79,6 +79,7 @@ fn snapshot(n: usize) -> Snapshot {
         events: 0,
         last_error: None,
         note: None,
+        counts: Default::default(),
     };
     Snapshot { rows: Arc::new(rows), sources: vec![src], ..Default::default() }
 }

@@ -88,6 +88,7 @@ fn main() {
             events,
             last_error: None,
             note: None,
+            counts: Default::default(),
         }],
         tail: trailtop::pipeline::TailView::from_events(tail.into_iter().collect()),
         events,

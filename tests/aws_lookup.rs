@@ -168,6 +168,7 @@ fn lookup_events_paginates_dedupes_and_survives_throttling() {
     let mut invalid = 0;
     let mut live = false;
     let mut late_added = false;
+    let mut counted = (0, 0);
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         let Ok(msg) = rx.recv_timeout(Duration::from_secs(20)) else { break };
@@ -178,6 +179,7 @@ fn lookup_events_paginates_dedupes_and_survives_throttling() {
             }
             SourceMsg::Status { status: SourceStatus::Live, .. } => live = true,
             SourceMsg::Status { status: SourceStatus::Degraded(e), .. } => panic!("degraded: {e}"),
+            SourceMsg::Requests { requests, throttled, .. } => counted = (requests, throttled),
             _ => {}
         }
         if live && !late_added {
@@ -195,8 +197,19 @@ fn lookup_events_paginates_dedupes_and_survives_throttling() {
     assert_eq!(ids.len(), 131, "130 back-filled + 1 late: {}", ids.len());
     assert!(ids.iter().any(|i| i == "late-1"));
     assert_eq!(invalid, 1, "the malformed CloudTrailEvent is counted");
+    // What the source counts, for the metrics: each poll reports after its events, so the
+    // report of the poll that brought late-1 comes after it.
+    let throttled = trail.lock().unwrap().throttled;
+    let until = Instant::now() + Duration::from_secs(20);
+    while counted.1 < throttled && Instant::now() < until {
+        if let Ok(SourceMsg::Requests { requests, throttled, .. }) = rx.recv_timeout(Duration::from_secs(5)) {
+            counted = (requests, throttled);
+        }
+    }
     let t = trail.lock().unwrap();
     assert!(t.throttled > 0, "the endpoint throttled some requests");
+    assert_eq!(counted.1, t.throttled, "the throttles the endpoint answered are counted");
+    assert!(counted.0 > 0 && counted.0 <= t.requests, "{counted:?} vs {}", t.requests);
     assert!(t.targets.iter().all(|x| x.ends_with("LookupEvents")), "{:?}", t.targets);
     println!("requests {}, throttled {} (all retried, nothing lost)", t.requests, t.throttled);
 }

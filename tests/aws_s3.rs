@@ -225,7 +225,7 @@ fn drain(
                 commit.save().unwrap();
                 saved = true;
             }
-            Ok(SourceMsg::Note { .. }) => {}
+            Ok(SourceMsg::Note { .. } | SourceMsg::Requests { .. }) => {}
             Err(_) => break,
         }
         if until(&ids, &last, saved) || last == SourceStatus::Finished {
@@ -554,7 +554,7 @@ fn s3_a_failed_object_holds_the_checkpoint_until_it_is_read() {
             SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
             SourceMsg::Status { status, .. } => statuses.push(status),
             SourceMsg::Commit { commit, .. } => commits.push(commit),
-            SourceMsg::Note { .. } => {}
+            SourceMsg::Note { .. } | SourceMsg::Requests { .. } => {}
         }
     }
     assert_eq!(ids, ["ok1", "ok2"]);

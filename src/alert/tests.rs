@@ -40,6 +40,7 @@ fn snap(rows: Vec<ScoredRow>, newest: i64, status: SourceStatus) -> Snapshot {
             events: 10,
             last_error: None,
             note: None,
+            counts: Default::default(),
         }],
         ..Default::default()
     }

@@ -96,6 +96,8 @@ pub fn collect(
                 }
                 progress.tick(&totals);
             }
+            // The note says it for people.
+            SourceMsg::Requests { .. } => {}
             // A source's own line (request budget, resumed checkpoint), each new one once.
             SourceMsg::Note { source, text } => {
                 if notes[source].as_ref() != Some(&text) {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select, tick};
 
-pub use protocol::{LabelRequest, PipelineCommand, RatePoint, Snapshot, SourceView};
+pub use protocol::{LabelRequest, PipelineCommand, RatePoint, Snapshot, SourceCounts, SourceView};
 pub use state::{ModelView, PipelineState};
 pub use tail::TailView;
 

@@ -26,6 +26,19 @@ pub struct SourceView {
     pub last_error: Option<String>,
     /// The source's own line: request budget, position.
     pub note: Option<String>,
+    /// Its requests, throttles and errors so far (for the metrics).
+    pub counts: SourceCounts,
+}
+
+/// What a source has met, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceCounts {
+    /// API requests made (LookupEvents).
+    pub requests: u64,
+    /// Of those, throttled.
+    pub throttled: u64,
+    /// Errors reported: a file or object cut short, the source degraded.
+    pub errors: u64,
 }
 
 /// Events and errors in one minute of event time.

@@ -88,6 +88,7 @@ impl PipelineState {
                 events: 0,
                 last_error: None,
                 note: None,
+                counts: Default::default(),
             })
             .collect();
         let label_store = config.data_dir.as_deref().map(LabelStore::new);
@@ -156,6 +157,7 @@ impl PipelineState {
             SourceMsg::Events { source, events, stats, error } => {
                 self.stats.merge(&stats);
                 let sv = &mut self.sources[source];
+                sv.counts.errors += u64::from(error.is_some());
                 if error.is_some() {
                     sv.last_error = error.map(|e| clean_owned(&e));
                 }
@@ -187,6 +189,10 @@ impl PipelineState {
             // Notes and errors quote servers and file names: scrubbed, as log content is,
             // before they can reach the terminal.
             SourceMsg::Note { source, text } => self.sources[source].note = Some(clean_owned(&text)),
+            SourceMsg::Requests { source, requests, throttled } => {
+                let c = &mut self.sources[source].counts;
+                (c.requests, c.throttled) = (requests, throttled);
+            }
             SourceMsg::Status { source, status } => {
                 let status = match status {
                     SourceStatus::Degraded(e) => SourceStatus::Degraded(clean_owned(&e)),
@@ -194,6 +200,10 @@ impl PipelineState {
                 };
                 if let SourceStatus::Degraded(e) = &status {
                     self.sources[source].last_error = Some(e.clone());
+                    // Counted when it becomes degraded or its error changes, not on every repeat.
+                    if self.sources[source].status != status {
+                        self.sources[source].counts.errors += 1;
+                    }
                 }
                 self.sources[source].status = status;
             }

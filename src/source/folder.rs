@@ -225,7 +225,10 @@ mod tests {
             match rx.recv_timeout(Duration::from_secs(10)).expect("source went quiet") {
                 SourceMsg::Status { status: SourceStatus::Live, .. } => return ids,
                 SourceMsg::Events { events, .. } => ids.extend(events.iter().map(|e| e.id.to_string())),
-                SourceMsg::Status { .. } | SourceMsg::Note { .. } | SourceMsg::Commit { .. } => {}
+                SourceMsg::Status { .. }
+                | SourceMsg::Note { .. }
+                | SourceMsg::Commit { .. }
+                | SourceMsg::Requests { .. } => {}
             }
         }
     }

@@ -168,14 +168,15 @@ impl LookupSource {
                 }
             };
             // Every region's budget in one note: the header shows a source's latest note.
-            let note = {
+            let (note, requests, throttled) = {
                 let mut all = budgets.lock().unwrap_or_else(|p| p.into_inner());
                 all.insert(region.clone(), budget);
                 let each: Vec<String> = all
                     .iter()
                     .map(|(r, b)| format!("{r}: {} requests, {} throttled", b.requests, b.throttled))
                     .collect();
-                format!("{}; ≤2/s each", each.join(" · "))
+                let sum = |f: fn(&Budget) -> u64| all.values().map(f).sum::<u64>();
+                (format!("{}; ≤2/s each", each.join(" · ")), sum(|b| b.requests), sum(|b| b.throttled))
             };
             // A back-fill only finishes when every region's has: `run_async` says so.
             let failed = error.is_some();
@@ -186,6 +187,7 @@ impl LookupSource {
             };
             if st.is_some_and(|st| tx.send(status(st)).is_err())
                 || tx.send(SourceMsg::Note { source: self.id, text: note }).is_err()
+                || tx.send(SourceMsg::Requests { source: self.id, requests, throttled }).is_err()
             {
                 return;
             }

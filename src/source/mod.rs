@@ -121,6 +121,15 @@ pub enum SourceMsg {
         /// Its state.
         status: SourceStatus,
     },
+    /// Requests an API source made so far, and how many were throttled (for the metrics).
+    Requests {
+        /// The source's id.
+        source: usize,
+        /// Requests made.
+        requests: u64,
+        /// Of those, throttled.
+        throttled: u64,
+    },
     /// A short line for the header: request budget, position, ...
     Note {
         /// The source's id.

@@ -84,6 +84,22 @@ pub fn render(h: &Health, now: i64) -> String {
         for src in &s.sources {
             o.value("trailtop_source_events_total", &[("source", &src.name)], src.events as f64);
         }
+        type Count = fn(&crate::pipeline::SourceCounts) -> u64;
+        let counts: [(&str, &str, Count); 3] = [
+            ("trailtop_source_requests_total", "API requests a source made (LookupEvents).", |c| c.requests),
+            ("trailtop_source_throttled_total", "Of those, throttled.", |c| c.throttled),
+            (
+                "trailtop_source_errors_total",
+                "Errors a source reported (a file or object cut short, the source degraded).",
+                |c| c.errors,
+            ),
+        ];
+        for (name, help, f) in counts {
+            o.help(name, "counter", help);
+            for src in &s.sources {
+                o.value(name, &[("source", &src.name)], f(&src.counts) as f64);
+            }
+        }
         o.help("trailtop_source_lag_seconds", "gauge", "Wall-clock time since the newest event a source delivered.");
         for src in &s.sources {
             if let Some(t) = src.newest_event {
@@ -198,4 +214,53 @@ pub fn serve(addr: SocketAddr, health: Shared) -> anyhow::Result<SocketAddr> {
         });
     })?;
     Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{SourceCounts, SourceView};
+
+    #[test]
+    fn the_exposition_names_each_source_and_sink_and_escapes_labels() {
+        let src = SourceView {
+            name: "lookup://us-east-1 \"x\"".into(),
+            status: SourceStatus::Degraded("throttled".into()),
+            newest_event: Some(900),
+            events: 12,
+            last_error: None,
+            note: None,
+            counts: SourceCounts { requests: 40, throttled: 3, errors: 1 },
+        };
+        let snap = Snapshot { events: 12, sources: vec![src], ..Default::default() };
+        let h = Health {
+            snap: Some(Arc::new(snap)),
+            sinks: vec![SinkView { name: "file:///a".into(), sent: 2, spooled: 1, ..Default::default() }],
+            decided: 3,
+            started: 100,
+        };
+        let text = render(&h, 1000);
+        for want in [
+            "trailtop_events_ingested_total 12",
+            r#"trailtop_source_up{source="lookup://us-east-1 \"x\""} 0"#,
+            r#"trailtop_source_requests_total{source="lookup://us-east-1 \"x\""} 40"#,
+            r#"trailtop_source_throttled_total{source="lookup://us-east-1 \"x\""} 3"#,
+            r#"trailtop_source_errors_total{source="lookup://us-east-1 \"x\""} 1"#,
+            r#"trailtop_source_lag_seconds{source="lookup://us-east-1 \"x\""} 100"#,
+            "trailtop_alerts_decided_total 3",
+            r#"trailtop_alerts_sent_total{sink="file:///a"} 2"#,
+            r#"trailtop_alerts_spooled{sink="file:///a"} 1"#,
+            r#"trailtop_sink_up{sink="file:///a"} 1"#,
+        ] {
+            assert!(text.contains(want), "{want} in\n{text}");
+        }
+        // Every sample line is a name, optional labels and a number.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+        assert!(allowed(&"0.0.0.0:9898".parse().unwrap(), false).is_err());
+        assert!(allowed(&"0.0.0.0:9898".parse().unwrap(), true).is_ok());
+        assert!(allowed(&"[::1]:9898".parse().unwrap(), false).is_ok());
+    }
 }

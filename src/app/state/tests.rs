@@ -311,8 +311,15 @@ fn a_new_source_error_is_shown_whole_once() {
     let with_status = |status| {
         let mut snap = Arc::into_inner(snap(&["a"])).unwrap();
         let name = "s3://trail/AWSLogs/".to_owned();
-        let view =
-            crate::pipeline::SourceView { name, status, newest_event: None, events: 0, last_error: None, note: None };
+        let view = crate::pipeline::SourceView {
+            name,
+            status,
+            newest_event: None,
+            events: 0,
+            last_error: None,
+            note: None,
+            counts: Default::default(),
+        };
         snap.sources = vec![view];
         Arc::new(snap)
     };
