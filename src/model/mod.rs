@@ -344,4 +344,51 @@ mod tests {
         assert_eq!(flagged(crate::sigma::Level::Medium.weight()), (false, true), "a medium hit does not hold it");
         assert_eq!(flagged(crate::sigma::Level::High.weight()), (true, true), "a high hit holds it");
     }
+
+    /// Alerts leave alone what a false positive covers, by its scope and while it is in force,
+    /// as suppression rules do; a high hit the label did not expect still alerts.
+    #[test]
+    fn windows_a_false_positive_covers_are_suppressed_by_scope_and_expiry() {
+        use feedback::{Feedback, Label, Scope, Verdict};
+        let row = |entity: &str, principal: &str, start: i64, weight: f64| FeatureRow {
+            entity: entity.into(),
+            principal: principal.into(),
+            window_start: start,
+            window_end: start + 3600,
+            features: [1.0; N_FEATURES],
+            signature_weight: weight,
+            ..Default::default()
+        };
+        let rows = |weight| {
+            vec![
+                row("alice|1.1.1.1", "alice", 0, 0.0),
+                row("alice|2.2.2.2", "alice", 3600, weight),
+                row("bob|1.1.1.1", "bob", 0, 0.0),
+            ]
+        };
+        let cfg = ModelConfig::default();
+        let first = score_rows(rows(0.0), &cfg).unwrap();
+        let alice = first.rows.iter().find(|r| r.row.entity == "alice|1.1.1.1").unwrap();
+        let label = |scope, expires: Option<i64>| {
+            let mut l = Label::new(alice, Verdict::FalsePositive, scope, 1, 100);
+            l.expires_at = expires;
+            Feedback::from_lines(vec![l], 200)
+        };
+        let suppressed = |fb: &Feedback, weight| -> Vec<(String, bool)> {
+            let mut v: Vec<(String, bool)> = score_rows_with(rows(weight), &cfg, fb)
+                .unwrap()
+                .rows
+                .into_iter()
+                .map(|r| (r.row.entity.clone(), r.suppressed))
+                .collect();
+            v.sort();
+            v
+        };
+        let s = |a, b, c| vec![("alice|1.1.1.1".into(), a), ("alice|2.2.2.2".into(), b), ("bob|1.1.1.1".into(), c)];
+        assert_eq!(suppressed(&label(Scope::Entity, None), 0.0), s(true, false, false), "this entity only");
+        assert_eq!(suppressed(&label(Scope::Principal, None), 0.0), s(true, true, false), "the principal everywhere");
+        assert_eq!(suppressed(&label(Scope::Principal, Some(150)), 0.0), s(false, false, false), "expired");
+        let high = crate::sigma::Level::High.weight();
+        assert_eq!(suppressed(&label(Scope::Principal, None), high), s(true, false, false), "a high hit alerts");
+    }
 }
