@@ -26,11 +26,15 @@ pub struct DecideConfig {
     pub margin: f64,
     /// Windows older than this (seconds of event time before the newest) are forgotten.
     pub retain_secs: i64,
+    /// Windows that ended longer than this before the newest event do not alert: a first
+    /// start on weeks of history alerts on its last day, not on every week (the console shows
+    /// the rest).
+    pub max_age_secs: i64,
 }
 
 impl Default for DecideConfig {
     fn default() -> Self {
-        Self { dedupe_secs: 3600, margin: 0.1, retain_secs: 14 * 86_400 }
+        Self { dedupe_secs: 3600, margin: 0.1, retain_secs: 14 * 86_400, max_age_secs: 86_400 }
     }
 }
 
@@ -138,7 +142,7 @@ impl Decider {
         let finished = !snap.sources.is_empty() && snap.sources.iter().all(|s| s.status == SourceStatus::Finished);
         let mut out = Vec::new();
         for (i, s) in snap.rows.iter().enumerate() {
-            if s.suppressed {
+            if s.suppressed || newest.is_some_and(|n| n - s.row.window_end > self.cfg.max_age_secs) {
                 continue;
             }
             let high = crate::model::high_rule(&s.row, 0);

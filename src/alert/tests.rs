@@ -101,6 +101,15 @@ fn alerts_of_one_entity_and_rules_fold_within_the_period() {
 }
 
 #[test]
+fn windows_older_than_a_day_before_the_newest_event_do_not_alert() {
+    let mut d = Decider::open(DecideConfig::default(), None);
+    let rows = vec![row("alice", H, 0.9, true, LOGGING_TAMPERING), row("bob", H + 86_400, 0.9, true, 0)];
+    // Weeks of history read at a first start: its last day alerts, the rest is for the console.
+    let s = snap(rows, H + 86_400 + 3600 + 1, SourceStatus::Live);
+    assert_eq!(triggers(&mut d, &s, 0), vec![(1, Trigger::Flagged)]);
+}
+
+#[test]
 fn a_window_a_false_positive_covers_does_not_alert() {
     let mut d = Decider::open(DecideConfig::default(), None);
     let mut r = row("alice", H, 0.9, true, 0);
