@@ -58,7 +58,6 @@ impl DataDir {
 pub fn aws_options(aws: &AwsArgs, state_dir: Option<PathBuf>, baseline: bool) -> AwsOptions {
     let mut opts = aws.options(state_dir);
     if !baseline && !opts.from_scratch && opts.state_dir.is_some() {
-        tracing::info!("no saved state restored: S3 sources read their range again, not from their checkpoints");
         opts.from_scratch = true;
     }
     opts
@@ -118,11 +117,15 @@ pub fn start(
         retrain: run.retrain,
     });
     let (src_tx, src_rx) = bounded::<SourceMsg>(256);
+    let aws = aws_options(&run.aws, (!read_only).then(|| dir.path.clone()), pipeline.has_baseline());
+    if aws.from_scratch && !run.aws.from_scratch && specs.iter().any(|s| matches!(s, SourceSpec::S3 { .. })) {
+        tracing::info!("no saved state restored: S3 sources read their range again, not from their checkpoints");
+    }
     let spawn = crate::source::SpawnOptions {
         parse: opts,
         follow: true,
         demo_speed: run.speed,
-        aws: aws_options(&run.aws, (!read_only).then(|| dir.path.clone()), pipeline.has_baseline()),
+        aws,
         since: run.since.map(|t| chrono::Utc::now().timestamp() - t),
     };
     for (id, spec) in specs.iter().enumerate() {

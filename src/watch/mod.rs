@@ -151,6 +151,7 @@ fn log_status(snap: &crate::pipeline::Snapshot, last: &mut Vec<SourceStatus>) {
             let name = crate::parse::sanitize::clean(&src.name);
             match &src.status {
                 SourceStatus::Degraded(e) => tracing::warn!("{name}: {}", crate::parse::sanitize::clean(e)),
+                SourceStatus::Backfilling { total: 0, .. } => tracing::info!("{name}: back-filling"),
                 SourceStatus::Backfilling { total, .. } => tracing::info!("{name}: back-filling {total} unit(s)"),
                 SourceStatus::Live => tracing::info!("{name}: live ({} events so far)", snap.events),
                 SourceStatus::Finished => tracing::info!("{name}: read ({} events)", snap.events),
