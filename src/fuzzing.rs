@@ -40,14 +40,15 @@ fn touch(e: &Event) {
 /// Text typed at the `/` prompt, matched against a record and a ranked row.
 pub fn filter(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let f = crate::app::filter::Filter::parse(&text);
+    // An unknown field is an error, said; anything else is a filter.
+    let f = crate::app::filter::Filter::parse(&text).unwrap_or_default();
     let doc = br#"{"eventTime":"2024-03-01T10:00:00Z","eventName":"GetObject","eventSource":"s3.amazonaws.com","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2","errorCode":"AccessDenied","userIdentity":{"arn":"arn:aws:iam::1:user/alice"}}"#;
     let (events, _) = parse_bytes(doc, &ParseOptions::default());
     for e in &events {
         let _ = f.matches_event(e);
     }
     let row = crate::model::ScoredRow { rules: vec!["logging-tampering"], ..Default::default() };
-    let _ = f.matches_row(&row);
+    let _ = f.matches_row(&row, &Default::default());
     // The glob matcher directly, with the input split into pattern and value.
     let (p, v) = text.split_at(text.char_indices().nth(text.chars().count() / 2).map_or(0, |(i, _)| i));
     let _ = crate::app::filter::glob(p, v);

@@ -165,6 +165,7 @@ fn a_window_whose_older_records_are_not_held_says_why() {
     let all = d.row.as_ref().unwrap().row.events;
     assert!(all > 2 && d.events.len() as u64 == all, "the fixture holds every record");
     d.events.truncate(2);
+    d.held = 2;
     let start = d.row.as_ref().unwrap().row.window_start;
     let text = screen(&s, 160, 48);
     assert!(text.contains(&format!("2 of {all} records, the rest are no longer held")), "{text}");
@@ -185,6 +186,7 @@ fn a_window_whose_older_records_are_not_held_says_why() {
     });
     s.snap = std::sync::Arc::new(snap);
     s.detail.as_mut().unwrap().events.clear();
+    s.detail.as_mut().unwrap().held = 0;
     let text = screen(&s, 160, 48);
     assert!(text.contains(&format!("0 of {all} records: the rest were read before the restart")), "{text}");
     assert!(text.contains("restored 10 windows, 2 principals, model"), "the header says what was restored: {text}");
@@ -310,4 +312,30 @@ fn the_header_shows_each_alert_sink_and_its_state() {
         header.contains("alerts syslog+tcp://siem:6514 [failing, 2 spooled: siem:6514: Connection refused]"),
         "{header}"
     );
+}
+
+/// `/event:StopLogging` on the anomaly list keeps the windows that stopped a trail, and the
+/// title says how many of how many; a misspelled field is said in the bar.
+#[test]
+fn the_filter_keeps_windows_with_a_matching_record_and_says_n_of_m() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut s = state_with(&[]);
+    let keymap = Keymap::load(None).0;
+    let type_in = |s: &mut AppState, text: &str| {
+        s.update(Action::Filter);
+        for c in text.chars() {
+            s.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), |l, k| keymap.action_for(l, k));
+        }
+        s.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), |l, k| keymap.action_for(l, k));
+    };
+    type_in(&mut s, "event:StopLogging");
+    let total = s.snap.rows.len();
+    let kept = s.lists.anomalies.len();
+    assert!((1..5).contains(&kept), "{kept}");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains(&format!(" {kept} of {total} ranked entity-windows")), "{text}");
+    assert!(text.contains("[logging-tampering"), "the trail stopped is there: {text}");
+    type_in(&mut s, " evnt:Get*");
+    let text = screen(&s, 160, 48);
+    assert!(text.contains("unknown field 'evnt:'"), "{text}");
 }

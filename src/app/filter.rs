@@ -1,10 +1,33 @@
 //! The filter bar: `field:value` terms, ANDed; `-term` excludes; `*` globs; case-insensitive.
 //! Fields: `event`, `principal`, `ip`, `error`, `region`, `source`, `agent`, `rule`, and for
 //! windows `sigma` (a Sigma rule's title or level), `technique` (an ATT&CK id of a rule that
-//! fired) and `country` (of the window's address, with a GeoIP database). A bare word matches principal, address or event name as a substring.
+//! fired) and `country` (of the window's address, with a GeoIP database). A bare word matches
+//! principal, address or event name as a substring. A window matches a record's field when
+//! one of its records does (`event:Stop*` keeps the windows that stopped something); a field
+//! the filter does not know is an error, not a term that matches everything.
 
+use crate::features::vocab::{Kind, Vocab};
 use crate::model::ScoredRow;
 use crate::parse::Event;
+
+/// Every field a term may name, with its aliases.
+pub const FIELDS: &[&str] = &[
+    "event",
+    "name",
+    "principal",
+    "user",
+    "ip",
+    "error",
+    "region",
+    "source",
+    "service",
+    "agent",
+    "ua",
+    "rule",
+    "sigma",
+    "technique",
+    "country",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Term {
@@ -48,8 +71,9 @@ pub fn glob(pattern: &str, value: &str) -> bool {
 }
 
 impl Filter {
-    /// Parses `text`: whitespace-separated terms, `-` negates, `field:` names a field, `*` globs.
-    pub fn parse(text: &str) -> Filter {
+    /// Parses `text`: whitespace-separated terms, `-` negates, `field:` names a field, `*`
+    /// globs. A field it does not know is an error naming the ones it does.
+    pub fn parse(text: &str) -> Result<Filter, String> {
         let terms = text
             .split_whitespace()
             .map(|t| {
@@ -58,12 +82,21 @@ impl Filter {
                     None => (false, t),
                 };
                 match t.split_once(':') {
-                    Some((f, v)) => Term { field: Some(f.to_lowercase()), pattern: v.to_owned(), negate },
-                    None => Term { field: None, pattern: format!("*{t}*"), negate },
+                    Some((f, v)) => {
+                        let field = f.to_lowercase();
+                        if !FIELDS.contains(&field.as_str()) {
+                            return Err(format!(
+                                "unknown field '{}:' (fields: event, principal, ip, error, region, source, agent, rule, sigma, technique, country)",
+                                crate::parse::sanitize::clean(f)
+                            ));
+                        }
+                        Ok(Term { field: Some(field), pattern: v.to_owned(), negate })
+                    }
+                    None => Ok(Term { field: None, pattern: format!("*{t}*"), negate }),
                 }
             })
-            .collect();
-        Filter { terms, text: text.to_owned() }
+            .collect::<Result<_, _>>()?;
+        Ok(Filter { terms, text: text.to_owned() })
     }
 
     /// Whether there are no terms (everything matches).
@@ -103,11 +136,20 @@ impl Filter {
         })
     }
 
-    /// Whether a ranked window matches every term it has a field for.
-    pub fn matches_row(&self, r: &ScoredRow) -> bool {
+    /// Whether a ranked window matches every term: a record's field through the values its
+    /// records had (their words in `vocab`).
+    pub fn matches_row(&self, r: &ScoredRow, vocab: &Vocab) -> bool {
+        let words = |kind, hashes: &[u64]| Some(vocab.words(kind, hashes).map(str::to_owned).collect::<Vec<_>>());
+        let w = &r.row.words;
         self.check(|f| match f {
             "principal" | "user" => Some(vec![r.row.principal.clone()]),
             "ip" => Some(vec![r.row.source_ip.clone()]),
+            "event" | "name" => words(Kind::Name, &r.row.names),
+            "source" | "service" => words(Kind::Source, &w.sources),
+            "agent" | "ua" => words(Kind::Agent, &w.agents),
+            "region" => words(Kind::Region, &w.regions),
+            // A window without errors has the empty one, as a record without one does.
+            "error" => words(Kind::Error, &w.errors).map(|v| if v.is_empty() { vec![String::new()] } else { v }),
             "rule" => Some(if r.rules.is_empty() {
                 vec![String::new()]
             } else {
@@ -142,12 +184,12 @@ mod tests {
     fn terms_and_negation_on_events() {
         let json = r#"{"eventTime":"2024-03-01T10:00:00Z","eventName":"GetObject","sourceIPAddress":"203.0.113.9","errorCode":"AccessDenied","awsRegion":"eu-west-1","userIdentity":{"arn":"arn:aws:iam::1:user/alice"}}"#;
         let ev = parse_bytes(json.as_bytes(), &ParseOptions::default()).0.remove(0);
-        assert!(Filter::parse("event:Get* principal:*alice*").matches_event(&ev));
-        assert!(Filter::parse("ip:203.0.113.* error:AccessDenied region:eu-*").matches_event(&ev));
-        assert!(!Filter::parse("event:Get* -error:AccessDenied").matches_event(&ev));
-        assert!(Filter::parse("alice").matches_event(&ev));
-        assert!(!Filter::parse("bob").matches_event(&ev));
-        assert!(Filter::parse("").matches_event(&ev));
+        assert!(Filter::parse("event:Get* principal:*alice*").unwrap().matches_event(&ev));
+        assert!(Filter::parse("ip:203.0.113.* error:AccessDenied region:eu-*").unwrap().matches_event(&ev));
+        assert!(!Filter::parse("event:Get* -error:AccessDenied").unwrap().matches_event(&ev));
+        assert!(Filter::parse("alice").unwrap().matches_event(&ev));
+        assert!(!Filter::parse("bob").unwrap().matches_event(&ev));
+        assert!(Filter::parse("").unwrap().matches_event(&ev));
     }
 
     #[test]
@@ -163,7 +205,12 @@ mod tests {
             habitual: false,
         });
         let quiet = ScoredRow::default();
-        let keeps = |q: &str| (Filter::parse(q).matches_row(&hit), Filter::parse(q).matches_row(&quiet));
+        let keeps = |q: &str| {
+            (
+                Filter::parse(q).unwrap().matches_row(&hit, &Vocab::default()),
+                Filter::parse(q).unwrap().matches_row(&quiet, &Vocab::default()),
+            )
+        };
         assert_eq!(keeps("sigma:*logging*"), (true, false));
         assert_eq!(keeps("sigma:high"), (true, false));
         assert_eq!(keeps("sigma:critical"), (false, false));
@@ -173,9 +220,70 @@ mod tests {
         assert_eq!(keeps("-sigma:*"), (false, true));
         let mut located = ScoredRow::default();
         located.row.country = Some("HU".into());
-        assert!(Filter::parse("country:hu").matches_row(&located) && !Filter::parse("country:hu").matches_row(&quiet));
         assert!(
-            !Filter::parse("-country:HU").matches_row(&located) && Filter::parse("-country:HU").matches_row(&quiet)
+            Filter::parse("country:hu").unwrap().matches_row(&located, &Vocab::default())
+                && !Filter::parse("country:hu").unwrap().matches_row(&quiet, &Vocab::default())
         );
+        assert!(
+            !Filter::parse("-country:HU").unwrap().matches_row(&located, &Vocab::default())
+                && Filter::parse("-country:HU").unwrap().matches_row(&quiet, &Vocab::default())
+        );
+    }
+}
+
+#[cfg(test)]
+mod windows {
+    use super::*;
+    use crate::features::FeatureConfig;
+    use crate::parse::{ParseOptions, parse_bytes};
+
+    fn record(name: &str, error: Option<&str>, agent: &str) -> String {
+        let err = error.map(|e| format!(r#","errorCode":"{e}""#)).unwrap_or_default();
+        format!(
+            r#"{{"eventTime":"2024-03-01T10:00:00Z","eventName":"{name}","eventSource":"cloudtrail.amazonaws.com","awsRegion":"eu-west-1","userAgent":"{agent}","sourceIPAddress":"203.0.113.9","userIdentity":{{"arn":"arn:aws:iam::1:user/{name}"}}{err}}}"#
+        )
+    }
+
+    /// Two windows through the real feature store: one stopped a trail and was denied, the
+    /// other only read.
+    fn rows() -> (Vec<ScoredRow>, std::sync::Arc<Vocab>) {
+        let mut store = crate::features::FeatureStore::new(FeatureConfig::default());
+        for doc in [record("StopLogging", Some("AccessDenied"), "kali"), record("GetObject", None, "aws-cli/2")] {
+            let ev = parse_bytes(doc.as_bytes(), &ParseOptions::default()).0.remove(0);
+            store.add(&ev);
+        }
+        let rows = store.rows().into_iter().map(|row| ScoredRow { row, ..Default::default() }).collect();
+        (rows, store.vocab())
+    }
+
+    /// `/event:Stop*` or `/error:AccessDenied` on the anomaly list kept every window: a
+    /// window had no event names to match, and a field it lacked did not exclude it.
+    #[test]
+    fn windows_keep_only_those_with_a_matching_record() {
+        let (rows, vocab) = rows();
+        let kept = |q: &str| -> Vec<String> {
+            let f = Filter::parse(q).unwrap();
+            rows.iter().filter(|r| f.matches_row(r, &vocab)).map(|r| r.row.principal.clone()).collect()
+        };
+        let stop = vec!["arn:aws:iam::1:user/StopLogging".to_owned()];
+        let get = vec!["arn:aws:iam::1:user/GetObject".to_owned()];
+        assert_eq!(kept("event:Stop*"), stop);
+        assert_eq!(kept("error:AccessDenied"), stop);
+        assert_eq!(kept("-error:AccessDenied"), get);
+        assert_eq!(kept("agent:kali"), stop);
+        assert_eq!(kept("source:cloudtrail* event:Get*"), get);
+        assert_eq!(kept("region:us-*"), Vec::<String>::new());
+        assert_eq!(kept("error:"), get, "a window without errors has the empty one");
+    }
+
+    /// `evnt:Get*` was taken as a term on a field nothing has, and matched everything.
+    #[test]
+    fn an_unknown_field_is_an_error() {
+        let e = Filter::parse("evnt:Get* ip:1.2.3.4").unwrap_err();
+        assert!(e.contains("unknown field 'evnt:'") && e.contains("event"), "{e}");
+        assert!(Filter::parse("-bogus:x").is_err());
+        assert!(Filter::parse("EVENT:Get* name:x user:y service:z ua:a").is_ok(), "fields and aliases, any case");
+        // A colon in a bare value is a field too; an address with a port says so.
+        assert!(Filter::parse("203.0.113.9:443").is_err());
     }
 }

@@ -251,7 +251,8 @@ impl AppState {
     /// Rebuilds the lists from the snapshot and the filter (once per snapshot or filter).
     pub fn rebuild(&mut self) {
         let rows = &self.snap.rows;
-        self.lists.anomalies = (0..rows.len()).filter(|&i| self.filter.matches_row(&rows[i])).collect();
+        let vocab = &self.snap.vocab;
+        self.lists.anomalies = (0..rows.len()).filter(|&i| self.filter.matches_row(&rows[i], vocab)).collect();
         let mut ent = self.lists.anomalies.clone();
         let col = self.sort_col;
         ent.sort_by(|&a, &b| {

@@ -114,10 +114,12 @@ impl FeatureStore {
             habitual_rules: hist
                 .filter(|_| known_before)
                 .map_or(0, |h| rules::habitual(a.rules, start, &h.window_rules)),
-            names: {
-                let mut v: Vec<u64> = a.names.iter().copied().collect();
-                v.sort_unstable();
-                v
+            names: sorted(&a.names),
+            words: super::row::Words {
+                sources: sorted(&a.sources),
+                agents: sorted(&a.agents),
+                regions: sorted(&a.regions),
+                errors: sorted(&a.errors),
             },
             signature_weight: 0.0,
             place: a.place.as_deref().map(Into::into),
@@ -125,4 +127,10 @@ impl FeatureStore {
             travel: travel.filter(|t| t.kmh > geo::IMPOSSIBLE_KMH).as_ref().map(geo::Travel::describe),
         }
     }
+}
+
+fn sorted(set: &rustc_hash::FxHashSet<u64>) -> Vec<u64> {
+    let mut v: Vec<u64> = set.iter().copied().collect();
+    v.sort_unstable();
+    v
 }

@@ -14,6 +14,7 @@ mod row;
 pub mod rules;
 mod runs;
 pub mod sensitive;
+pub mod vocab;
 mod volume;
 
 use std::hash::{Hash, Hasher};
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::parse::{Category, Event};
 pub use entity::{EntityBy, entity_text};
 pub use retain::Expired;
-pub use row::{FEATURE_NAMES, FeatureRow, N_FEATURES, SCHEMA_VERSION, feature_index};
+pub use row::{FEATURE_NAMES, FeatureRow, N_FEATURES, SCHEMA_VERSION, Words, feature_index};
 use sensitive::{is_read, is_sensitive};
 pub use volume::describe_bytes;
 
@@ -95,6 +96,16 @@ struct Agg {
     /// Buckets named.
     #[serde(default)]
     buckets: FxHashSet<u64>,
+    /// Error codes met.
+    #[serde(default)]
+    errors: FxHashSet<u64>,
+}
+
+/// Keeps a word the vocabulary lacks, copying it first if a snapshot still shares it.
+fn note_word(v: &mut std::sync::Arc<vocab::Vocab>, kind: vocab::Kind, h: u64, word: &str) {
+    if v.wants(kind, h) {
+        std::sync::Arc::make_mut(v).add(kind, h, word);
+    }
 }
 
 /// When something was first and last seen (first-seen drives novelty, last-seen expiry).
@@ -168,6 +179,9 @@ pub struct FeatureStore {
     /// The GeoIP databases and what they said of each address (set again after a restore).
     #[serde(skip)]
     places: geo::Places,
+    /// The words behind the windows' hashes, shared with the snapshots (copied on write).
+    #[serde(default)]
+    vocab: std::sync::Arc<vocab::Vocab>,
 }
 
 impl FeatureStore {
@@ -179,6 +193,11 @@ impl FeatureStore {
     /// Looks addresses up in `geo` from now on (none: the geography features stay zero).
     pub fn set_geo(&mut self, geo: Option<std::sync::Arc<crate::geo::Geo>>) {
         self.places = geo::Places::new(geo);
+    }
+
+    /// The words behind the windows' hashes.
+    pub fn vocab(&self) -> std::sync::Arc<vocab::Vocab> {
+        std::sync::Arc::clone(&self.vocab)
     }
 
     /// Its windows and entities.
@@ -223,8 +242,11 @@ impl FeatureStore {
             ..Default::default()
         });
         agg.events += 1;
-        if ev.error_code.is_some() {
+        if let Some(code) = &ev.error_code {
             agg.failures += 1;
+            let h = hash(code);
+            agg.errors.insert(h);
+            note_word(&mut self.vocab, vocab::Kind::Error, h, code);
         }
         if ev.is_access_denied() {
             agg.access_denied += 1;
@@ -258,10 +280,19 @@ impl FeatureStore {
         agg.hour_sin += angle.sin();
         agg.hour_cos += angle.cos();
         let (ip, region, agent) = (hash(&ev.ip), hash(&ev.region), agent_hash);
-        agg.sources.insert(hash(&ev.source));
-        agg.names.insert(hash(&ev.name));
+        let (source, name) = (hash(&ev.source), hash(&ev.name));
+        agg.sources.insert(source);
+        agg.names.insert(name);
         agg.agents.insert(agent);
         agg.regions.insert(region);
+        for (kind, h, word) in [
+            (vocab::Kind::Source, source, &ev.source),
+            (vocab::Kind::Name, name, &ev.name),
+            (vocab::Kind::Agent, agent, &ev.user_agent),
+            (vocab::Kind::Region, region, &ev.region),
+        ] {
+            note_word(&mut self.vocab, kind, h, word);
+        }
         agg.ips.insert(ip);
 
         let root = hash(identity_root(&ev.principal));

@@ -74,8 +74,11 @@ pub struct FeatureRow {
     /// Of those, the rules this principal hits habitually (see [`rules::habitual`](super::rules::habitual)): still
     /// shown, but they do not lift the rank.
     pub habitual_rules: u16,
-    /// Hashes of the event names in the window, sorted (for feedback scopes).
+    /// Hashes of the event names in the window, sorted (for feedback scopes and the filter).
     pub names: Vec<u64>,
+    /// Hashes of its services, user agents, regions and error codes (for the filter; the
+    /// words are in the store's [`Vocab`](super::vocab::Vocab)).
+    pub words: Words,
     /// What Sigma hits of medium level and above add to the rank (set by the pipeline from
     /// `sigma::Level::weight`); 0 without rules.
     pub signature_weight: f64,
@@ -101,12 +104,26 @@ impl Default for FeatureRow {
             rules: 0,
             habitual_rules: 0,
             names: Vec::new(),
+            words: Words::default(),
             signature_weight: 0.0,
             place: None,
             country: None,
             travel: None,
         }
     }
+}
+
+/// Hashes of a window's values, by field, for the filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Words {
+    /// `eventSource`s.
+    pub sources: Vec<u64>,
+    /// `userAgent`s.
+    pub agents: Vec<u64>,
+    /// `awsRegion`s.
+    pub regions: Vec<u64>,
+    /// `errorCode`s.
+    pub errors: Vec<u64>,
 }
 
 impl FeatureRow {

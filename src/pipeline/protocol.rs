@@ -101,13 +101,17 @@ pub struct Snapshot {
     pub evicted_until: Option<i64>,
     /// The forest in use: when and why it was fitted, and the drift since.
     pub model: Option<super::ModelView>,
+    /// The words behind the windows' hashed values (for the filter).
+    pub vocab: Arc<crate::features::vocab::Vocab>,
 }
 
 impl Snapshot {
-    /// The events of an entity-window that the tail still holds, newest first.
+    /// The events of an entity-window that the tail still holds, newest first by event time
+    /// (files arrive in any order), the later arrival first among equal times.
     pub fn window_events(&self, row: &ScoredRow) -> Vec<Arc<Event>> {
         let cfg = self.feature_config;
-        self.tail
+        let mut events: Vec<Arc<Event>> = self
+            .tail
             .iter()
             .rev()
             .filter(|e| {
@@ -115,7 +119,9 @@ impl Snapshot {
                     && entity_text(cfg.by, e) == row.row.entity
             })
             .cloned()
-            .collect()
+            .collect();
+        events.sort_by_key(|e| std::cmp::Reverse(e.time));
+        events
     }
 }
 

@@ -286,6 +286,7 @@ impl PipelineState {
             windows_expired: self.ingest.windows_expired,
             evicted_until: self.tail.evicted_until(),
             model: self.model_view(),
+            vocab: self.ingest.store.vocab(),
         }
     }
 }

@@ -75,8 +75,17 @@ fn events(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
 /// why (the memory budget dropped them, or they were read before a restart, which keeps the
 /// windows' features but not raw records).
 fn records_title(s: &AppState, d: &Detail) -> String {
-    let (held, total) = (d.events.len(), d.row.as_ref().map_or(0, |r| r.row.events as usize));
     let records = |n: usize| if n == 1 { "record" } else { "records" };
+    if d.events.len() < d.held {
+        return format!(
+            " {} of {} held {} match /{} (enter: raw JSON) ",
+            d.events.len(),
+            d.held,
+            records(d.held),
+            crate::text::truncate(&crate::parse::sanitize::clean(&s.filter.text), 30)
+        );
+    }
+    let (held, total) = (d.events.len(), d.row.as_ref().map_or(0, |r| r.row.events as usize));
     if held >= total {
         return format!(" {held} {} (enter: raw JSON) ", records(held));
     }
@@ -88,7 +97,7 @@ fn records_title(s: &AppState, d: &Detail) -> String {
     };
     match held {
         0 => format!(" 0 of {total} {}: {why} ", records(total)),
-        _ => format!(" {held} of {total} records, {why} (enter: raw JSON) "),
+        _ => format!(" {held} of {total} {}, {why} (enter: raw JSON) ", records(total)),
     }
 }
 

@@ -196,13 +196,18 @@ fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: 
 
 fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let line = if let Mode::Filter(input) = &s.mode {
+        let (hint, role) = match &s.notice {
+            // What was wrong with the query, in place of the hint.
+            Some(e) => (format!("▏ {e}"), Role::Error),
+            None => (
+                "▏ enter apply, esc cancel; e.g. event:Get* -error:AccessDenied ip:203.0.113.*".to_owned(),
+                Role::Muted,
+            ),
+        };
         Line::from(vec![
             Span::styled("filter> ", theme.fg(Role::Title)),
             Span::styled(input.clone(), theme.fg(Role::Base)),
-            Span::styled(
-                "▏ enter apply, esc cancel; e.g. event:Get* -error:AccessDenied ip:203.0.113.*",
-                theme.fg(Role::Muted),
-            ),
+            Span::styled(hint, theme.fg(role)),
         ])
     } else if let Some(n) = &s.notice {
         Line::from(Span::styled(n.clone(), theme.fg(Role::Accent)))

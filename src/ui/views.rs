@@ -99,7 +99,8 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             .style(style)
         })
         .collect();
-    let title = format!(" {} ranked entity-windows, cut-off {:.3} ", s.lists.anomalies.len(), s.snap.cutoff);
+    let title =
+        format!(" {} ranked entity-windows, cut-off {:.3} ", of_total(s, s.lists.anomalies.len()), s.snap.cutoff);
     let header = Row::new(["#", "rank score", "!", "principal", "source ip", "window", "why"])
         .style(theme.fg(Role::Muted).add_modifier(Modifier::BOLD));
     let widths = [
@@ -172,7 +173,7 @@ pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: 
     };
     let title = format!(
         " {} entity-windows, sorted by {} ({} {} column, {} reverse, {} hide{hidden}) ",
-        s.lists.entities.len(),
+        of_total(s, s.lists.entities.len()),
         FEATURE_NAMES[s.sort_col],
         key(Action::SortPrev),
         key(Action::SortNext),
@@ -371,6 +372,16 @@ fn model_life(s: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         )));
     }
     lines
+}
+
+/// "537", or "12 of 537" when the filter hides some.
+fn of_total(s: &AppState, shown: usize) -> String {
+    let total = s.snap.rows.len();
+    if shown < total {
+        format!("{} of {}", crate::text::group(shown as u64), crate::text::group(total as u64))
+    } else {
+        crate::text::group(shown as u64)
+    }
 }
 
 /// The window's address, with its country when a GeoIP database knows it (`203.0.113.9 HU`).

@@ -11,8 +11,10 @@ use crate::parse::Event;
 pub struct Detail {
     /// The window drilled into; `None` for a single record from the tail.
     pub row: Option<ScoredRow>,
-    /// The window's records the tail still holds, newest first.
+    /// The window's records the tail still holds that match the filter, newest first.
     pub events: Vec<Arc<Event>>,
+    /// The window's records the tail still holds, filter or not.
+    pub held: usize,
     /// The selected record.
     pub sel: usize,
     /// Showing the selected record's JSON.
@@ -55,16 +57,28 @@ impl AppState {
             None => {
                 if self.view == View::Tail {
                     if let Some(ev) = self.selected_event() {
-                        let mut d = Detail { row: None, events: vec![Arc::clone(ev)], sel: 0, json: None };
+                        let mut d = Detail { row: None, events: vec![Arc::clone(ev)], held: 1, sel: 0, json: None };
                         d.show_json();
                         self.detail = Some(d);
                     }
-                } else if let Some(row) = self.selected_row() {
-                    let events = self.snap.window_events(row);
-                    self.detail = Some(Detail { row: Some(row.clone()), events, sel: 0, json: None });
+                } else if let Some(row) = self.selected_row().cloned() {
+                    self.detail = Some(Detail { row: Some(row), events: Vec::new(), held: 0, sel: 0, json: None });
+                    self.refilter_detail();
                 }
             }
         }
+    }
+
+    /// The drill-down's records again, through the filter in force.
+    pub(super) fn refilter_detail(&mut self) {
+        let Some(d) = &mut self.detail else { return };
+        let Some(row) = &d.row else { return };
+        let mut events = self.snap.window_events(row);
+        d.held = events.len();
+        events.retain(|e| self.filter.matches_event(e));
+        d.events = events;
+        d.sel = d.sel.min(d.events.len().saturating_sub(1));
+        d.json = None;
     }
 
     pub(super) fn copy(&mut self) -> Vec<Command> {

@@ -45,13 +45,20 @@ impl AppState {
     /// Keys typed while the filter bar is open.
     fn on_filter_key(&mut self, key: KeyEvent) {
         let Mode::Filter(input) = &mut self.mode else { return };
+        // An error shown in the bar lasts until the next key.
+        self.notice = None;
         match key.code {
-            KeyCode::Enter => {
-                self.filter = Filter::parse(input);
-                self.mode = Mode::Normal;
-                self.cursors = Default::default();
-                self.rebuild();
-            }
+            KeyCode::Enter => match Filter::parse(input) {
+                Ok(f) => {
+                    self.filter = f;
+                    self.mode = Mode::Normal;
+                    self.cursors = Default::default();
+                    self.rebuild();
+                    self.refilter_detail();
+                }
+                // Said in the bar, which stays open to fix it; the filter in force stays.
+                Err(e) => self.notice = Some(e),
+            },
             KeyCode::Esc => self.mode = Mode::Normal,
             KeyCode::Backspace => {
                 input.pop();

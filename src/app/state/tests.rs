@@ -331,3 +331,59 @@ fn a_new_source_error_is_shown_whole_once() {
     s.on_snapshot(with_status(SourceStatus::Degraded(refused.into())));
     assert_eq!(s.notice, None, "the same error again is not news");
 }
+
+fn event_at(id: &str, name: &str, minute: u32) -> Arc<crate::parse::Event> {
+    let json = format!(
+        r#"{{"eventTime":"2024-03-01T01:{minute:02}:00Z","eventID":"{id}","eventName":"{name}","sourceIPAddress":"203.0.113.1","userIdentity":{{"arn":"arn:aws:iam::1:user/a"}}}}"#
+    );
+    Arc::new(parse_bytes(json.as_bytes(), &ParseOptions { keep_raw: true, ..Default::default() }).0.remove(0))
+}
+
+/// The drill-down listed a window's records in the order they arrived (files come in any
+/// order), and `/event:Stop*` there still showed every record.
+#[test]
+fn the_drill_down_is_in_time_order_and_follows_the_filter() {
+    let mut snap = (*snap(&["a"])).clone();
+    snap.tail = TailView::from_events(vec![
+        event_at("1", "GetObject", 30),
+        event_at("2", "StopLogging", 10),
+        event_at("3", "GetUser", 50),
+    ]);
+    let mut s = AppState::new(Threshold::Contamination(0.01));
+    s.on_snapshot(Arc::new(snap));
+    s.update(Action::Open);
+    let names = |s: &AppState| -> Vec<String> {
+        s.detail.as_ref().unwrap().events.iter().map(|e| e.name.to_string()).collect()
+    };
+    assert_eq!(names(&s), ["GetUser", "GetObject", "StopLogging"], "newest first by event time");
+    s.update(Action::Filter);
+    type_text(&mut s, "event:Stop*");
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(names(&s), ["StopLogging"]);
+    assert_eq!(s.detail.as_ref().unwrap().held, 3);
+    // A misspelled field is said, and changes nothing.
+    s.update(Action::Filter);
+    for _ in 0..20 {
+        press(&mut s, KeyCode::Backspace);
+    }
+    type_text(&mut s, "evnt:Get*");
+    press(&mut s, KeyCode::Enter);
+    assert!(s.notice.as_deref().unwrap_or("").contains("unknown field 'evnt:'"), "{:?}", s.notice);
+    assert_eq!(s.mode, Mode::Filter("evnt:Get*".into()), "the bar stays open to fix it");
+    assert_eq!(names(&s), ["StopLogging"]);
+    assert_eq!(s.filter.text, "event:Stop*", "the filter in force stays");
+    press(&mut s, KeyCode::Esc);
+    assert!(s.notice.is_none() && s.mode == Mode::Normal);
+}
+
+/// Tail → Enter opens the record's JSON; Esc then showed a one-record list never visited.
+#[test]
+fn esc_from_a_tail_record_goes_back_to_the_tail() {
+    let mut s = state();
+    s.update(Action::ViewTail);
+    s.update(Action::Open);
+    assert!(s.detail.as_ref().is_some_and(|d| d.json.is_some()), "the JSON at once");
+    s.update(Action::Back);
+    assert!(s.detail.is_none(), "back in the tail");
+    assert_eq!(s.view, View::Tail);
+}

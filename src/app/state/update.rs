@@ -62,7 +62,9 @@ impl AppState {
             Action::Bottom => self.move_by(isize::MAX / 2),
             Action::Open => self.open(),
             Action::Back => match &mut self.detail {
-                Some(d) if d.json.is_some() => d.json = None,
+                // From a window's JSON back to its records; a record opened from the tail has
+                // no list to go back to.
+                Some(d) if d.json.is_some() && d.row.is_some() => d.json = None,
                 Some(_) => self.detail = None,
                 None if !self.filter.is_empty() => {
                     self.filter = Filter::default();
