@@ -49,6 +49,8 @@ pub struct PipelineState {
     labels_in_force: usize,
     notice: Option<String>,
     ranking: Option<Ranking>,
+    /// Each window's rank just before the latest label or undo: the moves the list shows are
+    /// the label's, and they stay (new windows and background scoring move nothing shown).
     prev_ranks: rustc_hash::FxHashMap<(i64, String), usize>,
     /// New events or labels since the last ranking.
     rows_changed: bool,
@@ -224,6 +226,11 @@ impl PipelineState {
     /// Takes one command from the console.
     pub fn apply(&mut self, cmd: PipelineCommand) {
         let now = chrono::Utc::now().timestamp();
+        if matches!(cmd, PipelineCommand::Label(_) | PipelineCommand::Undo { .. })
+            && let Some(r) = &self.ranking
+        {
+            self.prev_ranks = r.rows.iter().map(|r| ((r.row.window_start, r.row.entity.clone()), r.rank)).collect();
+        }
         match cmd {
             PipelineCommand::SetThreshold(t) => self.model.threshold = t,
             PipelineCommand::Label(req) => {

@@ -311,3 +311,34 @@ fn a_drifted_last_day_fits_a_new_forest() {
     assert!(m.reason.starts_with("drift: "), "{}", m.reason);
     assert!(!m.drift.significant(), "fitted on the windows that drifted: {:?}", m.drift);
 }
+
+/// Rank moves (`5▲7`) vanished two seconds after a label, replaced by the next ranking's
+/// churn, and background scoring alone showed moves. They are the label's now, and stay.
+#[test]
+fn rank_moves_are_the_last_label_s_and_stay() {
+    let mut st = state();
+    for h in 0..24 {
+        st.ingest(windows(H0 + h, 0, 10, false));
+    }
+    st.publish();
+    st.ingest(windows(H0 + 24, 0, 10, false));
+    let snap = st.publish();
+    assert!(snap.rows.iter().all(|r| r.prev_rank.is_none()), "no label, no moves");
+    let row = snap.rows[0].clone();
+    st.apply(PipelineCommand::Label(Box::new(LabelRequest {
+        row,
+        verdict: crate::model::feedback::Verdict::FalsePositive,
+        scope: crate::model::feedback::Scope::Entity,
+        note: None,
+        expires_days: None,
+    })));
+    let moved = |s: &Snapshot| s.rows.iter().filter(|r| r.prev_rank.is_some_and(|p| p != r.rank)).count();
+    let after = st.publish();
+    assert!(moved(&after) > 0);
+    st.ingest(windows(H0 + 25, 0, 2, false));
+    let later = st.publish();
+    assert!(
+        later.rows.iter().filter(|r| r.row.window_start < (H0 + 25) * 3600).all(|r| r.prev_rank.is_some()),
+        "still shown"
+    );
+}

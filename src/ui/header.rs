@@ -114,12 +114,16 @@ fn model_state(s: &AppState) -> String {
                 Threshold::Score(t) => format!("≥{t:.2}"),
                 Threshold::Budget(_) => format!("{}, cut-off {:.3}", s.threshold.describe(), snap.cutoff),
             };
-            let why = snap.model.as_ref().map(|m| format!(" ({})", m.reason)).unwrap_or_default();
+            // The forest's number, not the publication's: a threshold move or new windows
+            // scored by the same forest change neither.
+            let (why, windows) = snap
+                .model
+                .as_ref()
+                .map_or((String::new(), snap.rows.len()), |m| (format!(" ({})", m.reason), m.windows));
             format!(
-                "model gen {} fitted {}{why} on {} windows; {flagged} flagged ({how})",
-                snap.generation,
+                "model fitted {}{why} on {} windows; {flagged} flagged ({how})",
                 crate::parse::time::format_utc(t, "%H:%M:%S"),
-                snap.model.as_ref().map_or(snap.rows.len(), |m| m.windows)
+                group(windows as u64)
             )
         }
     }

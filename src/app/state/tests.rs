@@ -246,6 +246,14 @@ fn false_positive_dialog_scope_expiry_note() {
     assert_eq!(who(&s), "b", "after a label the cursor stays in place for the next window");
     let cmds = s.update(Action::MarkTruePositive);
     assert!(matches!(&cmds[..], [Command::Pipeline(PipelineCommand::Label(r))] if r.verdict == Verdict::TruePositive));
+    // `u` on a window without a label of its own said "label withdrawn" and did nothing.
+    let cmds = s.update(Action::UndoLabel);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(s.notice.as_deref(), Some("this window has no label of its own to withdraw"));
+    // Once the pipeline has the label, `u` withdraws it.
+    let mut labelled = (*snap(&["b", "c", "a"])).clone();
+    Arc::make_mut(&mut labelled.rows)[0].verdict = Some(Verdict::TruePositive);
+    s.on_snapshot(Arc::new(labelled));
     let cmds = s.update(Action::UndoLabel);
     assert!(matches!(&cmds[..], [Command::Pipeline(PipelineCommand::Undo { window_start: HOUR, .. })]));
 }

@@ -161,6 +161,11 @@ impl AppState {
             }
             Action::UndoLabel => {
                 if let Some(row) = self.selected_window() {
+                    // Labels are withdrawn from the window they were given to.
+                    if row.verdict.is_none() {
+                        self.notice = Some("this window has no label of its own to withdraw".into());
+                        return vec![];
+                    }
                     self.notice = Some("label withdrawn; retraining".into());
                     return vec![Command::Pipeline(PipelineCommand::Undo {
                         window_start: row.row.window_start,

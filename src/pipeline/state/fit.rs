@@ -97,7 +97,6 @@ impl PipelineState {
                 for r in &mut s.rows {
                     r.prev_rank = self.prev_ranks.get(&(r.row.window_start, r.row.entity.clone())).copied();
                 }
-                self.prev_ranks = s.rows.iter().map(|r| ((r.row.window_start, r.row.entity.clone()), r.rank)).collect();
                 self.forest = s.model;
                 // No windows, no forest: nothing fitted yet.
                 if (fitted || restored) && self.forest.is_some() {
