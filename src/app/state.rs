@@ -39,6 +39,48 @@ pub struct MarkDialog {
     pub editing_note: bool,
 }
 
+/// A one-line editor (the filter bar): Left/Right, Home/End, Ctrl-A/E, Ctrl-U, Ctrl-W, Ctrl-K
+/// and Ctrl-Y as in a shell.
+#[derive(Debug, Clone, Default)]
+pub struct LineInput(tui_input::Input);
+
+impl LineInput {
+    /// The text.
+    pub fn value(&self) -> &str {
+        self.0.value()
+    }
+
+    /// Characters before the cursor.
+    pub fn cursor(&self) -> usize {
+        self.0.cursor()
+    }
+
+    /// Takes a key; one that is not an edit does nothing. Characters the scrubber would drop
+    /// (controls, bidi overrides) are not typed.
+    pub fn key(&mut self, key: crossterm::event::KeyEvent) {
+        use tui_input::backend::crossterm::EventHandler;
+        if let crossterm::event::KeyCode::Char(c) = key.code
+            && !crate::parse::sanitize::displayable(c)
+        {
+            return;
+        }
+        self.0.handle_event(&crossterm::event::Event::Key(key));
+    }
+}
+
+impl From<&str> for LineInput {
+    /// The text, with the cursor at its end.
+    fn from(s: &str) -> Self {
+        LineInput(tui_input::Input::new(s.to_owned()))
+    }
+}
+
+impl PartialEq for LineInput {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value() && self.cursor() == other.cursor()
+    }
+}
+
 /// Where keys go. One value, so which of the filter bar, the dialog or the help has the keys
 /// is decided in one place ([`AppState::on_key`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +88,7 @@ pub enum Mode {
     /// The lists and the drill-down read the normal keymap layer.
     Normal,
     /// The filter bar, with what is typed so far.
-    Filter(String),
+    Filter(LineInput),
     /// The false-positive dialog (boxed: it holds a whole ranked row).
     Mark(Box<MarkDialog>),
     /// The key list, scrolled this far.

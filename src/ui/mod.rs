@@ -204,9 +204,14 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
                 Role::Muted,
             ),
         };
+        // The cursor where it is: the text before it, a bar, the text after it.
+        let at = input.value().char_indices().nth(input.cursor()).map_or(input.value().len(), |(i, _)| i);
+        let (before, after) = input.value().split_at(at);
         Line::from(vec![
             Span::styled("filter> ", theme.fg(Role::Title)),
-            Span::styled(input.clone(), theme.fg(Role::Base)),
+            Span::styled(before.to_owned(), theme.fg(Role::Base)),
+            Span::styled("▏", theme.fg(Role::Accent)),
+            Span::styled(after.to_owned(), theme.fg(Role::Base)),
             Span::styled(hint, theme.fg(role)),
         ])
     } else if let Some(n) = &s.notice {

@@ -48,7 +48,7 @@ impl AppState {
         // An error shown in the bar lasts until the next key.
         self.notice = None;
         match key.code {
-            KeyCode::Enter => match Filter::parse(input) {
+            KeyCode::Enter => match Filter::parse(input.value()) {
                 Ok(f) => {
                     self.filter = f;
                     self.mode = Mode::Normal;
@@ -60,11 +60,7 @@ impl AppState {
                 Err(e) => self.notice = Some(e),
             },
             KeyCode::Esc => self.mode = Mode::Normal,
-            KeyCode::Backspace => {
-                input.pop();
-            }
-            KeyCode::Char(c) if !c.is_control() => input.push(c),
-            _ => {}
+            _ => input.key(key),
         }
     }
 

@@ -395,3 +395,46 @@ fn esc_from_a_tail_record_goes_back_to_the_tail() {
     assert!(s.detail.is_none(), "back in the tail");
     assert_eq!(s.view, View::Tail);
 }
+
+/// Ctrl-U and Ctrl-W typed a `u` and a `w`, and Left/Right did not move the cursor.
+#[test]
+fn the_filter_bar_edits_as_a_shell_line_does() {
+    let (keymap, _) = crate::config::keymap::Keymap::load(None);
+    let mut s = state();
+    let ctrl = |s: &mut AppState, c: char| {
+        s.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL), |l, k| keymap.action_for(l, k));
+    };
+    let text = |s: &AppState| match &s.mode {
+        Mode::Filter(i) => (i.value().to_owned(), i.cursor()),
+        other => panic!("{other:?}"),
+    };
+    s.update(Action::Filter);
+    type_text(&mut s, "event:Get* ip:1.2.3.4");
+    ctrl(&mut s, 'w');
+    assert_eq!(text(&s).0, "event:Get* ip:", "ctrl-w deletes the word before the cursor");
+    for _ in 0..3 {
+        press(&mut s, KeyCode::Backspace);
+    }
+    type_text(&mut s, "error:AccessDenied");
+    for _ in 0.."error:AccessDenied".len() {
+        press(&mut s, KeyCode::Left);
+    }
+    press(&mut s, KeyCode::Char('-'));
+    assert_eq!(text(&s), ("event:Get* -error:AccessDenied".to_owned(), 12), "typed where the cursor is");
+    press(&mut s, KeyCode::End);
+    ctrl(&mut s, 'a');
+    assert_eq!(text(&s).1, 0, "ctrl-a goes to the start");
+    press(&mut s, KeyCode::Right);
+    press(&mut s, KeyCode::Right);
+    press(&mut s, KeyCode::Delete);
+    assert_eq!(text(&s).0, "evnt:Get* -error:AccessDenied");
+    press(&mut s, KeyCode::End);
+    ctrl(&mut s, 'u');
+    assert_eq!(text(&s), (String::new(), 0), "ctrl-u clears to the start");
+    // A control character or a bidi override is not typed.
+    press(&mut s, KeyCode::Char('\u{202e}'));
+    assert_eq!(text(&s).0, "");
+    type_text(&mut s, "event:Stop*");
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.filter.text, "event:Stop*");
+}

@@ -72,7 +72,7 @@ impl AppState {
                 }
                 None => {}
             },
-            Action::Filter => self.mode = Mode::Filter(self.filter.text.clone()),
+            Action::Filter => self.mode = Mode::Filter(self.filter.text.as_str().into()),
             Action::Follow => {
                 self.follow = !self.follow;
                 self.frozen = if self.follow { None } else { Some(Arc::clone(&self.snap)) };
