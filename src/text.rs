@@ -68,8 +68,21 @@ pub fn trim_float(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
 }
 
+/// A count and its noun, as people write them: "1 event", "72,984 events".
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{} {noun}s", group(n)) }
+}
+
 #[cfg(test)]
 mod tests {
+    /// "1 records" in the drill-down title, numbers grouped in one place and not another.
+    #[test]
+    fn counts_read_as_people_write_them() {
+        assert_eq!(super::plural(1, "record"), "1 record");
+        assert_eq!(super::plural(0, "record"), "0 records");
+        assert_eq!(super::plural(72_984, "event"), "72,984 events");
+    }
+
     use super::*;
 
     #[test]

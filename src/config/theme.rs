@@ -312,9 +312,11 @@ impl Theme {
         Style::default().fg(self.color(role))
     }
 
-    /// The selected row: a background where there is colour, reverse video where there is not.
+    /// The selected row: a background where there are enough colours, reverse video where
+    /// there are not. With 16 colours the theme's dark selection became colour 0, and the row
+    /// vanished on a black terminal (TERM=xterm).
     pub fn selection(&self) -> Style {
-        if self.palette == Palette::None {
+        if matches!(self.palette, Palette::None | Palette::Ansi16) {
             Style::default().add_modifier(Modifier::REVERSED)
         } else {
             Style::default().bg(self.color(Role::SelectionBg)).add_modifier(Modifier::BOLD)
@@ -367,6 +369,19 @@ mod tests {
         let (t, notice) = Theme::load(p.to_str().unwrap(), Palette::TrueColor);
         assert!(notice.is_some_and(|n| n.contains("'sevrity_high' is not one trailtop draws")));
         assert_eq!(t.color(Role::SeverityHigh), Color::Rgb(0xff, 0x7b, 0x72), "the default's");
+    }
+
+    /// TERM=xterm: the selected row was bold on colour 0, invisible on a black background.
+    #[test]
+    fn the_selection_shows_with_16_colours() {
+        for name in ["dark", "light", "high-contrast"] {
+            let (t, _) = Theme::load(name, Palette::Ansi16);
+            let sel = t.selection();
+            assert!(sel.add_modifier.contains(Modifier::REVERSED), "{name}: {sel:?}");
+            assert!(sel.bg.is_none_or(|c| c != Color::Black), "{name}: {sel:?}");
+        }
+        let (t, _) = Theme::load("dark", Palette::Indexed256);
+        assert!(matches!(t.selection().bg, Some(Color::Indexed(_))), "256 colours keep the theme's background");
     }
 
     #[test]

@@ -67,9 +67,9 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     if let Some(r) = &snap.restored {
         spans.push(Span::styled(
             format!(
-                "restored {} windows, {} principals{} (saved {})",
-                group(r.windows as u64),
-                group(r.principals as u64),
+                "restored {}, {}{} (saved {})",
+                crate::text::plural(r.windows as u64, "window"),
+                crate::text::plural(r.principals as u64, "principal"),
                 if r.model { ", model" } else { "" },
                 crate::parse::time::format_utc(r.saved_at, "%m-%d %H:%M")
             ),
@@ -78,7 +78,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     }
     let st = &snap.stats;
     let mut line2 = vec![
-        Span::styled(format!("{} events", group(snap.events)), theme.fg(Role::Base)),
+        Span::styled(crate::text::plural(snap.events, "event"), theme.fg(Role::Base)),
         Span::styled(
             format!("  skipped {}", st.skipped()),
             theme.fg(if st.skipped() > 0 { Role::Warn } else { Role::Muted }),
@@ -106,7 +106,7 @@ fn model_state(s: &AppState) -> String {
         return format!("model error: {e}");
     }
     match snap.trained_at {
-        None => format!("model warming up ({} events so far)", snap.events),
+        None => format!("model warming up ({} so far)", crate::text::plural(snap.events, "event")),
         Some(t) => {
             let flagged = s.lists.flagged;
             let how = match s.threshold {

@@ -237,7 +237,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Key
         .collect();
     let p = keymap.key_for(Action::Follow);
     let mode = if s.frozen.is_some() { format!("PAUSED ({p} to follow)") } else { format!("following ({p} to pause)") };
-    let title = format!(" {} events, newest first, {mode} ", s.lists.tail.len());
+    let title = format!(" {}, newest first, {mode} ", crate::text::plural(s.lists.tail.len() as u64, "event"));
     let mut names = vec!["time", "principal", "event", "service", "region", "source ip", "error", "user agent"];
     // Below 120 columns, region, service and agent give way, so that principal and event
     // (cut to 7 characters at 80 columns) can be read.
