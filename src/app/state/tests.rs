@@ -211,6 +211,10 @@ fn sort_and_threshold_and_copy() {
     assert_eq!(s.mode, Mode::Help { scroll: 3 }, "moving keys scroll the help, no further than its end");
     s.update(Action::Up);
     assert_eq!(s.mode, Mode::Help { scroll: 2 });
+    s.update(Action::Top);
+    assert_eq!(s.mode, Mode::Help { scroll: 0 }, "g and G scroll it too");
+    s.update(Action::Bottom);
+    assert_eq!(s.mode, Mode::Help { scroll: 3 });
     s.update(Action::SortReverse);
     assert_eq!(s.mode, Mode::Normal, "any other key closes help");
     // A key bound to nothing closes it too (the help says any key does).

@@ -23,6 +23,8 @@ impl AppState {
                 Action::Up => scroll as isize - 1,
                 Action::PageDown => scroll as isize + page,
                 Action::PageUp => scroll as isize - page,
+                Action::Top => 0,
+                Action::Bottom => self.help_overflow as isize,
                 _ => {
                     self.mode = Mode::Normal;
                     return vec![];
