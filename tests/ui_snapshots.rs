@@ -339,3 +339,19 @@ fn the_filter_keeps_windows_with_a_matching_record_and_says_n_of_m() {
     let text = screen(&s, 160, 48);
     assert!(text.contains("unknown field 'evnt:'"), "{text}");
 }
+
+/// A watched folder of old files showed "live, lag 1002d"; an empty one showed "live".
+#[test]
+fn the_header_dates_an_archive_and_says_when_it_waits() {
+    let mut s = state_with(&[]);
+    let mut snap = (*s.snap).clone();
+    snap.sources[0].newest_event = Some(START);
+    s.now = START + 853 * 86_400 + 3600;
+    s.snap = std::sync::Arc::new(snap.clone());
+    let header = screen(&s, 200, 30).lines().next().unwrap().to_owned();
+    assert!(header.contains("[live, newest event 2024-03-04 00:00 UTC (853 days ago)]"), "{header}");
+    snap.sources[0].newest_event = None;
+    s.snap = std::sync::Arc::new(snap);
+    let header = screen(&s, 200, 30).lines().next().unwrap().to_owned();
+    assert!(header.contains("[live, waiting for events]"), "{header}");
+}

@@ -14,6 +14,10 @@ use crate::model::Threshold;
 use crate::source::SourceStatus;
 use crate::text::truncate;
 
+/// A newest event older than this is an archive's, shown by its date rather than as a lag.
+const ARCHIVE_AGE: i64 = 86_400;
+
+/// Draws the header.
 pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     let snap = &s.snap;
     let mut spans = vec![Span::styled("trailtop ", theme.fg(Role::Title).add_modifier(Modifier::BOLD))];
@@ -32,8 +36,14 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 let lag = match src.newest_event {
                     // Only the demo at `--speed` gets ahead of the clock.
                     Some(t) if t > now => format!(", simulated {} ahead", human_secs(t - now)),
+                    // An archive being watched: its age, not a lag.
+                    Some(t) if now - t > ARCHIVE_AGE => format!(
+                        ", newest event {} UTC ({} days ago)",
+                        crate::parse::time::format_utc(t, "%Y-%m-%d %H:%M"),
+                        group(((now - t) / 86_400) as u64)
+                    ),
                     Some(t) => format!(", lag {}", human_secs(now - t)),
-                    None => String::new(),
+                    None => ", waiting for events".into(),
                 };
                 (format!("live{lag}"), Role::Ok)
             }
