@@ -105,7 +105,7 @@ pub fn start(
         data_dir: Some(dir.path.clone()),
         read_only,
         cfg,
-        model: ModelConfig { threshold, ..Default::default() },
+        model: ModelConfig { threshold, always_flag: run.always_flag.0, ..Default::default() },
         tail_capacity: 200_000,
         memory: run.memory,
         retain: Some(run.retain),

@@ -129,7 +129,7 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
             eprintln!("trailtop: checkpoint not saved (the next scan reads these objects again): {e:#}");
         }
     }
-    eprintln!("trailtop: {}", scan::threshold_line(&scored, model_cfg.threshold));
+    eprintln!("trailtop: {}", scan::threshold_line(&scored, &model_cfg));
     let s = &totals.stats;
     if args.stats || s.skipped() > 0 || totals.file_errors > 0 {
         eprintln!(
@@ -275,7 +275,10 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             positives.entry(key).or_default().insert(scenario.clone());
         }
     })?;
-    let scored = trailtop::model::score_rows(ingest.rows(), &args.model.config())?;
+    // Eval measures the ranking and its cut: windows flagged by a rule alone would mix the
+    // rules' hits into the cut's precision.
+    let model = trailtop::model::ModelConfig { always_flag: None, ..args.model.config() };
+    let scored = trailtop::model::score_rows(ingest.rows(), &model)?;
     let report = trailtop::headless::eval::evaluate(&scored.rows, &positives);
     let mut out = std::io::stdout().lock();
     let written = match args.format {

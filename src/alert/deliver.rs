@@ -145,9 +145,12 @@ fn run(sink: &mut dyn Sink, spool: &Spool, view: &Mutex<SinkView>, stop: &Atomic
         if let Some(t) = last_send {
             pause(sink.min_interval().saturating_sub(t.elapsed()), stop);
         }
-        last_send = Some(Instant::now());
         let name = view.lock().map(|v| v.name.clone()).unwrap_or_default();
-        match sink.send(&doc) {
+        let sent = sink.send(&doc);
+        // Counted from the end of a send: a request that took long to arrive must not bring
+        // the next one closer than the interval to the receiver.
+        last_send = Some(Instant::now());
+        match sent {
             Ok(()) => {
                 backoff = FIRST_BACKOFF;
                 let acked = spool.ack(next);

@@ -191,6 +191,24 @@ pub struct ModelArgs {
     /// Seed of the forest: the same seed and data give the same scores.
     #[arg(long, default_value_t = 0x7e41_1709)]
     pub model_seed: u64,
+    /// Flag every window where a rule of this severity or above fires, whatever the cut:
+    /// medium, high, critical or none.
+    #[arg(long, value_name = "LEVEL", default_value = "high", value_parser = parse_flag_level)]
+    pub always_flag: FlagLevel,
+}
+
+/// A severity that always flags, or none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlagLevel(pub Option<crate::sigma::Level>);
+
+/// `medium`, `high`, `critical` or `none`.
+pub fn parse_flag_level(s: &str) -> Result<FlagLevel, String> {
+    use crate::sigma::Level;
+    match s.parse::<Level>() {
+        _ if s.eq_ignore_ascii_case("none") => Ok(FlagLevel(None)),
+        Ok(l) if l >= Level::Medium => Ok(FlagLevel(Some(l))),
+        _ => Err(format!("'{s}' is not one of medium, high, critical, none")),
+    }
 }
 
 impl ModelArgs {
@@ -206,6 +224,7 @@ impl ModelArgs {
                 (None, Some(t)) => Threshold::Score(t),
                 (None, None) => Threshold::Contamination(self.contamination),
             },
+            always_flag: self.always_flag.0,
         }
     }
 }

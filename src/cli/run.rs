@@ -3,7 +3,10 @@
 
 use clap::Args;
 
-use super::{AwsArgs, FeatureArgs, GeoArgs, SigmaArgs, parse_budget, parse_duration, parse_size, parse_time};
+use super::{
+    AwsArgs, FeatureArgs, FlagLevel, GeoArgs, SigmaArgs, parse_budget, parse_duration, parse_flag_level, parse_size,
+    parse_time,
+};
 
 /// What the console and `watch` run: sources and the pipeline's settings.
 #[derive(Args, Debug, Clone)]
@@ -32,6 +35,10 @@ pub struct RunArgs {
     /// 5/day; rule and signature hits come on top. Without it, the top 1% is flagged.
     #[arg(long, value_name = "N/day", value_parser = parse_budget)]
     pub alert_budget: Option<f64>,
+    /// Flag every window where a rule of this severity or above fires, whatever the cut:
+    /// medium, high, critical or none.
+    #[arg(long, value_name = "LEVEL", default_value = "high", value_parser = parse_flag_level)]
+    pub always_flag: FlagLevel,
     /// Fit a new forest at least this often (e.g. 24h). Without it, a forest is fitted when
     /// the labels change, the history grows by a quarter, or the last day's windows drift.
     #[arg(long, value_parser = parse_duration)]

@@ -181,13 +181,16 @@ pub fn write_csv(out: &mut dyn Write, rows: &[ScoredRow], sig: Option<&Signature
 }
 
 /// The line that says what is flagged and why, for humans.
-pub fn threshold_line(scored: &Scored, threshold: Threshold) -> String {
+pub fn threshold_line(scored: &Scored, cfg: &crate::model::ModelConfig) -> String {
     let flagged = scored.rows.iter().filter(|r| r.flagged).count();
-    let how = match threshold {
+    let mut how = match cfg.threshold {
         Threshold::Contamination(f) => format!("top {:.2}% by rank score", f * 100.0),
         Threshold::Score(t) => format!("rank score >= {t}"),
         Threshold::Budget(n) => format!("alert budget {} model alerts/day", crate::text::trim_float(n)),
     };
+    if let Some(level) = cfg.always_flag {
+        how.push_str(&format!(", and {} rules whatever the cut", level.name()));
+    }
     format!("{flagged} of {} entity-windows flagged ({how}; cut-off {:.3})", scored.rows.len(), scored.cutoff)
 }
 
