@@ -5,7 +5,6 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 
 use trailtop::cli::{
     Cli, Command, EvalArgs, EvalFormat, Format, GenArgs, LabelFormat, LabelsAction, LabelsArgs, ScanArgs,
@@ -22,8 +21,19 @@ use trailtop::source::SourceSpec;
 /// read that as "no anomalies").
 const EXIT_INCOMPLETE: u8 = 3;
 
+/// The command line, with where the data and config folders are in `--help`.
+fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let config = trailtop::config::paths::config_dir().map_or("(none)".into(), |d| d.display().to_string());
+    Cli::command().after_help(format!(
+        "Data folder (state, labels, checkpoints, alert spools, log): {}  [TRAILTOP_DATA_DIR]\nConfig folder (keymap.toml, themes/, sigma/, geoip/): {config}  [TRAILTOP_CONFIG_HOME]",
+        trailtop::config::paths::data_dir().display()
+    ))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::FromArgMatches;
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
         Some(Command::Scan(args)) => run_scan(args),
@@ -31,6 +41,11 @@ fn main() -> ExitCode {
         Some(Command::Eval(args)) => done(run_eval(args)),
         Some(Command::Labels(args)) => done(run_labels(args)),
         Some(Command::Watch(args)) => done(trailtop::watch::run(*args)),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut command(), "trailtop", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => done(clap_mangen::Man::new(command()).render(&mut std::io::stdout()).map_err(Into::into)),
         None => done(trailtop::console::run(cli.console)),
     };
     match result {

@@ -248,3 +248,24 @@ fn output_to_a_device_is_not_synced() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Shell completions and a man page from the same clap definitions, and a `--help` that says
+/// what `--by` and `--theme` take and where the data and config folders are.
+#[test]
+fn completions_man_page_and_help() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = trailtop().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("watch") && text.contains("alert-budget"), "{shell}: {text}");
+    }
+    let man = trailtop().arg("man").output().unwrap();
+    let text = String::from_utf8_lossy(&man.stdout);
+    assert!(man.status.success() && text.contains(".TH trailtop 1") && text.contains("watch"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let help = trailtop().env("TRAILTOP_DATA_DIR", dir.path()).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    for want in ["access-key", "high-contrast", "Data folder", &dir.path().display().to_string(), "Config folder"] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+}

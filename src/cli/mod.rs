@@ -71,7 +71,7 @@ pub struct FeatureArgs {
     /// Window length for per-entity features, e.g. 1h, 15m, 1d.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub window: i64,
-    /// What an entity is.
+    /// What an entity is: principal, ip, principal+ip or access-key.
     #[arg(long, default_value = "principal+ip", value_parser = |s: &str| s.parse::<EntityBy>())]
     pub by: EntityBy,
 }
@@ -89,6 +89,13 @@ pub enum Command {
     Labels(LabelsArgs),
     /// Run unattended: the console's pipeline without a terminal, alerts out, until SIGTERM.
     Watch(Box<WatchArgs>),
+    /// Print a shell completion script (e.g. `trailtop completions bash > /etc/bash_completion.d/trailtop`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `trailtop man > trailtop.1`.
+    Man,
 }
 
 /// `trailtop gen`: write a generated account.

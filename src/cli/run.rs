@@ -84,7 +84,7 @@ pub struct ConsoleArgs {
     /// Sources and the pipeline.
     #[command(flatten)]
     pub run: RunArgs,
-    /// Theme name (a file in themes/) or path to a theme TOML file.
+    /// Theme: dark, light, high-contrast, or the path of a theme TOML file.
     #[arg(long, default_value = "dark")]
     pub theme: String,
     /// Alerts, as `watch` sends them; the header shows each sink's state.
