@@ -123,7 +123,18 @@ fn run_scan(args: Box<ScanArgs>) -> anyhow::Result<ExitCode> {
             &ingest.signatures,
         ),
     });
-    let shown = if args.all { &scored.rows[..] } else { &scored.rows[..args.top.min(scored.rows.len())] };
+    // The query picks windows from the whole ranking; --top then counts what it kept.
+    let picked: Vec<trailtop::model::ScoredRow>;
+    let matching: &[trailtop::model::ScoredRow] = match &args.query {
+        Some(q) => {
+            let vocab = ingest.store.vocab();
+            picked = scored.rows.iter().filter(|r| q.matches_row(r, &vocab)).cloned().collect();
+            eprintln!("trailtop: --query kept {} of {} entity-windows", picked.len(), scored.rows.len());
+            &picked
+        }
+        None => &scored.rows,
+    };
+    let shown = if args.all { matching } else { &matching[..args.top.min(matching.len())] };
     let mut out = Output::open(args.output.as_deref())?;
     let written = match args.format {
         Format::Table => {

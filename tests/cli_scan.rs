@@ -269,3 +269,52 @@ fn completions_man_page_and_help() {
         assert!(text.contains(want), "{want} in {text}");
     }
 }
+
+/// `scan --query` takes the console's filter language: windows with a matching record, ranks
+/// of the whole ranking, a misspelled field an error.
+#[test]
+fn scan_query_keeps_the_windows_with_a_matching_record() {
+    let dir = generated("6000");
+    let scan = |q: &str| {
+        trailtop()
+            .args([
+                "scan",
+                dir.path().to_str().unwrap(),
+                "--all",
+                "--labels-dir",
+                "none",
+                "--format",
+                "jsonl",
+                "--query",
+                q,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = scan("event:StopLogging");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert!(r["rules"].as_array().unwrap().iter().any(|x| x == "logging-tampering"), "{r}");
+    }
+    // Ranks are those of the whole ranking.
+    let all = trailtop()
+        .args(["scan", dir.path().to_str().unwrap(), "--all", "--labels-dir", "none", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let rank_of: std::collections::HashMap<(String, String), u64> = String::from_utf8_lossy(&all.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|r| ((r["entity"].to_string(), r["window_start"].to_string()), r["rank"].as_u64().unwrap()))
+        .collect();
+    for r in &rows {
+        assert_eq!(rank_of[&(r["entity"].to_string(), r["window_start"].to_string())], r["rank"].as_u64().unwrap());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("--query kept {} of ", rows.len())), "{stderr}");
+    let bad = scan("evnt:Stop*");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown field 'evnt:'"));
+}

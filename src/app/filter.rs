@@ -29,11 +29,54 @@ pub const FIELDS: &[&str] = &[
     "country",
 ];
 
+/// A time term: `after:T`, `before:T` or `around:T±D` (T: `2023-07-10T12:05Z`, with seconds,
+/// or a date; D: `90s`, `10m`, `2h`, `1d`), as a half-open span of Unix seconds.
+fn time_span(field: &str, value: &str) -> Option<Result<(i64, i64), String>> {
+    let at = |t: &str| -> Result<i64, String> {
+        let t = t.trim();
+        let full = match t.len() {
+            10 => format!("{t}T00:00:00Z"),
+            17 if t.ends_with('Z') => format!("{}:00Z", t.trim_end_matches('Z')),
+            16 => format!("{t}:00Z"),
+            _ => t.to_owned(),
+        };
+        crate::parse::time::parse_event_time(&full)
+            .filter(|_| full.contains('-'))
+            .ok_or_else(|| format!("'{}' is not a time like 2023-07-10T12:05Z", crate::parse::sanitize::clean(t)))
+    };
+    Some(match field {
+        "after" => at(value).map(|t| (t, i64::MAX)),
+        "before" => at(value).map(|t| (i64::MIN, t)),
+        "around" => {
+            let (t, d) = value.split_once('±').or_else(|| value.split_once("+-")).unwrap_or((value, "5m"));
+            let split = d.find(|c: char| !c.is_ascii_digit()).unwrap_or(d.len());
+            let (n, unit) = d.split_at(split);
+            let mult = match unit {
+                "" | "s" => Some(1),
+                "m" => Some(60),
+                "h" => Some(3600),
+                "d" => Some(86_400),
+                _ => None,
+            };
+            match n.parse::<i64>().ok().zip(mult) {
+                // Both ends in: "within 5 minutes" of it.
+                Some((n, m)) => {
+                    at(t).map(|t| (t.saturating_sub(n.saturating_mul(m)), t.saturating_add(n.saturating_mul(m) + 1)))
+                }
+                None => Err(format!("'{}' is not a span like 10m", crate::parse::sanitize::clean(d))),
+            }
+        }
+        _ => return None,
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Term {
     field: Option<String>,
     pattern: String,
     negate: bool,
+    /// A time term's span, `[from, to)`.
+    span: Option<(i64, i64)>,
 }
 
 /// A parsed `/` query: `field:value` terms, all of which must hold.
@@ -84,15 +127,18 @@ impl Filter {
                 match t.split_once(':') {
                     Some((f, v)) => {
                         let field = f.to_lowercase();
+                        if let Some(span) = time_span(&field, v) {
+                            return Ok(Term { field: Some(field), pattern: String::new(), negate, span: Some(span?) });
+                        }
                         if !FIELDS.contains(&field.as_str()) {
                             return Err(format!(
-                                "unknown field '{}:' (fields: event, principal, ip, error, region, source, agent, rule, sigma, technique, country)",
+                                "unknown field '{}:' (fields: event, principal, ip, error, region, source, agent, rule, sigma, technique, country; after:, before:, around:)",
                                 crate::parse::sanitize::clean(f)
                             ));
                         }
-                        Ok(Term { field: Some(field), pattern: v.to_owned(), negate })
+                        Ok(Term { field: Some(field), pattern: v.to_owned(), negate, span: None })
                     }
-                    None => Ok(Term { field: None, pattern: format!("*{t}*"), negate }),
+                    None => Ok(Term { field: None, pattern: format!("*{t}*"), negate, span: None }),
                 }
             })
             .collect::<Result<_, _>>()?;
@@ -104,8 +150,12 @@ impl Filter {
         self.terms.is_empty()
     }
 
-    fn check(&self, get: impl Fn(&str) -> Option<Vec<String>>) -> bool {
+    /// Whether every term holds for an item spanning `[from, to)` whose fields `get` gives.
+    fn check(&self, (from, to): (i64, i64), get: impl Fn(&str) -> Option<Vec<String>>) -> bool {
         self.terms.iter().all(|t| {
+            if let Some((a, b)) = t.span {
+                return (from < b && to > a) != t.negate;
+            }
             let hit = match &t.field {
                 Some(f) => match get(f) {
                     Some(values) => values.iter().any(|v| glob(&t.pattern, v)),
@@ -122,7 +172,7 @@ impl Filter {
 
     /// Whether a record matches every term.
     pub fn matches_event(&self, e: &Event) -> bool {
-        self.check(|f| {
+        self.check((e.time, e.time.saturating_add(1)), |f| {
             Some(vec![match f {
                 "event" | "name" => e.name.to_string(),
                 "principal" | "user" => e.principal.to_string(),
@@ -141,7 +191,7 @@ impl Filter {
     pub fn matches_row(&self, r: &ScoredRow, vocab: &Vocab) -> bool {
         let words = |kind, hashes: &[u64]| Some(vocab.words(kind, hashes).map(str::to_owned).collect::<Vec<_>>());
         let w = &r.row.words;
-        self.check(|f| match f {
+        self.check((r.row.window_start, r.row.window_end), |f| match f {
             "principal" | "user" => Some(vec![r.row.principal.clone()]),
             "ip" => Some(vec![r.row.source_ip.clone()]),
             "event" | "name" => words(Kind::Name, &r.row.names),
@@ -285,5 +335,42 @@ mod windows {
         assert!(Filter::parse("EVENT:Get* name:x user:y service:z ua:a").is_ok(), "fields and aliases, any case");
         // A colon in a bare value is a field too; an address with a port says so.
         assert!(Filter::parse("203.0.113.9:443").is_err());
+    }
+}
+
+#[cfg(test)]
+mod times {
+    use super::*;
+    use crate::parse::{ParseOptions, parse_bytes};
+
+    fn at(time: &str) -> Event {
+        let json = format!(
+            r#"{{"eventTime":"{time}","eventName":"GetObject","userIdentity":{{"arn":"arn:aws:iam::1:user/a"}}}}"#
+        );
+        parse_bytes(json.as_bytes(), &ParseOptions::default()).0.remove(0)
+    }
+
+    #[test]
+    fn after_before_and_around_keep_records_and_windows_in_time() {
+        let (early, late) = (at("2023-07-10T12:00:00Z"), at("2023-07-10T12:20:00Z"));
+        let keeps = |q: &str| {
+            let f = Filter::parse(q).unwrap();
+            (f.matches_event(&early), f.matches_event(&late))
+        };
+        assert_eq!(keeps("after:2023-07-10T12:10Z"), (false, true));
+        assert_eq!(keeps("before:2023-07-10T12:10Z"), (true, false));
+        assert_eq!(keeps("around:2023-07-10T12:05Z±10m"), (true, false));
+        assert_eq!(keeps("around:2023-07-10T12:15:00Z+-5m"), (false, true));
+        assert_eq!(keeps("-after:2023-07-10"), (false, false), "both are after midnight");
+        assert_eq!(keeps("after:2023-07-10T12:00 event:Get*"), (true, true), "the span's start is in it");
+        // A window matches when it overlaps the span.
+        let mut w = ScoredRow::default();
+        (w.row.window_start, w.row.window_end) = (early.time - 600, early.time + 3000);
+        let vocab = Vocab::default();
+        assert!(Filter::parse("around:2023-07-10T12:45Z±1m").unwrap().matches_row(&w, &vocab));
+        assert!(!Filter::parse("after:2023-07-10T13:00Z").unwrap().matches_row(&w, &vocab));
+        // Mistakes are said.
+        assert!(Filter::parse("after:yesterday").unwrap_err().contains("not a time"));
+        assert!(Filter::parse("around:2023-07-10T12:05Z±10y").unwrap_err().contains("not a span"));
     }
 }

@@ -156,6 +156,11 @@ pub struct ScanArgs {
     /// Print every entity-window.
     #[arg(long)]
     pub all: bool,
+    /// Only the windows matching this query, in the console's filter language (e.g.
+    /// 'event:Stop* -principal:*ci* around:2024-03-05T13:10Z±30m'); ranks stay those of the
+    /// whole ranking.
+    #[arg(long, value_parser = |s: &str| crate::app::filter::Filter::parse(s))]
+    pub query: Option<crate::app::filter::Filter>,
     /// AWS credentials, region and endpoint.
     #[command(flatten)]
     pub aws: AwsArgs,
