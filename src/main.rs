@@ -338,5 +338,16 @@ fn run_labels(args: LabelsArgs) -> anyhow::Result<()> {
             trailtop::headless::labels::export_jsonl(&mut out, &fb).map_err(Into::into)
         }
         LabelsAction::Export { format: LabelFormat::Csv } => trailtop::headless::labels::export_csv(&mut out, &fb),
+        LabelsAction::Withdraw { id } => {
+            // One writer per data dir: a running console or watch holds the labels in memory.
+            let _lock = trailtop::sys::lock_data_dir(&dir).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "another trailtop uses {}: withdraw the label there (u), or stop it first",
+                    dir.display()
+                )
+            })?;
+            let said = trailtop::headless::labels::withdraw(&dir, &fb, &id)?;
+            writeln!(out, "{said}").map_err(Into::into)
+        }
     }
 }

@@ -292,13 +292,18 @@ pub struct LabelsArgs {
 /// What `labels` does.
 #[derive(Subcommand, Debug)]
 pub enum LabelsAction {
-    /// One line per label in force: verdict, scope, window, principal, note.
+    /// One line per label in force: id, verdict, scope, window, expiry, principal, note.
     List,
     /// Every label in force, as JSON lines or CSV.
     Export {
         /// JSON lines or CSV.
         #[arg(long, value_enum, default_value_t = LabelFormat::Jsonl)]
         format: LabelFormat,
+    },
+    /// Withdraw a label (its id from `labels list`, or a unique start of it).
+    Withdraw {
+        /// The label's id.
+        id: String,
     },
 }
 

@@ -25,21 +25,59 @@ fn verdict(v: Option<Verdict>) -> &'static str {
     }
 }
 
-/// One line per label in force, scrubbed.
+/// One line per label in force under a header, scrubbed: the id (`labels withdraw` takes it,
+/// or a unique start of it), verdict, scope, window, expiry, principal, address and note.
 pub fn list(out: &mut dyn Write, fb: &Feedback) -> std::io::Result<()> {
+    use crate::parse::sanitize::clean;
+    writeln!(
+        out,
+        "{:<40} {:<15} {:<13} {:<20} {:<20} {:<40} {:<15} NOTE",
+        "ID", "VERDICT", "SCOPE", "WINDOW (UTC)", "EXPIRES", "PRINCIPAL", "SOURCE IP"
+    )?;
     for l in &fb.labels {
         writeln!(
             out,
-            "{:<15} {:<16} {}  {}  {}  {}",
+            "{:<40} {:<15} {:<13} {:<20} {:<20} {:<40} {:<15} {}",
+            clean(&l.id),
             verdict(l.verdict),
             format!("{:?}", l.scope).to_lowercase(),
             rfc3339(l.window_start),
-            l.principal,
-            l.source_ip,
-            l.note.as_deref().unwrap_or("")
+            l.expires_at.map_or("never".to_owned(), rfc3339),
+            clean(&l.principal),
+            clean(&l.source_ip),
+            clean(l.note.as_deref().unwrap_or(""))
         )?;
     }
+    if fb.labels.is_empty() {
+        writeln!(out, "(no labels in force)")?;
+    }
     Ok(())
+}
+
+/// Withdraws the label in force whose id is `id` or starts with it (one only), by appending
+/// its undo to `dir`'s labels; returns what was withdrawn, in words.
+pub fn withdraw(dir: &Path, fb: &Feedback, id: &str) -> anyhow::Result<String> {
+    let hits: Vec<_> = fb.labels.iter().filter(|l| !id.is_empty() && l.id.starts_with(id)).collect();
+    let label = match hits[..] {
+        [l] => l,
+        [] => anyhow::bail!(
+            "no label in force has an id starting with '{}' (see `trailtop labels list`)",
+            crate::parse::sanitize::clean(id)
+        ),
+        _ => anyhow::bail!(
+            "{} labels have ids starting with '{}': give more of it",
+            hits.len(),
+            crate::parse::sanitize::clean(id)
+        ),
+    };
+    LabelStore::new(dir).append(&label.undo_of(chrono::Utc::now().timestamp()))?;
+    Ok(format!(
+        "withdrew the {} label on {} at {} ({})",
+        verdict(label.verdict).replace('_', " "),
+        crate::parse::sanitize::clean(&label.principal),
+        rfc3339(label.window_start),
+        crate::parse::sanitize::clean(&label.id)
+    ))
 }
 
 /// Every label in force as JSON lines.
@@ -94,6 +132,48 @@ mod tests {
     use crate::features::FeatureRow;
     use crate::model::ScoredRow;
     use crate::model::feedback::{Label, Scope};
+
+    /// `labels list` had no header, no id and no expiry; nothing could withdraw a label
+    /// outside the console.
+    #[test]
+    fn list_has_a_header_ids_and_expiry_and_withdraw_takes_an_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LabelStore::new(dir.path());
+        let row = |p: &str| ScoredRow {
+            row: FeatureRow {
+                entity: p.into(),
+                principal: p.into(),
+                window_start: 1_709_251_200,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut a = Label::new(&row("user/alice"), Verdict::FalsePositive, Scope::Principal, 1, 100);
+        let expires = chrono::Utc::now().timestamp() + 30 * 86_400;
+        a.expires_at = Some(expires);
+        let b = Label::new(&row("user/bob"), Verdict::TruePositive, Scope::Entity, 1, 100);
+        store.append(&a).unwrap();
+        store.append(&b).unwrap();
+        let fb = load(dir.path()).unwrap();
+        let mut out = Vec::new();
+        list(&mut out, &fb).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("ID ") && lines[0].contains("EXPIRES") && lines[0].ends_with("NOTE"), "{text}");
+        assert!(
+            lines[1].starts_with(&a.id) && lines[1].contains(&rfc3339(expires)) && lines[1].contains("principal"),
+            "{text}"
+        );
+        assert!(lines[2].contains("never") && lines[2].contains("true_positive"), "{text}");
+        // Ids share their start (the time): a prefix that is not unique is refused.
+        assert!(withdraw(dir.path(), &fb, "").is_err());
+        assert!(withdraw(dir.path(), &fb, "nope").unwrap_err().to_string().contains("no label"));
+        let said = withdraw(dir.path(), &fb, &a.id).unwrap();
+        assert!(said.contains("false positive label on user/alice"), "{said}");
+        let left = load(dir.path()).unwrap();
+        let ids: Vec<&str> = left.labels.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids, [b.id.as_str()]);
+    }
 
     #[test]
     fn csv_export_neutralises_formulas() {
