@@ -355,3 +355,31 @@ fn the_header_dates_an_archive_and_says_when_it_waits() {
     let header = screen(&s, 200, 30).lines().next().unwrap().to_owned();
     assert!(header.contains("[live, waiting for events]"), "{header}");
 }
+
+/// The dialog said "this entity" without saying which; a window a principal-wide false
+/// positive covers showed nothing.
+#[test]
+fn the_mark_dialog_says_what_each_scope_covers_and_covered_windows_show_fp() {
+    let s = state_with(&[Action::MarkFalsePositive]);
+    let text = screen(&s, 160, 48);
+    let top = &s.snap.rows[0].row;
+    let who = trailtop::text::short_principal(&top.principal);
+    assert!(text.contains(&format!("this entity: {who} from {}, any hour", top.source_ip)), "{text}");
+    assert!(text.contains(&format!("this principal everywhere: {who}, any address")), "{text}");
+    assert!(text.contains("these event names (") && text.contains("), no other calls"), "{text}");
+    let mut s = state_with(&[]);
+    let mut snap = (*s.snap).clone();
+    std::sync::Arc::make_mut(&mut snap.rows)[1].suppressed = true;
+    s.on_snapshot(std::sync::Arc::new(snap));
+    let text = screen(&s, 160, 48);
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("[FP]")).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+}
+
+/// The dialog at 80×24 fits the screen and keeps the keys' line.
+#[test]
+fn the_mark_dialog_fits_80x24() {
+    let s = state_with(&[Action::MarkFalsePositive]);
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("┌ false positive") && text.contains("mark as false positive and retrain"), "{text}");
+}

@@ -101,9 +101,24 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
 
 fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, theme: &Theme, keymap: &Keymap) {
     use crate::model::feedback::Scope;
-    let w = area.width.min(64);
+    // Wide enough for what each scope covers (a role session's name is long).
+    let w = area.width.min(100);
     let h = 10.min(area.height);
     let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    // What each scope covers, for this window: "this entity" alone says little.
+    let r = &d.row.row;
+    let who = crate::text::short_principal(&r.principal);
+    let entity = match r.entity.split_once('|') {
+        Some((_, ip)) => format!("{who} from {ip}"),
+        None => crate::text::short_principal(&r.entity).to_owned(),
+    };
+    let covers = |scope: Scope| match scope {
+        Scope::Entity => format!("{}: {entity}, any hour", scope.describe()),
+        Scope::EntityEvents => {
+            format!("{} ({}), no other calls", scope.describe(), crate::text::plural(r.names.len() as u64, "name"))
+        }
+        Scope::Principal => format!("{}: {who}, any address", scope.describe()),
+    };
     let opt = |key: &str, scope: Scope| {
         let on = d.scope == scope;
         Line::from(vec![
@@ -112,7 +127,7 @@ fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, the
                 theme.fg(if on { Role::Accent } else { Role::Muted }),
             ),
             Span::styled(
-                scope.describe(),
+                crate::parse::sanitize::clean_owned(&covers(scope)),
                 if on { theme.fg(Role::Base).add_modifier(Modifier::BOLD) } else { theme.fg(Role::Base) },
             ),
         ])

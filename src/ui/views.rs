@@ -78,6 +78,9 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             match r.verdict {
                 Some(Verdict::FalsePositive) => why.insert_str(0, "[FP] "),
                 Some(Verdict::TruePositive) => why.insert_str(0, "[TP] "),
+                // Covered by a false positive given to another window (this principal
+                // everywhere, this entity in another hour).
+                None if r.suppressed => why.insert_str(0, "[FP] "),
                 None => {}
             }
             let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
