@@ -244,13 +244,9 @@ impl Alerts {
             self.decided += decisions.len() as u64;
             decisions.len()
         } else {
-            self.decider = Decider::open(self.decider_config(), Some(self.dir.join("ledger.json")));
+            self.decider = Decider::open(self.decider.config(), Some(self.dir.join("ledger.json")));
             0
         }
-    }
-
-    fn decider_config(&self) -> DecideConfig {
-        self.decider.config()
     }
 
     /// Each sink's state.
