@@ -179,6 +179,8 @@ pub struct AppState {
     /// After a label the cursor stays where it was (on the next window to triage) instead of
     /// following the labelled window down the list.
     pub hold_position: bool,
+    /// Windows flagged since the analyst last looked.
+    pub fresh: fresh::Fresh,
 }
 
 impl AppState {
@@ -206,6 +208,7 @@ impl AppState {
             page: 10,
             now: 0,
             hold_position: false,
+            fresh: Default::default(),
         }
     }
 
@@ -288,6 +291,7 @@ impl AppState {
             self.cursors[View::Tail].row += grown;
         }
         self.clamp();
+        self.count_fresh();
     }
 
     /// Rebuilds the lists from the snapshot and the filter (once per snapshot or filter).
@@ -352,10 +356,12 @@ impl AppState {
         self.cursors[self.view].moved = true;
         let s = &mut self.cursors[self.view].row;
         *s = (*s as isize + delta).clamp(0, (n - 1).max(0)) as usize;
+        self.look();
     }
 }
 
 mod detail;
+pub mod fresh;
 mod keys;
 #[cfg(test)]
 mod tests;

@@ -87,6 +87,9 @@ pub struct ConsoleArgs {
     /// Theme: dark, light, high-contrast, or the path of a theme TOML file.
     #[arg(long, default_value = "dark")]
     pub theme: String,
+    /// Ring the terminal's bell when windows newly enter the flagged set.
+    #[arg(long)]
+    pub bell: bool,
     /// Alerts, as `watch` sends them; the header shows each sink's state.
     #[command(flatten)]
     pub alerts: AlertArgs,

@@ -40,7 +40,9 @@ fn encode_osc52(text: &str) -> String {
     format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text.as_bytes()))
 }
 
-fn write_osc52(seq: &str) {
+/// Writes a control sequence (OSC 52, the bell) between frames: only the loop's thread writes to
+/// the terminal.
+fn write_raw(seq: &str) {
     let mut out = std::io::stdout();
     let _ = out.write_all(seq.as_bytes());
     let _ = out.flush();
@@ -163,6 +165,9 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                             a.observe(&snap);
                         }
                         state.on_snapshot(snap);
+                        if std::mem::take(&mut state.fresh.ring) && args.bell {
+                            write_raw("\x07");
+                        }
                         dirty = true;
                     }
                     // The pipeline only hangs up when it died: stop, rather than draw a console
@@ -172,7 +177,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                 recv(panics.receiver()) -> _ => anyhow::bail!("{}", panics.message().unwrap_or_else(|| "a thread panicked".into())),
                 recv(clip_rx) -> seq => {
                     if let Ok(seq) = seq {
-                        write_osc52(&seq);
+                        write_raw(&seq);
                     }
                 },
                 recv(clock) -> _ => dirty = state.snap.sources.iter().any(|s| s.status == crate::source::SourceStatus::Live) || alerts.is_some(),
@@ -194,7 +199,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                     Command::Pipeline(c) => {
                         let _ = cmd_tx.send(c);
                     }
-                    Command::Copy(text) if text.len() <= COPY_INLINE => write_osc52(&encode_osc52(&text)),
+                    Command::Copy(text) if text.len() <= COPY_INLINE => write_raw(&encode_osc52(&text)),
                     Command::Copy(text) => {
                         let tx = clip_tx.clone();
                         std::thread::spawn(move || {

@@ -102,6 +102,9 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     if snap.too_old > 0 {
         line2.push(Span::styled(format!("  older than --retain {}", group(snap.too_old)), theme.fg(Role::Muted)));
     }
+    if s.fresh.count > 0 {
+        line2.push(Span::styled(format!("  {} new flagged", group(s.fresh.count as u64)), theme.fg(Role::Warn)));
+    }
     line2.push(Span::styled(format!("  │ {}", model_state(s)), theme.fg(Role::Muted)));
     // Last: the least needed at 80 columns.
     if !snap.geo {

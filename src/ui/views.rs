@@ -83,6 +83,9 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 None if r.suppressed => why.insert_str(0, "[FP] "),
                 None => {}
             }
+            if s.fresh.is_new(r) {
+                why.insert_str(0, "NEW ");
+            }
             let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
             Row::new(vec![
                 Cell::from(format!("{}{}", r.rank, delta(r))),

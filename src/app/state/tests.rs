@@ -442,3 +442,24 @@ fn the_filter_bar_edits_as_a_shell_line_does() {
     press(&mut s, KeyCode::Enter);
     assert_eq!(s.filter.text, "event:Stop*");
 }
+
+/// Windows that entered the flagged set since the analyst last looked are new; the first
+/// snapshot's are the starting point; the bell rings when the count grows; moving onto one
+/// sees it.
+#[test]
+fn windows_newly_flagged_are_new_until_looked_at() {
+    let mut s = state();
+    assert_eq!((s.fresh.count, s.fresh.ring), (0, false), "the first flags are the starting point");
+    // `c` is flagged now (rank 1), and was not before.
+    s.on_snapshot(snap(&["c", "a", "b"]));
+    assert_eq!(s.fresh.count, 1);
+    assert!(std::mem::take(&mut s.fresh.ring));
+    assert!(s.fresh.is_new(&s.snap.rows[0]));
+    // A console left alone keeps it new.
+    s.on_snapshot(snap(&["c", "a", "b"]));
+    assert_eq!((s.fresh.count, s.fresh.ring), (1, false), "no new ring for the same news");
+    s.update(Action::Down);
+    s.update(Action::Up);
+    assert_eq!(s.fresh.count, 0, "the cursor rested on it");
+    assert!(!s.fresh.is_new(&s.snap.rows[0]));
+}

@@ -62,7 +62,10 @@ impl AppState {
             Action::PageUp => self.move_by(-page),
             Action::Top => self.move_by(isize::MIN / 2),
             Action::Bottom => self.move_by(isize::MAX / 2),
-            Action::Open => self.open(),
+            Action::Open => {
+                self.open();
+                self.look();
+            }
             Action::Back => match &mut self.detail {
                 // From a window's JSON back to its records; a record opened from the tail has
                 // no list to go back to.
