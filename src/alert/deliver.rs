@@ -32,6 +32,11 @@ impl Failure {
     }
 }
 
+/// An alert document as the spool holds it; one that is not JSON is refused for good.
+pub fn parse_doc(doc: &str) -> Result<serde_json::Value, Failure> {
+    serde_json::from_str(doc).map_err(|e| Failure::Refused(format!("not an alert document: {e}")))
+}
+
 /// Something alerts go to.
 pub trait Sink: Send {
     /// Hands over one alert document (JSON).

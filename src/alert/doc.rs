@@ -100,18 +100,15 @@ pub struct Made {
     pub top_events: Vec<NameCount>,
 }
 
-/// The severity of an alert on `s`: critical for a critical signature, high for a high rule or
-/// signature, medium otherwise.
+/// The severity of an alert on `s`: the model's rule severity (critical for a critical
+/// signature, high for a high rule or signature), medium otherwise.
 pub fn severity(s: &ScoredRow) -> &'static str {
-    use crate::sigma::Level;
-    let top = s.signatures.iter().filter(|g| !g.habitual).map(|g| g.level).max();
-    if top == Some(Level::Critical) {
-        "critical"
-    } else if crate::model::high_rule(&s.row, 0) {
-        "high"
-    } else {
-        "medium"
-    }
+    crate::model::rule_severity(&s.row, 0).map_or("medium", |l| l.name())
+}
+
+/// A text field of an alert document, `""` when absent.
+pub fn text<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
+    v.get(key).and_then(serde_json::Value::as_str).unwrap_or("")
 }
 
 /// The alert document for `s`, as JSON.

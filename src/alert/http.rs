@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
 use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 
 use super::deliver::{Failure, Sink};
+use super::doc::text as str_of;
 use crate::text::truncate;
 
 /// How long a POST may take, connection included.
@@ -27,14 +28,9 @@ impl Post {
     /// A client for `url`.
     pub fn new(url: &str) -> anyhow::Result<Post> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let settings = HttpConnectorSettings::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(30))
-            .build();
-        let sleep = aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new());
         let http = {
             let _in = rt.enter();
-            aws_smithy_http_client::default_connector(&settings, Some(sleep))
+            crate::source::aws::http_connector()
         }
         .ok_or_else(|| anyhow::anyhow!("no HTTP client"))?;
         Ok(Post { rt, http, url: url.to_owned() })
@@ -100,8 +96,7 @@ pub struct Slack(pub Post);
 
 impl Sink for Slack {
     fn send(&mut self, doc: &str) -> Result<(), Failure> {
-        let v: Value =
-            serde_json::from_str(doc).map_err(|e| Failure::Refused(format!("not an alert document: {e}")))?;
+        let v = super::deliver::parse_doc(doc)?;
         self.0.send(serde_json::to_vec(&slack_message(&v)).unwrap_or_default())
     }
 
@@ -115,10 +110,6 @@ impl Sink for Slack {
 fn plain(s: &str, max: usize) -> Value {
     let text = crate::parse::sanitize::clean(s).replace("://", ":⁄⁄");
     json!({"type": "plain_text", "text": truncate(&text, max), "emoji": false})
-}
-
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
 /// The Block Kit message for an alert document: principal, address and place, window, rank

@@ -38,12 +38,16 @@ pub enum SinkSpec {
     File(PathBuf),
 }
 
+/// The host (and port) of what follows a URL's `://`, without the user info.
+fn host_of(rest: &str) -> &str {
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    host.rsplit_once('@').map_or(host, |(_, h)| h)
+}
+
 /// Whether a URL's host is this machine (plain HTTP is for loopback only: alerts name
 /// people and addresses).
 fn loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or("", |(_, r)| r);
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host_of(url.split_once("://").map_or("", |(_, r)| r));
     // Without the port: `[::1]:8080`, `127.0.0.1:8080`, `localhost`.
     let name = match host.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
@@ -141,8 +145,7 @@ impl SinkSpec {
 fn shown(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
-            let host = rest.split(['/', '?']).next().unwrap_or("");
-            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            let host = host_of(rest);
             let more = if rest.len() > host.len() { "/…" } else { "" };
             format!("{scheme}://{host}{more}")
         }

@@ -82,9 +82,8 @@ fn attr(value: &str) -> Option<MessageAttributeValue> {
 
 impl Sink for Sns {
     fn send(&mut self, doc: &str) -> Result<(), Failure> {
-        let v: Value =
-            serde_json::from_str(doc).map_err(|e| Failure::Refused(format!("not an alert document: {e}")))?;
-        let s = |k: &str| crate::parse::sanitize::clean_owned(v.get(k).and_then(Value::as_str).unwrap_or(""));
+        let v = super::deliver::parse_doc(doc)?;
+        let s = |k: &str| crate::parse::sanitize::clean_owned(super::doc::text(&v, k));
         let mut req = self.client.publish().topic_arn(&self.topic).message(fit(&v));
         for (k, val) in [("severity", s("severity")), ("principal", s("principal")), ("alert_id", s("alert_id"))] {
             if let Some(a) = attr(&val) {

@@ -61,7 +61,7 @@ pub fn formatter() -> Formatter5424 {
 /// An alert as an RFC 5424 message: severity from the alert's, its facts as structured data,
 /// the summary as the message.
 pub fn message(f: &Formatter5424, v: &Value) -> Vec<u8> {
-    let s = |k: &str| crate::parse::sanitize::clean_owned(v.get(k).and_then(Value::as_str).unwrap_or(""));
+    let s = |k: &str| crate::parse::sanitize::clean_owned(super::doc::text(v, k));
     let severity = match v.get("severity").and_then(Value::as_str) {
         Some("critical") => Severity::LOG_CRIT,
         Some("high") => Severity::LOG_ERR,
@@ -96,8 +96,7 @@ pub fn message(f: &Formatter5424, v: &Value) -> Vec<u8> {
 
 impl Sink for Syslog {
     fn send(&mut self, doc: &str) -> Result<(), Failure> {
-        let v: Value =
-            serde_json::from_str(doc).map_err(|e| Failure::Refused(format!("not an alert document: {e}")))?;
+        let v = super::deliver::parse_doc(doc)?;
         let msg = message(&self.formatter, &v);
         let fail = |what: &str, e: std::io::Error| Failure::retry(format!("{what}: {e}"));
         match &self.to {

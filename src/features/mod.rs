@@ -245,8 +245,9 @@ impl FeatureStore {
         if let Some(code) = &ev.error_code {
             agg.failures += 1;
             let h = hash(code);
-            agg.errors.insert(h);
-            note_word(&mut self.vocab, vocab::Kind::Error, h, code);
+            if agg.errors.insert(h) {
+                note_word(&mut self.vocab, vocab::Kind::Error, h, code);
+            }
         }
         if ev.is_access_denied() {
             agg.access_denied += 1;
@@ -281,17 +282,17 @@ impl FeatureStore {
         agg.hour_cos += angle.cos();
         let (ip, region, agent) = (hash(&ev.ip), hash(&ev.region), agent_hash);
         let (source, name) = (hash(&ev.source), hash(&ev.name));
-        agg.sources.insert(source);
-        agg.names.insert(name);
-        agg.agents.insert(agent);
-        agg.regions.insert(region);
-        for (kind, h, word) in [
-            (vocab::Kind::Source, source, &ev.source),
-            (vocab::Kind::Name, name, &ev.name),
-            (vocab::Kind::Agent, agent, &ev.user_agent),
-            (vocab::Kind::Region, region, &ev.region),
+        // A word goes to the vocabulary when a window first holds it: once per window and
+        // value, not once per event (this runs for every record `scan` reads).
+        for (new, kind, h, word) in [
+            (agg.sources.insert(source), vocab::Kind::Source, source, &ev.source),
+            (agg.names.insert(name), vocab::Kind::Name, name, &ev.name),
+            (agg.agents.insert(agent), vocab::Kind::Agent, agent, &ev.user_agent),
+            (agg.regions.insert(region), vocab::Kind::Region, region, &ev.region),
         ] {
-            note_word(&mut self.vocab, kind, h, word);
+            if new {
+                note_word(&mut self.vocab, kind, h, word);
+            }
         }
         agg.ips.insert(ip);
 

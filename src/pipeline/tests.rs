@@ -252,6 +252,26 @@ fn windows(hour: i64, first: usize, n: usize, failing: bool) -> SourceMsg {
 
 const H0: i64 = 475_000;
 
+/// A pipeline that has taken a day of ten quiet principals' hour windows.
+fn a_day_in() -> PipelineState {
+    let mut st = state();
+    for h in 0..24 {
+        st.ingest(windows(H0 + h, 0, 10, false));
+    }
+    st
+}
+
+/// The analyst's "this entity is a false positive" on `row`.
+fn false_positive(row: crate::model::ScoredRow) -> PipelineCommand {
+    PipelineCommand::Label(Box::new(LabelRequest {
+        row,
+        verdict: crate::model::feedback::Verdict::FalsePositive,
+        scope: crate::model::feedback::Scope::Entity,
+        note: None,
+        expires_days: None,
+    }))
+}
+
 /// The list stays still: new windows are scored by the forest in hand; a threshold move does
 /// not fit anew; labels and a history grown by a quarter do, and say so.
 #[test]
@@ -271,14 +291,7 @@ fn new_windows_are_scored_by_the_forest_in_hand_until_a_fit_is_due() {
     assert_eq!(snap.rows.len(), 250);
     st.apply(PipelineCommand::SetThreshold(crate::model::Threshold::Contamination(0.05)));
     assert_eq!(st.publish().model.unwrap().fits, 1, "a threshold move does not fit");
-    let row = snap.rows[0].clone();
-    st.apply(PipelineCommand::Label(Box::new(LabelRequest {
-        row,
-        verdict: crate::model::feedback::Verdict::FalsePositive,
-        scope: crate::model::feedback::Scope::Entity,
-        note: None,
-        expires_days: None,
-    })));
+    st.apply(false_positive(snap.rows[0].clone()));
     let m = st.publish().model.unwrap();
     assert_eq!((m.reason.as_str(), m.fits), ("labels changed", 2));
     for h in 25..32 {
@@ -292,10 +305,7 @@ fn new_windows_are_scored_by_the_forest_in_hand_until_a_fit_is_due() {
 /// next publication fits a new forest and says why.
 #[test]
 fn a_drifted_last_day_fits_a_new_forest() {
-    let mut st = state();
-    for h in 0..24 {
-        st.ingest(windows(H0 + h, 0, 10, false));
-    }
+    let mut st = a_day_in();
     st.publish();
     for h in 24..29 {
         st.ingest(windows(H0 + h, 100, 10, true));
@@ -316,22 +326,12 @@ fn a_drifted_last_day_fits_a_new_forest() {
 /// churn, and background scoring alone showed moves. They are the label's now, and stay.
 #[test]
 fn rank_moves_are_the_last_label_s_and_stay() {
-    let mut st = state();
-    for h in 0..24 {
-        st.ingest(windows(H0 + h, 0, 10, false));
-    }
+    let mut st = a_day_in();
     st.publish();
     st.ingest(windows(H0 + 24, 0, 10, false));
     let snap = st.publish();
     assert!(snap.rows.iter().all(|r| r.prev_rank.is_none()), "no label, no moves");
-    let row = snap.rows[0].clone();
-    st.apply(PipelineCommand::Label(Box::new(LabelRequest {
-        row,
-        verdict: crate::model::feedback::Verdict::FalsePositive,
-        scope: crate::model::feedback::Scope::Entity,
-        note: None,
-        expires_days: None,
-    })));
+    st.apply(false_positive(snap.rows[0].clone()));
     let moved = |s: &Snapshot| s.rows.iter().filter(|r| r.prev_rank.is_some_and(|p| p != r.rank)).count();
     let after = st.publish();
     assert!(moved(&after) > 0);

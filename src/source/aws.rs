@@ -145,6 +145,17 @@ pub fn bucket_region_in<E>(err: &aws_sdk_s3::error::SdkError<E>) -> Option<&str>
     err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region"))
 }
 
+/// The SDK's own HTTPS client (hyper, rustls) as a connector for requests made by hand (plain
+/// S3 GETs, alert webhooks): 10 s to connect, 30 s between reads. Call it on a Tokio runtime.
+pub fn http_connector() -> Option<aws_smithy_runtime_api::client::http::SharedHttpConnector> {
+    let settings = aws_smithy_runtime_api::client::http::HttpConnectorSettings::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(30))
+        .build();
+    let sleep = aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new());
+    aws_smithy_http_client::default_connector(&settings, Some(sleep))
+}
+
 /// A warning when `--endpoint-url` sends signed requests, and the logs they fetch, over plain
 /// HTTP to anything but this machine.
 pub fn endpoint_warning(endpoint: Option<&str>) -> Option<String> {

@@ -152,18 +152,19 @@ impl PipelineState {
     }
 }
 
-fn features(rows: &[ScoredRow]) -> Vec<&[f64; N_FEATURES]> {
-    rows.iter().map(|r| &r.row.features).collect()
+/// The windows' features and forest scores, as the drift module takes them.
+fn columns<'a>(rows: impl Iterator<Item = &'a ScoredRow>) -> (Vec<&'a [f64; N_FEATURES]>, Vec<f64>) {
+    rows.map(|r| (&r.row.features, r.score)).unzip()
 }
 
 fn reference(rows: &[ScoredRow]) -> Reference {
-    Reference::new(&features(rows), &rows.iter().map(|r| r.score).collect::<Vec<_>>())
+    let (features, scores) = columns(rows.iter());
+    Reference::new(&features, &scores)
 }
 
 /// The drift of the last day's windows (of event time) from `reference`.
 fn drift(reference: &Reference, rows: &[ScoredRow]) -> Drift {
     let Some(newest) = rows.iter().map(|r| r.row.window_start).max() else { return Drift::default() };
-    let recent: Vec<&ScoredRow> = rows.iter().filter(|r| r.row.window_start > newest - RECENT).collect();
-    let f: Vec<&[f64; N_FEATURES]> = recent.iter().map(|r| &r.row.features).collect();
-    reference.drift(&f, &recent.iter().map(|r| r.score).collect::<Vec<_>>())
+    let (features, scores) = columns(rows.iter().filter(|r| r.row.window_start > newest - RECENT));
+    reference.drift(&features, &scores)
 }
