@@ -1,5 +1,5 @@
 //! Whole screens of the console, rendered with ratatui's `TestBackend` from a deterministic
-//! generated day, at 80x24 (an SSH session) and 160x48.
+//! generated day, at 80x24 (an SSH session) and 200x50.
 
 use std::sync::Arc;
 
@@ -103,10 +103,14 @@ fn views_at_both_sizes() {
         ("detail", &[Action::Open]),
         ("json", &[Action::Open, Action::Open]),
         ("help", &[Action::Help]),
+        ("pivot_key", &[Action::Open, Action::PivotAccessKey]),
+        ("pivot_session", &[Action::Open, Action::PivotSession]),
+        ("pivot_address", &[Action::Open, Action::PivotAddress]),
+        ("pivot_around", &[Action::Open, Action::PivotAround]),
     ];
     for (name, actions) in cases {
         let s = state_with(actions);
-        for (w, h) in [(80, 24), (160, 48)] {
+        for (w, h) in [(80, 24), (200, 50)] {
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&s, w, h));
         }
     }
@@ -198,8 +202,12 @@ fn a_window_whose_older_records_are_not_held_says_why() {
 fn every_key_can_be_rebound_and_the_hints_follow() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let (mut keymap, _) = Keymap::load(None);
-    // Function keys and ctrl-letters: none of them is a default.
-    let mut fresh = (1..=12).map(|n| format!("f{n}")).chain(('a'..='z').map(|c| format!("ctrl-{c}")));
+    // Function keys, ctrl-letters and ctrl-digits: the defaults are replaced, so a default
+    // among them (ctrl-f) is fresh too.
+    let mut fresh = (1..=12)
+        .map(|n| format!("f{n}"))
+        .chain(('a'..='z').map(|c| format!("ctrl-{c}")))
+        .chain(('0'..='9').map(|c| format!("ctrl-{c}")));
     let mut new_key = std::collections::HashMap::new();
     for b in &mut keymap.bindings {
         let k = fresh.next().expect("enough fresh keys");

@@ -2,5 +2,8 @@
 //! ([`filter`]). No terminal and no I/O: the console
 //! loop feeds it and the `ui` stage draws it.
 
+mod chain;
 pub mod filter;
+mod gather;
+pub mod pivot;
 pub mod state;

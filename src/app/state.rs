@@ -11,7 +11,7 @@ use crate::parse::Event;
 use crate::pipeline::{PipelineCommand, Snapshot};
 use crate::source::SourceStatus;
 
-pub use detail::{Detail, JsonView, MAX_COPY};
+pub use detail::{Detail, JsonView, MAX_COPY, PivotView};
 pub use view::{Cursor, PerView, VIEWS, View};
 
 /// Effects the event loop carries out.
@@ -89,6 +89,8 @@ pub enum Mode {
     Normal,
     /// The filter bar, with what is typed so far.
     Filter(LineInput),
+    /// The drill-down's search bar, with what is typed so far.
+    Search(LineInput),
     /// The false-positive dialog (boxed: it holds a whole ranked row).
     Mark(Box<MarkDialog>),
     /// The key list, scrolled this far.

@@ -68,6 +68,24 @@ pub enum Action {
     MarkTruePositive,
     /// Withdraw the label on the window.
     UndoLabel,
+    /// Everything the access key of the record in focus did.
+    PivotAccessKey,
+    /// The session of the record in focus, traced back to the identity behind it.
+    PivotSession,
+    /// Everything from the address of the record in focus, and who was behind it.
+    PivotAddress,
+    /// Every principal's records around the time of the record in focus.
+    PivotAround,
+    /// Scroll the drill-down's explanation down.
+    ExplainDown,
+    /// Scroll the drill-down's explanation up.
+    ExplainUp,
+    /// Search the drill-down's records (they stay listed; matches are marked).
+    Search,
+    /// The next record the search matches.
+    SearchNext,
+    /// The previous record the search matches.
+    SearchPrev,
     /// In the false-positive dialog: the scope, the expiry, the note, and the verdict.
     MarkScopeEntity,
     /// Scope: this entity's windows with these event names only.

@@ -9,6 +9,7 @@
 mod calls;
 mod identity;
 mod lenient;
+pub mod params;
 mod record;
 mod s3;
 pub mod sanitize;

@@ -2,6 +2,7 @@
 //! widget builds only the rows it can show.
 
 mod detail;
+mod explain;
 mod header;
 mod views;
 
@@ -210,20 +211,22 @@ fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: 
 }
 
 fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
-    let line = if let Mode::Filter(input) = &s.mode {
+    let bar = match &s.mode {
+        Mode::Filter(input) => Some(("filter> ", input, "enter apply")),
+        Mode::Search(input) => Some(("search> ", input, "enter find (n/N next/previous)")),
+        _ => None,
+    };
+    let line = if let Some((prompt, input, enter)) = bar {
         let (hint, role) = match &s.notice {
             // What was wrong with the query, in place of the hint.
             Some(e) => (format!("▏ {e}"), Role::Error),
-            None => (
-                "▏ enter apply, esc cancel; e.g. event:Get* -error:AccessDenied ip:203.0.113.*".to_owned(),
-                Role::Muted,
-            ),
+            None => (format!("▏ {enter}, esc cancel; e.g. event:Get* -error:AccessDenied ip:203.0.113.*"), Role::Muted),
         };
         // The cursor where it is: the text before it, a bar, the text after it.
         let at = input.value().char_indices().nth(input.cursor()).map_or(input.value().len(), |(i, _)| i);
         let (before, after) = input.value().split_at(at);
         Line::from(vec![
-            Span::styled("filter> ", theme.fg(Role::Title)),
+            Span::styled(prompt, theme.fg(Role::Title)),
             Span::styled(before.to_owned(), theme.fg(Role::Base)),
             Span::styled("▏", theme.fg(Role::Accent)),
             Span::styled(after.to_owned(), theme.fg(Role::Base)),
@@ -238,8 +241,19 @@ fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap:
         }
         // Picked by action, shown with whatever key is bound to it (a key such as `/` was
         // split away as a separator, and a rebinding made its hint vanish).
-        let picks: &[Action] = if s.detail.is_some() {
-            &[Action::Back, Action::Down, Action::Copy, Action::Quit]
+        let picks: &[Action] = if s.detail.as_ref().is_some_and(|d| d.json.is_some()) {
+            &[Action::Back, Action::Down, Action::PivotSession, Action::Copy, Action::Quit]
+        } else if s.detail.is_some() {
+            &[
+                Action::Back,
+                Action::PivotAccessKey,
+                Action::PivotSession,
+                Action::PivotAddress,
+                Action::PivotAround,
+                Action::Search,
+                Action::Copy,
+                Action::Quit,
+            ]
         } else {
             &[
                 Action::Help,

@@ -54,3 +54,16 @@ pub fn trailtop_scan(data: &std::path::Path, key: &str, secret: &str) -> std::pr
         .env("TRAILTOP_DATA_DIR", data);
     cmd
 }
+
+/// `../shared/REL` when it exists; otherwise says the test skipped, and in CI (`CI=true`),
+/// where the folder must exist, fails.
+#[allow(dead_code)]
+pub fn shared(rel: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{} is absent: CI must have it", p.display());
+    eprintln!("skipped: {} is absent (it exists on the team's machines and in CI)", p.display());
+    None
+}

@@ -15,14 +15,22 @@ const EXPIRIES: [Option<u32>; 4] = [None, Some(1), Some(7), Some(30)];
 impl AppState {
     /// A key press. `lookup` is the keymap: the action a key has in a layer.
     pub fn on_key(&mut self, key: KeyEvent, lookup: impl Fn(Layer, &KeyEvent) -> Option<Action>) -> Vec<Command> {
+        let commands = self.route_key(key, lookup);
+        if let Some(d) = &mut self.detail {
+            d.fill_params(self.page);
+        }
+        commands
+    }
+
+    fn route_key(&mut self, key: KeyEvent, lookup: impl Fn(Layer, &KeyEvent) -> Option<Action>) -> Vec<Command> {
         // Quitting at once works from anywhere, text entry included (ctrl-c typed a `c`).
         if lookup(Layer::Normal, &key) == Some(Action::ForceQuit) {
             self.quit = true;
             return vec![];
         }
         match &self.mode {
-            Mode::Filter(_) => {
-                self.on_filter_key(key);
+            Mode::Filter(_) | Mode::Search(_) => {
+                self.on_bar_key(key);
                 vec![]
             }
             Mode::Mark(d) if d.editing_note => {
@@ -42,21 +50,32 @@ impl AppState {
         }
     }
 
-    /// Keys typed while the filter bar is open.
-    fn on_filter_key(&mut self, key: KeyEvent) {
-        let Mode::Filter(input) = &mut self.mode else { return };
+    /// Keys typed while the filter bar or the drill-down's search bar is open: both take the
+    /// query language, and an error is said in the bar, which stays open to fix it.
+    fn on_bar_key(&mut self, key: KeyEvent) {
+        let (Mode::Filter(input) | Mode::Search(input)) = &mut self.mode else { return };
         // An error shown in the bar lasts until the next key.
         self.notice = None;
         match key.code {
             KeyCode::Enter => match Filter::parse(input.value()) {
-                Ok(f) => {
-                    self.filter = f;
+                Ok(q) if matches!(self.mode, Mode::Filter(_)) => {
+                    self.filter = q;
                     self.mode = Mode::Normal;
                     self.cursors = Default::default();
                     self.rebuild();
                     self.refilter_detail();
                 }
-                // Said in the bar, which stays open to fix it; the filter in force stays.
+                Ok(q) => {
+                    self.mode = Mode::Normal;
+                    let Some(d) = &mut self.detail else { return };
+                    d.search = Some(q).filter(|q| !q.is_empty());
+                    // From the record before the selected one, so a match there is found.
+                    d.sel = d.sel.wrapping_sub(1);
+                    let said = d.search_step(true);
+                    d.sel = d.sel.min(d.events.len().saturating_sub(1));
+                    self.notice = Some(said);
+                }
+                // The query in force stays.
                 Err(e) => self.notice = Some(e),
             },
             KeyCode::Esc => self.mode = Mode::Normal,

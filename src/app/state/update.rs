@@ -69,7 +69,9 @@ impl AppState {
             Action::Back => match &mut self.detail {
                 // From a window's JSON back to its records; a record opened from the tail has
                 // no list to go back to.
-                Some(d) if d.json.is_some() && d.row.is_some() => d.json = None,
+                Some(d) if d.json.is_some() && (d.row.is_some() || d.pivot.is_some()) => d.json = None,
+                // From a pivot back to where it was taken.
+                Some(d) if d.back.is_some() => self.detail = d.back.take().map(|b| *b),
                 Some(_) => self.detail = None,
                 None if !self.filter.is_empty() => {
                     self.filter = Filter::default();
@@ -132,6 +134,27 @@ impl AppState {
                 }
             }
             Action::Copy => return self.copy(),
+            Action::PivotAccessKey | Action::PivotSession | Action::PivotAddress | Action::PivotAround => {
+                self.pivot(action)
+            }
+            Action::Search => match &self.detail {
+                Some(d) => {
+                    let text = d.search.as_ref().map_or("", |q| q.text.as_str());
+                    self.mode = Mode::Search(text.into())
+                }
+                None => self.notice = Some("search works in a drill-down; / filters the lists".into()),
+            },
+            Action::ExplainDown | Action::ExplainUp => {
+                if let Some(d) = &mut self.detail {
+                    let step: i32 = if action == Action::ExplainDown { 3 } else { -3 };
+                    d.explain_scroll = (d.explain_scroll as i32 + step).clamp(0, 500) as u16;
+                }
+            }
+            Action::SearchNext | Action::SearchPrev => {
+                if let Some(d) = &mut self.detail {
+                    self.notice = Some(d.search_step(action == Action::SearchNext));
+                }
+            }
             // The dialog's own layer: see `on_key`.
             Action::MarkScopeEntity
             | Action::MarkScopeEvents
