@@ -32,6 +32,27 @@ pub fn short_principal(p: &str) -> &str {
     p.splitn(6, ':').nth(5).filter(|s| !s.is_empty()).unwrap_or(p)
 }
 
+/// Shortens `s` to at most `max` characters by cutting its middle, so that the end of an ARN
+/// (the session or user name, which tells sessions of one role apart) survives:
+/// `assumed-role/ci-d…/GitHubActions-leaked`. The last `/` segment is kept whole when it fits
+/// in all but four characters.
+pub fn shorten_middle(s: &str, max: usize) -> Cow<'_, str> {
+    let n = s.chars().count();
+    if n <= max {
+        return Cow::Borrowed(s);
+    }
+    if max < 8 {
+        return truncate(s, max);
+    }
+    let last = s.rsplit('/').next().map_or(0, |l| l.chars().count() + 1);
+    let tail = if last <= max - 4 { last.max((max - 1) / 2) } else { (max - 1) / 2 };
+    let head = max - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(n - tail));
+    Cow::Owned(out)
+}
+
 /// Cuts `s` to at most `max` characters, marking the cut with `…`.
 pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     if s.chars().count() <= max {
@@ -75,6 +96,16 @@ pub fn plural(n: u64, noun: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_middle_goes_so_the_session_name_survives() {
+        let arn = "assumed-role/ci-deploy/GitHubActions-leaked";
+        assert_eq!(super::shorten_middle(arn, 44), arn);
+        assert_eq!(super::shorten_middle(arn, 30), "assumed-…/GitHubActions-leaked");
+        let cut = super::shorten_middle(arn, 20);
+        assert_eq!((cut.chars().count(), cut.as_ref()), (20, "assumed-ro…ns-leaked"));
+        assert_eq!(super::shorten_middle("abcdefghij", 6), "abcde…");
+    }
+
     /// "1 records" in the drill-down title, numbers grouped in one place and not another.
     #[test]
     fn counts_read_as_people_write_them() {

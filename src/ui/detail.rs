@@ -66,7 +66,8 @@ fn events(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
     let height = area.height.saturating_sub(3) as usize;
     let shown = columns_for(width);
     let (time_format, time_width, event_width) = time_and_event(width);
-    let mut header = format!(" {} {}", cell("time (UTC)", time_width), cell("event", event_width));
+    let time_label = if time_width < 10 { "UTC" } else { "time (UTC)" };
+    let mut header = format!(" {} {}", cell(time_label, time_width), cell("event", event_width));
     for (name, w) in &COLUMNS[..shown] {
         header.push_str(&cell(name, *w));
     }

@@ -86,16 +86,28 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
             theme.fg(Role::Muted),
         ));
     }
+    let line2 = counts_line(s, theme, false);
+    // At 80 columns the zero counts go and the model's state is said briefly, so that it fits.
+    let fits = |l: &[Span]| l.iter().map(|s| s.content.chars().count()).sum::<usize>() <= area.width as usize;
+    let line2 = if fits(&line2) { line2 } else { counts_line(s, theme, true) };
+    f.render_widget(Paragraph::new(vec![Line::from(spans), Line::from(line2)]), area);
+}
+
+/// The second line: counts, what is new, the model's state; `brief` leaves out zero counts
+/// and says the model's state in fewer words.
+fn counts_line(s: &AppState, theme: &Theme, brief: bool) -> Vec<Span<'static>> {
+    let snap = &s.snap;
     let st = &snap.stats;
-    let mut line2 = vec![
-        Span::styled(crate::text::plural(snap.events, "event"), theme.fg(Role::Base)),
-        Span::styled(
-            format!("  skipped {}", st.skipped()),
-            theme.fg(if st.skipped() > 0 { Role::Warn } else { Role::Muted }),
-        ),
-        Span::styled(format!("  dup {}", snap.duplicates), theme.fg(Role::Muted)),
-        Span::styled(format!("  labels {}", snap.labels), theme.fg(Role::Muted)),
-    ];
+    let mut line2 = vec![Span::styled(crate::text::plural(snap.events, "event"), theme.fg(Role::Base))];
+    for (name, n, role) in [
+        ("skipped", st.skipped(), if st.skipped() > 0 { Role::Warn } else { Role::Muted }),
+        ("dup", snap.duplicates, Role::Muted),
+        ("labels", snap.labels as u64, Role::Muted),
+    ] {
+        if !brief || n > 0 {
+            line2.push(Span::styled(format!("  {name} {}", group(n)), theme.fg(role)));
+        }
+    }
     if snap.reread > 0 {
         line2.push(Span::styled(format!("  re-read {}", group(snap.reread)), theme.fg(Role::Muted)));
     }
@@ -105,15 +117,15 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
     if s.fresh.count > 0 {
         line2.push(Span::styled(format!("  {} new flagged", group(s.fresh.count as u64)), theme.fg(Role::Warn)));
     }
-    line2.push(Span::styled(format!("  │ {}", model_state(s)), theme.fg(Role::Muted)));
+    line2.push(Span::styled(format!("  │ {}", model_state(s, brief)), theme.fg(Role::Muted)));
     // Last: the least needed at 80 columns.
     if !snap.geo {
         line2.push(Span::styled("  │ no GeoIP (--geoip): no country or travel", theme.fg(Role::Muted)));
     }
-    f.render_widget(Paragraph::new(vec![Line::from(spans), Line::from(line2)]), area);
+    line2
 }
 
-fn model_state(s: &AppState) -> String {
+fn model_state(s: &AppState, brief: bool) -> String {
     let snap = &s.snap;
     if let Some(e) = &snap.model_error {
         return format!("model error: {e}");
@@ -133,6 +145,9 @@ fn model_state(s: &AppState) -> String {
                 .model
                 .as_ref()
                 .map_or((String::new(), snap.rows.len()), |m| (format!(" ({})", m.reason), m.windows));
+            if brief {
+                return format!("{flagged} flagged ({how}); model {}{why}", crate::parse::time::format_utc(t, "%H:%M"));
+            }
             format!(
                 "model fitted {}{why} on {} windows; {flagged} flagged ({how})",
                 crate::parse::time::format_utc(t, "%H:%M:%S"),

@@ -1,16 +1,18 @@
 //! Stage 6: pure rendering of [`AppState`]. Nothing here does I/O or changes state; every
 //! widget builds only the rows it can show.
 
+mod chart;
 mod detail;
 mod explain;
 mod header;
+mod model;
 mod views;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Tabs};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs};
 
 use crate::app::state::{AppState, Mode, VIEWS, View};
 use crate::config::action::{Action, Layer};
@@ -45,7 +47,8 @@ pub struct Panes {
 /// The panes of a terminal of `area`: the one place their sizes are decided (the event loop
 /// asks [`list_rows`], which asks this, how many rows a page holds).
 pub fn layout(area: Rect) -> Panes {
-    let chart_h = if area.height >= 30 { 7 } else { 3 };
+    // The title, the bars and the time axis.
+    let chart_h = if area.height >= 30 { 8 } else { 4 };
     let [header, chart, tabs, main, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(chart_h),
@@ -72,7 +75,7 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
     }
     let Panes { header, chart, tabs, main, footer } = layout(area);
     header::render(f, header, s, theme);
-    render_chart(f, chart, s, theme, keymap);
+    chart::render(f, chart, s, theme, keymap);
     let titles: Vec<Line> =
         VIEWS.iter().enumerate().map(|(i, v)| Line::from(format!("{} {}", i + 1, v.title()))).collect();
     f.render_widget(
@@ -88,7 +91,7 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
             View::Anomalies => views::anomalies(f, main, s, theme),
             View::Entities => views::entities(f, main, s, theme, keymap),
             View::Tail => views::tail(f, main, s, theme, keymap),
-            View::Model => views::model(f, main, s, theme),
+            View::Model => model::render(f, main, s, theme),
         },
     }
     render_footer(f, footer, s, theme, keymap);
@@ -169,45 +172,6 @@ fn render_mark(f: &mut Frame, area: Rect, d: &crate::app::state::MarkDialog, the
     f.render_widget(Clear, popup);
     let block = Block::default().borders(Borders::ALL).border_style(theme.fg(Role::Accent)).title(" false positive ");
     f.render_widget(Paragraph::new(lines).block(block), popup);
-}
-
-fn render_chart(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
-    let rates = &s.snap.rates;
-    let newest = rates.last().map_or(0, |p| p.minute);
-    let span = s.span_minutes;
-    let width = area.width.saturating_sub(2).max(1) as i64;
-    // Minutes per column, so the chosen span fits the width.
-    let per = (span + width - 1) / width;
-    let cols = (span / per).max(1);
-    let mut events = vec![0u64; cols as usize];
-    let mut errors = 0u64;
-    for p in rates.iter().rev().take_while(|p| p.minute > newest - span * 60) {
-        let col = cols - 1 - (newest - p.minute) / 60 / per;
-        if col >= 0 {
-            events[col as usize] += u64::from(p.events);
-        }
-        if p.minute == newest {
-            errors = u64::from(p.errors);
-        }
-    }
-    let max = events.iter().max().copied().unwrap_or(0);
-    let now_rate = rates.last().map_or(0, |p| p.events);
-    let title = format!(
-        " events/min, last {}: now {now_rate}, peak {}/{}min, errors now {errors}  ({}: span) ",
-        match span {
-            60 => "1h",
-            360 => "6h",
-            _ => "24h",
-        },
-        max,
-        per,
-        keymap.key_for(Action::Span)
-    );
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .border_style(theme.fg(Role::Border))
-        .title(Span::styled(title, theme.fg(Role::Muted)));
-    f.render_widget(Sparkline::default().block(block).data(&events).style(theme.fg(Role::Chart)), area);
 }
 
 fn render_footer(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
@@ -332,7 +296,7 @@ mod layout_tests {
     /// the layout's constants and could drift from them).
     #[test]
     fn a_page_is_what_the_list_pane_holds() {
-        for (h, rows) in [(24, 14), (29, 19), (30, 16), (48, 34), (16, 6)] {
+        for (h, rows) in [(24, 13), (29, 18), (30, 15), (48, 33), (16, 5)] {
             assert_eq!(list_rows(h), rows, "height {h}");
             assert_eq!(layout(Rect::new(0, 0, 120, h)).main.height as usize - 3, rows);
         }

@@ -4,9 +4,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use crate::app::state::{AppState, HISTOGRAM_BINS, View};
+use crate::app::state::{AppState, View};
 use crate::config::action::Action;
 use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
@@ -35,7 +35,7 @@ fn score_bar(rank_score: f64, width: usize) -> String {
     format!("{}{}", "█".repeat(filled.min(width)), "·".repeat(width - filled.min(width)))
 }
 
-fn short_window(t: i64) -> String {
+pub fn short_window(t: i64) -> String {
     format_utc(t, "%m-%d %H:%M")
 }
 
@@ -49,7 +49,32 @@ fn severity(r: &ScoredRow) -> Role {
     }
 }
 
+/// The anomaly list's columns for a width: what the analyst reads (principal, WHY) keeps its
+/// room, and the score bar, the address and the window's date give way first.
+struct AnomalyColumns {
+    bar: bool,
+    ip: bool,
+    date: bool,
+    principal: u16,
+}
+
+impl AnomalyColumns {
+    fn for_width(width: u16) -> Self {
+        match width {
+            0..100 => Self { bar: false, ip: false, date: false, principal: 24 },
+            100..140 => Self { bar: false, ip: true, date: false, principal: 26 },
+            _ => Self { bar: true, ip: true, date: true, principal: (width / 4).min(60) },
+        }
+    }
+}
+
+/// A principal in `width` columns, cut in the middle so its session or user name survives.
+pub fn principal_cell(p: &str, width: u16) -> String {
+    crate::text::shorten_middle(short_principal(p), width as usize).into_owned()
+}
+
 pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
+    let cols = AnomalyColumns::for_width(area.width);
     let height = area.height.saturating_sub(2) as usize;
     let sel = s.cursors[View::Anomalies].row;
     let start = page_start(sel, height);
@@ -87,37 +112,44 @@ pub fn anomalies(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
                 why.insert_str(0, "NEW ");
             }
             let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
-            Row::new(vec![
+            // What the list is ordered and cut by: the forest's score plus the rules' weight
+            // (the detail view shows the two apart).
+            let mut score = vec![Span::raw(format!("{:.2}", r.rank_score))];
+            if cols.bar {
+                score.insert(0, Span::styled(format!("{} ", score_bar(r.rank_score, 6)), theme.fg(Role::ScoreBar)));
+            }
+            let mut cells = vec![
                 Cell::from(format!("{}{}", r.rank, delta(r))),
-                // What the list is ordered and cut by: the forest's score plus the rules' weight
-                // (the detail view shows the two apart).
-                Cell::from(Line::from(vec![
-                    Span::styled(score_bar(r.rank_score, 6), theme.fg(Role::ScoreBar)),
-                    Span::raw(format!(" {:.2}", r.rank_score)),
-                ])),
+                Cell::from(Line::from(score)),
                 // Flag as a glyph as well as a colour, so it reads without colour.
                 Cell::from(if r.flagged { "!" } else { " " }),
-                Cell::from(short_principal(&r.row.principal).to_owned()),
-                Cell::from(address(&r.row)),
-                Cell::from(short_window(r.row.window_start)),
-                Cell::from(why),
-            ])
-            .style(style)
+                Cell::from(principal_cell(&r.row.principal, cols.principal)),
+            ];
+            if cols.ip {
+                cells.push(Cell::from(address(&r.row)));
+            }
+            let when =
+                if cols.date { short_window(r.row.window_start) } else { format_utc(r.row.window_start, "%H:%M") };
+            cells.extend([Cell::from(when), Cell::from(why)]);
+            Row::new(cells).style(style)
         })
         .collect();
     let title =
         format!(" {} ranked entity-windows, cut-off {:.3} ", of_total(s, s.lists.anomalies.len()), s.snap.cutoff);
-    let header = Row::new(["#", "rank score", "!", "principal", "source ip", "window", "why"])
-        .style(theme.fg(Role::Muted).add_modifier(Modifier::BOLD));
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Length(11),
+    let mut names = vec!["#", if cols.bar { "rank score" } else { "rank" }, "!", "principal"];
+    let mut widths = vec![
+        Constraint::Length(if cols.bar { 7 } else { 6 }),
+        Constraint::Length(if cols.bar { 11 } else { 4 }),
         Constraint::Length(1),
-        Constraint::Percentage(25),
-        Constraint::Length(15),
-        Constraint::Length(11),
-        Constraint::Fill(1),
+        Constraint::Length(cols.principal),
     ];
+    if cols.ip {
+        names.push("source ip");
+        widths.push(Constraint::Length(18));
+    }
+    names.extend([if cols.date { "window" } else { "from" }, "why"]);
+    widths.extend([Constraint::Length(if cols.date { 11 } else { 5 }), Constraint::Fill(1)]);
+    let header = Row::new(names).style(theme.fg(Role::Muted).add_modifier(Modifier::BOLD));
     f.render_widget(Table::new(visible, widths).header(header).block(block(title, theme)), area);
 }
 
@@ -158,7 +190,7 @@ pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: 
         .map(|(i, &idx)| {
             let r = &rows[idx];
             let mut cells = vec![
-                Cell::from(short_principal(&r.row.principal).to_owned()),
+                Cell::from(principal_cell(&r.row.principal, 22)),
                 Cell::from(address(&r.row)),
                 Cell::from(short_window(r.row.window_start)),
                 Cell::from(s.lists.sparks.get(&r.row.entity).cloned().unwrap_or_default()),
@@ -209,6 +241,9 @@ fn keep_narrow<T>(cols: &mut Vec<T>) {
 
 pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
     let narrow = area.width < 120;
+    let inner = area.width.saturating_sub(2);
+    // Narrow: what the other four columns and their gaps leave; wide: a fifth of the width.
+    let principal_w = if narrow { inner.saturating_sub(8 + 20 + 15 + 12 + 4).max(8) } else { inner * 22 / 100 };
     let height = area.height.saturating_sub(2) as usize;
     let sel = s.cursors[View::Tail].row;
     let start = page_start(sel, height);
@@ -227,7 +262,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Key
             };
             let mut cells = vec![
                 Cell::from(format_utc(e.time, "%H:%M:%S")),
-                Cell::from(short_principal(&e.principal).to_owned()),
+                Cell::from(principal_cell(&e.principal, principal_w)),
                 Cell::from(e.name.to_string()),
                 Cell::from(e.service().to_owned()),
                 Cell::from(e.region.to_string()),
@@ -251,7 +286,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Key
         keep_narrow(&mut names);
         vec![
             Constraint::Length(8),
-            Constraint::Fill(1),
+            Constraint::Length(principal_w),
             Constraint::Length(20),
             Constraint::Length(15),
             Constraint::Length(12),
@@ -259,7 +294,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Key
     } else {
         vec![
             Constraint::Length(8),
-            Constraint::Percentage(22),
+            Constraint::Length(principal_w),
             Constraint::Percentage(18),
             Constraint::Length(10),
             Constraint::Length(12),
@@ -270,114 +305,6 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Key
     };
     let header = Row::new(names).style(theme.fg(Role::Muted).add_modifier(Modifier::BOLD));
     f.render_widget(Table::new(visible, widths).header(header).block(block(title, theme)), area);
-}
-
-/// Rank-score histogram with the cut-off marked, and the selected window's features against the
-/// population.
-pub fn model(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme) {
-    let (hist, bins) = (&s.lists.histogram, HISTOGRAM_BINS);
-    let max = hist.iter().max().copied().unwrap_or(1).max(1);
-    let bar_w = (area.width as usize / 2).saturating_sub(18).max(5);
-    let cut_bin = ((s.snap.cutoff.min(1.0) * bins as f64) as usize).min(bins - 1);
-    let mut lines = vec![Line::from(Span::styled(
-        " rank score histogram (score + rules; +/- moves the threshold)",
-        theme.fg(Role::Title),
-    ))];
-    for (i, &n) in hist.iter().enumerate().rev() {
-        if n == 0 && i < 6 {
-            continue;
-        }
-        // Counts on a log scale: the interesting tail is a handful against thousands.
-        let len = ((n as f64).ln_1p() / (max as f64).ln_1p() * bar_w as f64).round() as usize;
-        let marker = if i == cut_bin { "◀ cut-off" } else { "" };
-        // The top bin holds everything above it: rules lift a rank score past 1.
-        let label = if i + 1 == bins {
-            format!("≥{:.2}", i as f64 / bins as f64)
-        } else {
-            format!(" {:.2}", i as f64 / bins as f64)
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{label} "), theme.fg(Role::Muted)),
-            Span::styled("█".repeat(len), theme.fg(if i >= cut_bin { Role::SeverityHigh } else { Role::Chart })),
-            Span::styled(format!(" {n} {marker}"), theme.fg(Role::Muted)),
-        ]));
-    }
-    let left = Rect { width: area.width / 2, ..area };
-    let right = Rect { x: area.x + area.width / 2, width: area.width - area.width / 2, ..area };
-    // The forest's life under the histogram, wrapped, in at most a third of the height.
-    let life = model_life(s, theme);
-    let life_h = if life.is_empty() { 0 } else { (left.height / 3).clamp(1, 6) };
-    let hist = Rect { height: left.height - life_h, ..left };
-    let below = Rect { y: left.y + hist.height, height: life_h, ..left };
-    f.render_widget(Paragraph::new(lines), hist);
-    f.render_widget(Paragraph::new(life).wrap(ratatui::widgets::Wrap { trim: true }), below);
-    let Some(sel) = s.selected_row() else { return };
-    let mut lines = vec![Line::from(Span::styled(
-        format!(
-            " {} @ {}: value vs population",
-            short_principal(&sel.row.principal),
-            short_window(sel.row.window_start)
-        ),
-        theme.fg(Role::Title),
-    ))];
-    for (i, name) in FEATURE_NAMES.iter().enumerate() {
-        let v = sel.row.features[i];
-        let pct = s.snap.population.get(i).map_or(0.5, |col| crate::model::explain::percentile_in(col, v));
-        let pos = (pct * 10.0).round() as usize;
-        let gauge: String = (0..=10).map(|k| if k == pos { '●' } else { '─' }).collect();
-        lines.push(Line::from(vec![
-            Span::styled(format!(" {name:<22} "), theme.fg(Role::Base)),
-            Span::styled(gauge, theme.fg(if pct >= 0.99 { Role::SeverityHigh } else { Role::Muted })),
-            Span::styled(format!(" {} (p{:.0})", fmt_num(v), pct * 100.0), theme.fg(Role::Base)),
-        ]));
-    }
-    f.render_widget(Paragraph::new(lines), right);
-}
-
-/// When and why the forest in use was fitted, and how far the last day drifted from it.
-fn model_life(s: &AppState, theme: &Theme) -> Vec<Line<'static>> {
-    let Some(m) = &s.snap.model else { return Vec::new() };
-    let mut lines = vec![Line::from(Span::styled(
-        format!(
-            " forest fitted {} on {} windows ({}); {} fitted since start",
-            crate::parse::time::format_utc(m.fitted_at, "%m-%d %H:%M"),
-            crate::text::group(m.windows as u64),
-            m.reason,
-            m.fits
-        ),
-        theme.fg(Role::Base),
-    ))];
-    let worst: Vec<String> = m.drift.features.iter().take(3).map(|(n, p)| format!("{n} {p:.2}")).collect();
-    let (text, role) = if m.drift.windows == 0 {
-        (" drift: no windows in the last day".to_owned(), Role::Muted)
-    } else {
-        let role = if m.drift.significant() { Role::Warn } else { Role::Muted };
-        (
-            format!(
-                " drift (PSI), last day's {} windows: {}; scores {:.2} (a feature past {:.2} refits)",
-                crate::text::group(m.drift.windows as u64),
-                worst.join(", "),
-                m.drift.scores,
-                crate::model::drift::PSI_RETRAIN
-            ),
-            role,
-        )
-    };
-    lines.push(Line::from(Span::styled(text, theme.fg(role))));
-    let every = m.every.map_or("when labels change, history grows by a quarter, or it drifts".to_owned(), |e| {
-        format!(
-            "every {}, and when labels change, history grows by a quarter, or it drifts",
-            crate::text::human_secs(e)
-        )
-    });
-    lines.push(Line::from(Span::styled(format!(" refits: {every}"), theme.fg(Role::Muted))));
-    if let crate::model::Threshold::Budget(_) = s.threshold {
-        lines.push(Line::from(Span::styled(
-            format!(" alert budget {} → cut-off {:.3}", s.threshold.describe(), s.snap.cutoff),
-            theme.fg(Role::Base),
-        )));
-    }
-    lines
 }
 
 /// "537", or "12 of 537" when the filter hides some.
