@@ -297,6 +297,31 @@ fn the_drill_down_marks_the_records_a_rule_fired_on() {
     assert!(!text.lines().any(|l| l.contains("DeleteTrail") && l.contains("⚑ high")), "{text}");
 }
 
+/// The explanation spoke in feature names ("events 400 (RARE…)") before saying what happened;
+/// the rules did not say which records fired them.
+#[test]
+fn the_explanation_leads_with_what_happened_and_rules_name_their_records() {
+    let mut s = state_with(&[]);
+    let at = s.lists.anomalies.iter().position(|&i| s.snap.rows[i].rules.contains(&"logging-tampering")).unwrap();
+    for _ in 0..at {
+        s.update(Action::Down);
+    }
+    s.update(Action::Open);
+    let d = s.detail.as_ref().unwrap();
+    let first = &d.evidence[0];
+    assert!(first.starts_with("logging-tampering: "), "{first}");
+    for call in ["StopLogging", "DeleteTrail", "UTC", "record"] {
+        assert!(first.contains(call), "{call} in {first}");
+    }
+    let text = screen(&s, 200, 50);
+    let (what, why) = (text.find("what happened:").unwrap(), text.find("why the model ranked it").unwrap());
+    assert!(what < why, "{text}");
+    let stop = text.lines().find(|l| l.contains(" StopLogging ")).unwrap();
+    assert!(stop.contains("⚑ logging-tampering"), "the record is marked with the rule: {stop}");
+    let describe = text.lines().find(|l| l.contains(" DescribeTrails ")).unwrap();
+    assert!(!describe.contains("logging-tampering"), "{describe}");
+}
+
 /// `--alert` in the console: the header says where alerts go and whether they get there.
 #[test]
 fn the_header_shows_each_alert_sink_and_its_state() {

@@ -3,6 +3,7 @@
 //! loop feeds it and the `ui` stage draws it.
 
 mod chain;
+pub mod evidence;
 pub mod filter;
 mod gather;
 pub mod pivot;

@@ -122,11 +122,29 @@ pub fn event_rules(ev: &Event) -> u16 {
     bits
 }
 
+/// Whether the built-in rule `rule` fired on the record `e`, so the drill-down can mark it and
+/// the explanation name it. The window-level rules name the records they counted: the failed
+/// console sign-ins of a brute force, the S3 reads that moved bytes in a data egress.
+pub fn fires_on(rule: &str, e: &Event) -> bool {
+    let Some(i) = RULES.iter().position(|(id, _)| *id == rule) else { return false };
+    match 1u16 << i {
+        OFFENSIVE_AGENT => is_offensive_agent(&e.user_agent),
+        CONSOLE_BRUTE_FORCE => &*e.name == "ConsoleLogin" && e.login_ok == Some(false),
+        DATA_EGRESS => e.bytes_out > 0,
+        bit => event_rules(e) & bit != 0,
+    }
+}
+
 /// Whether a user agent belongs to an offensive tool. Kept apart from [`event_rules`] so the
 /// feature store can ask once per distinct agent rather than once per event.
 pub fn is_offensive_agent(agent: &str) -> bool {
+    offensive_tool(agent).is_some()
+}
+
+/// The offensive tool a user agent names (`kali`, `pacu`), so the explanation can say why.
+pub fn offensive_tool(agent: &str) -> Option<&'static str> {
     let agent = agent.to_ascii_lowercase();
-    OFFENSIVE_AGENTS.iter().any(|a| agent.contains(a))
+    OFFENSIVE_AGENTS.iter().find(|a| agent.contains(*a)).copied()
 }
 
 fn param<'a>(params: &'a str, key: &str) -> Option<&'a str> {
@@ -203,6 +221,25 @@ mod tests {
             r#"{{"eventTime":"2024-03-01T10:00:00Z","eventName":"{name}","userAgent":"aws-cli/2","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","userName":"a"}}{extra}}}"#
         );
         parse_bytes(json.as_bytes(), &ParseOptions::default()).0.remove(0)
+    }
+
+    #[test]
+    fn each_rule_names_the_records_it_fired_on() {
+        assert!(fires_on("logging-tampering", &ev("StopLogging", "")));
+        assert!(!fires_on("logging-tampering", &ev("GetTrailStatus", "")));
+        let mut kali = ev("ListUsers", "");
+        kali.user_agent = "aws-cli/2 kali".into();
+        assert!(fires_on("offensive-agent", &kali) && !fires_on("offensive-agent", &ev("ListUsers", "")));
+        let failed = ev("ConsoleLogin", r#","responseElements":{"ConsoleLogin":"Failure"}"#);
+        assert!(fires_on("console-brute-force", &failed));
+        assert!(!fires_on(
+            "console-brute-force",
+            &ev("ConsoleLogin", r#","responseElements":{"ConsoleLogin":"Success"}"#)
+        ));
+        let mut read = ev("GetObject", "");
+        read.bytes_out = 5;
+        assert!(fires_on("data-egress", &read) && !fires_on("data-egress", &ev("GetObject", "")));
+        assert!(!fires_on("no-such-rule", &ev("StopLogging", "")));
     }
 
     /// `"Action":["*"]` or `"Action": "*"` evaded a check that looked for one spelling.

@@ -1,6 +1,7 @@
 //! Why a row scored high: the forest's per-feature path contributions, set against where the
 //! value sits in the population and in the entity's own history, worded in GuardDuty's
-//! vocabulary where it fits (UNSEEN / RARE / INFREQUENT / FREQUENT).
+//! vocabulary where it fits (UNSEEN / RARE / INFREQUENT). A value that is not unusual is not
+//! a reason, however much isolation it did.
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -22,7 +23,7 @@ pub struct Reason {
     pub population_p99: f64,
     /// Mean of the entity's other windows, when it has any.
     pub entity_usual: Option<f64>,
-    /// UNSEEN, RARE, INFREQUENT or FREQUENT, as GuardDuty says it.
+    /// UNSEEN, RARE or INFREQUENT, as GuardDuty says it (a FREQUENT value is no reason).
     pub label: &'static str,
     /// The sentence shown.
     pub text: String,
@@ -140,7 +141,7 @@ fn fmt(v: f64) -> String {
 }
 
 /// The reasons for one row, strongest first: features that did at least a tenth of the
-/// isolation and whose value is on the unusual side of the population.
+/// isolation and whose value is unusual, in the population and for the entity.
 pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Reason> {
     let mut out: Vec<Reason> = (0..N_FEATURES)
         .filter(|&i| contributions[i] >= 0.1)
@@ -148,19 +149,23 @@ pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Re
             let name = FEATURE_NAMES[i];
             let v = row.features[i];
             let pct = ctx.percentile(i, v);
-            let unusual = if low_is_unusual(name) { pct <= 0.1 } else { pct >= 0.9 && v > ctx.quantile(i, 0.5) };
-            if !unusual || name == "hour_sin" || name == "hour_cos" {
+            // A reason is a value that is unusual: in the population's outer 5% (a first-time
+            // novelty in its outer 10%), and not what the entity itself usually does.
+            let novel = is_novelty(name) && v > 0.0;
+            let edge = if novel { 0.9 } else { 0.95 };
+            let unusual =
+                if low_is_unusual(name) { pct <= 1.0 - edge } else { pct >= edge && v > ctx.quantile(i, 0.5) };
+            let usual = ctx.entity_usual(row, i);
+            let its_habit = !novel && usual.is_some_and(|u| if low_is_unusual(name) { v >= u } else { v <= u });
+            if !unusual || its_habit || name == "hour_sin" || name == "hour_cos" {
                 return None;
             }
-            let usual = ctx.entity_usual(row, i);
-            let label = if is_novelty(name) && v > 0.0 {
+            let label = if novel {
                 "UNSEEN"
             } else if (low_is_unusual(name) && pct <= 0.01) || pct >= 0.99 {
                 "RARE"
-            } else if (low_is_unusual(name) && pct <= 0.05) || pct >= 0.95 {
-                "INFREQUENT"
             } else {
-                "FREQUENT"
+                "INFREQUENT"
             };
             let p99 = if low_is_unusual(name) { ctx.quantile(i, 0.01) } else { ctx.quantile(i, 0.99) };
             let mut text = if is_novelty(name) && v > 0.0 {
@@ -202,7 +207,33 @@ pub fn reasons(ctx: &Context, row: &FeatureRow, contributions: &[f64]) -> Vec<Re
 
 #[cfg(test)]
 mod tests {
-    use super::percentile_in;
+    use super::{Context, percentile_in, reasons};
+    use crate::features::{FeatureRow, feature_index};
+
+    fn row(entity: &str, events: f64) -> FeatureRow {
+        let mut r = FeatureRow { entity: entity.into(), ..Default::default() };
+        r.features[feature_index("events").unwrap()] = events;
+        r
+    }
+
+    /// Reasons whose values were not unusual were shown as reasons ("FREQUENT", or the
+    /// entity's own usual value).
+    #[test]
+    fn values_that_are_not_unusual_are_not_reasons() {
+        // 100 windows of 1..=100 events; a busy entity whose usual is 200.
+        let mut rows: Vec<FeatureRow> = (1..=100).map(|n| row(&format!("e{n}"), n as f64)).collect();
+        rows.extend([row("busy", 200.0), row("busy", 200.0), row("busy", 190.0)]);
+        let ctx = Context::new(&rows);
+        let mut contributions = vec![0.0; crate::features::N_FEATURES];
+        contributions[feature_index("events").unwrap()] = 0.5;
+        let named = |r: &FeatureRow| reasons(&ctx, r, &contributions).iter().map(|x| x.feature).collect::<Vec<_>>();
+        // p92: in the top tenth, not the top twentieth.
+        assert!(named(&rows[91]).is_empty(), "a value at p92 is no reason");
+        assert_eq!(named(&rows[98]), ["events"], "a value at p96 is");
+        // 190 is the top of the population, but below what this entity usually does.
+        assert!(named(&rows[102]).is_empty(), "the entity's own habit is no reason");
+        assert_eq!(reasons(&ctx, &rows[98], &contributions)[0].label, "INFREQUENT");
+    }
 
     #[test]
     fn ties_share_the_middle_rank() {

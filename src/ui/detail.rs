@@ -11,6 +11,7 @@ use crate::app::state::{AppState, Detail, JsonView};
 use crate::config::action::Action;
 use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
+use crate::features::rules::fires_on;
 use crate::parse::time::format_utc;
 
 /// Below this width the raw JSON takes the whole pane: beside the explanation it would be
@@ -73,6 +74,15 @@ fn events(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
     }
     header.push_str("rules · request");
     let mut lines = vec![Line::styled(crate::text::truncate(&header, width).into_owned(), theme.fg(Role::Muted))];
+    // The window's built-in rules that are not habits, to mark the records they fired on.
+    // The user-agent rule goes last: it marks every record of a tool's session, and the
+    // specific rules say more.
+    let rules: Vec<&str> = d.row.as_ref().map_or_else(Vec::new, |r| {
+        let habitual = crate::features::rules::rule_ids(r.row.habitual_rules);
+        let mut rules: Vec<&str> = r.rules.iter().copied().filter(|x| !habitual.contains(x)).collect();
+        rules.sort_by_key(|r| *r == "offensive-agent");
+        rules
+    });
     let start = page_start(d.sel, height);
     for (i, e) in d.events[start..(start + height).min(d.events.len())].iter().enumerate() {
         let at = start + i;
@@ -94,11 +104,13 @@ fn events(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
         let params = d.params.get(at).and_then(|p| p.as_deref()).unwrap_or("");
         let mut spans =
             vec![Span::styled(if hit { "›" } else { " " }, theme.fg(Role::Accent)), Span::styled(record, style)];
-        // The records the window's rules fired on, marked with the rules' names (scrubbed when
-        // the rules were loaded), before the parameters.
-        if !e.marks.is_empty() {
+        // The records the window's rules fired on, marked with the rules' names (Sigma's
+        // scrubbed when the rules were loaded), before the parameters.
+        let mut named: Vec<&str> = e.marks.iter().map(|m| &**m).collect();
+        named.extend(rules.iter().copied().filter(|r| fires_on(r, e)));
+        if !named.is_empty() {
             let mark_style = if selected { style } else { theme.fg(Role::RuleBadge) };
-            let marks = format!("⚑ {} ", e.marks.join(", "));
+            let marks = format!("⚑ {} ", named.join(", "));
             spans.push(Span::styled(crate::text::truncate(&marks, rest).into_owned(), mark_style));
         }
         let left = rest.saturating_sub(spans.iter().skip(2).map(|s| s.content.chars().count()).sum());

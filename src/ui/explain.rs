@@ -49,6 +49,12 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme
                 &format_utc(r.row.window_start, "%Y-%m-%dT%H:%M"),
                 &format_utc(r.row.window_end, "%H:%M")
             )));
+            if !d.evidence.is_empty() {
+                lines.push(Line::from(Span::styled("what happened:", theme.fg(Role::Muted))));
+            }
+            for e in &d.evidence {
+                lines.push(Line::from(Span::styled(format!("⚑ {e}"), theme.fg(Role::RuleBadge))));
+            }
             if let Some(volume) = volume_line(&r.row) {
                 lines.push(Line::from(Span::styled(volume, theme.fg(Role::Base))));
             }
@@ -68,16 +74,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme
                     theme.fg(Role::SeverityHigh).add_modifier(Modifier::BOLD),
                 ),
             ]));
+            // The rules that fired are in the evidence above; habits are said here, muted.
             let habitual = crate::features::rules::rule_ids(r.row.habitual_rules);
-            for rule in &r.rules {
-                lines.push(if habitual.contains(rule) {
-                    Line::from(Span::styled(
-                        format!("⚑ rule: {rule} (habitual for this principal)"),
-                        theme.fg(Role::Muted),
-                    ))
-                } else {
-                    Line::from(Span::styled(format!("⚑ rule: {rule}"), theme.fg(Role::RuleBadge)))
-                });
+            for rule in r.rules.iter().filter(|r| habitual.contains(r)) {
+                lines.push(Line::from(Span::styled(
+                    format!("rule {rule} (habitual for this principal)"),
+                    theme.fg(Role::Muted),
+                )));
             }
             for sig in &r.signatures {
                 let techniques =
@@ -88,7 +91,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme
                 let text = format!("⚑ sigma {}: {} ×{}{techniques}{habit}", sig.level.name(), sig.title, sig.count);
                 lines.push(Line::from(Span::styled(crate::parse::sanitize::clean_owned(&text), theme.fg(role))));
             }
-            lines.push(Line::from(Span::styled("why:", theme.fg(Role::Muted))));
+            lines.push(Line::from(Span::styled("why the model ranked it (features):", theme.fg(Role::Muted))));
             if r.reasons.is_empty() {
                 lines.push(Line::from("  no single feature stands out"));
             }

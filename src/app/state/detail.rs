@@ -33,6 +33,9 @@ pub struct Detail {
     pub params: Vec<Option<Box<str>>>,
     /// Lines the explanation pane is scrolled past.
     pub explain_scroll: u16,
+    /// What happened in the window, in words, from all its held records (see
+    /// [`crate::app::evidence`]).
+    pub evidence: Vec<String>,
 }
 
 /// The longest request-parameters line kept for the list.
@@ -71,6 +74,7 @@ impl Detail {
             search: None,
             params: Vec::new(),
             explain_scroll: 0,
+            evidence: Vec::new(),
         }
     }
 
@@ -209,7 +213,11 @@ impl AppState {
     pub(super) fn refilter_detail(&mut self) {
         let Some(d) = &mut self.detail else { return };
         let mut events = match (&d.row, &d.pivot) {
-            (Some(row), _) => self.snap.window_events(row),
+            (Some(row), _) => {
+                let events = self.snap.window_events(row);
+                d.evidence = crate::app::evidence::evidence(row, &events);
+                events
+            }
             (None, Some(p)) => p.pivot.gather(&self.snap).events,
             (None, None) => return,
         };
