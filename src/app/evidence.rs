@@ -38,9 +38,14 @@ fn what(records: &[&Arc<Event>]) -> String {
     agents.sort_unstable();
     agents.dedup();
     // The tool an offensive agent names may sit at its end, past what is shown of it.
-    let tool = |a: &str| offensive_tool(a).map_or_else(String::new, |t| format!(" ({t})"));
     let agent = match agents[..] {
-        [one] if !one.is_empty() => format!(", agent {}{}", truncate(one, 40), tool(one)),
+        [one] if !one.is_empty() => {
+            let shown = truncate(one, 40);
+            match offensive_tool(one) {
+                Some(t) if !shown.to_ascii_lowercase().contains(t) => format!(", agent {shown} (names {t})"),
+                _ => format!(", agent {shown}"),
+            }
+        }
         _ => String::new(),
     };
     format!("{calls} {when}{agent} ({})", plural(records.len() as u64, "record"))

@@ -146,7 +146,10 @@ fn model_state(s: &AppState, brief: bool) -> String {
                 .as_ref()
                 .map_or((String::new(), snap.rows.len()), |m| (format!(" ({})", m.reason), m.windows));
             if brief {
-                return format!("{flagged} flagged ({how}); model {}{why}", crate::parse::time::format_utc(t, "%H:%M"));
+                return format!(
+                    "{flagged} flagged ({how}); model fitted {}{why}",
+                    crate::parse::time::format_utc(t, "%H:%M")
+                );
             }
             format!(
                 "model fitted {}{why} on {} windows; {flagged} flagged ({how})",
