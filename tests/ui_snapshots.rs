@@ -98,6 +98,7 @@ fn views_at_both_sizes() {
     let cases: &[(&str, &[Action])] = &[
         ("anomalies", &[]),
         ("entities", &[Action::ViewEntities]),
+        ("entities_open", &[Action::ViewEntities, Action::Open, Action::Down]),
         ("tail", &[Action::ViewTail]),
         ("model", &[Action::ViewModel]),
         ("detail", &[Action::Open]),
@@ -320,6 +321,44 @@ fn the_explanation_leads_with_what_happened_and_rules_name_their_records() {
     assert!(stop.contains("⚑ logging-tampering"), "the record is marked with the rule: {stop}");
     let describe = text.lines().find(|l| l.contains(" DescribeTrails ")).unwrap();
     assert!(!describe.contains("logging-tampering"), "{describe}");
+}
+
+/// The Entities view listed 697 windows one by one; grouped, a principal is one line, its
+/// windows beneath it when opened.
+#[test]
+fn entities_group_windows_under_their_principal_and_open_and_fold() {
+    use trailtop::app::state::EntityLine;
+    let mut s = state_with(&[Action::ViewEntities]);
+    let principals = s.snap.rows.iter().map(|r| &r.row.principal).collect::<std::collections::BTreeSet<_>>().len();
+    assert_eq!(s.lists.entities.len(), principals);
+    assert!(s.lists.entities.iter().all(|l| matches!(l, EntityLine::Principal(_))));
+    // Sorted by events: the first principal holds the busiest window.
+    let busiest = s.snap.rows.iter().max_by_key(|r| r.row.events).unwrap();
+    assert_eq!(s.lists.groups[0].principal, busiest.row.principal);
+    let windows = s.lists.groups[0].windows.len();
+    assert!(windows > 1, "the busiest principal has several windows");
+    s.update(Action::Open);
+    assert!(s.detail.is_none(), "Enter on a principal opens its group, not a drill-down");
+    assert_eq!(s.lists.entities.len(), principals + windows);
+    assert_eq!(s.lists.entities[1], EntityLine::Window(s.lists.groups[0].windows[0]));
+    s.update(Action::Down);
+    s.update(Action::Down);
+    let second = s.lists.groups[0].windows[1];
+    s.update(Action::Open);
+    let d = s.detail.as_ref().unwrap();
+    assert_eq!(d.row.as_ref().unwrap().row, s.snap.rows[second].row, "Enter on a window drills into it");
+    s.update(Action::Back);
+    assert!(s.detail.is_none());
+    s.update(Action::Back);
+    assert_eq!(s.lists.entities.len(), principals, "Esc folds the group");
+    assert_eq!(s.cursors[View::Entities].row, 0, "and the cursor is on its principal");
+    // The selection stays on the principal's line when a new snapshot comes.
+    s.update(Action::Down);
+    let on = s.lists.groups[1].principal.clone();
+    s.cursors[View::Entities].moved = true;
+    s.on_snapshot(snapshot());
+    let EntityLine::Principal(g) = s.lists.entities[s.cursors[View::Entities].row] else { panic!("a principal") };
+    assert_eq!(s.lists.groups[g].principal, on);
 }
 
 /// `--alert` in the console: the header says where alerts go and whether they get there.

@@ -12,6 +12,7 @@ use crate::pipeline::{PipelineCommand, Snapshot};
 use crate::source::SourceStatus;
 
 pub use detail::{Detail, JsonView, MAX_COPY, PivotView};
+pub use entities::{EntityLine, Group, LineKey};
 pub use view::{Cursor, PerView, VIEWS, View};
 
 /// Effects the event loop carries out.
@@ -106,8 +107,10 @@ pub struct Lists {
     // (Filled by `AppState::rebuild` on every new snapshot or filter.)
     /// Indices into the snapshot's rows that pass the filter, in rank order.
     pub anomalies: Vec<usize>,
-    /// The same rows in the entity table's sort order.
-    pub entities: Vec<usize>,
+    /// The Entities view's lines: a principal each, with the windows of those expanded.
+    pub entities: Vec<EntityLine>,
+    /// The principals of the Entities view, each with its windows in the table's sort order.
+    pub groups: Vec<Group>,
     /// Indices into the tail, newest first.
     pub tail: Vec<usize>,
     /// Per entity: events in its last windows, as a sparkline.
@@ -183,6 +186,8 @@ pub struct AppState {
     pub hold_position: bool,
     /// Windows flagged since the analyst last looked.
     pub fresh: fresh::Fresh,
+    /// The principals whose windows the Entities view shows.
+    pub expanded: rustc_hash::FxHashSet<String>,
 }
 
 impl AppState {
@@ -211,6 +216,7 @@ impl AppState {
             now: 0,
             hold_position: false,
             fresh: Default::default(),
+            expanded: Default::default(),
         }
     }
 
@@ -227,25 +233,26 @@ impl AppState {
         }
     }
 
-    /// The key of the selected row, so the selection survives re-ranking.
-    fn selected_key(&self, v: View) -> Option<(i64, String)> {
-        let idx = match v {
-            View::Anomalies | View::Model => self.lists.anomalies.get(self.cursors[v].row),
-            View::Entities => self.lists.entities.get(self.cursors[v].row),
-            View::Tail => return None,
-        }?;
-        let r = &self.snap.rows.get(*idx)?.row;
-        Some((r.window_start, r.entity.clone()))
+    /// The key of the selected line, so the selection survives re-ranking.
+    fn selected_key(&self, v: View) -> Option<LineKey> {
+        match v {
+            View::Anomalies | View::Model => {
+                let r = &self.snap.rows.get(*self.lists.anomalies.get(self.cursors[v].row)?)?.row;
+                Some(LineKey::Window(r.window_start, r.entity.clone()))
+            }
+            View::Entities => self.line_key(*self.lists.entities.get(self.cursors[v].row)?),
+            View::Tail => None,
+        }
     }
 
     /// The ranked window under the cursor in the anomalies, entities or model view.
     pub fn selected_row(&self) -> Option<&ScoredRow> {
         let idx = match self.view {
-            View::Anomalies | View::Model => self.lists.anomalies.get(self.cursors[self.view].row),
-            View::Entities => self.lists.entities.get(self.cursors[View::Entities].row),
-            View::Tail => None,
-        }?;
-        self.snap.rows.get(*idx)
+            View::Anomalies | View::Model => *self.lists.anomalies.get(self.cursors[self.view].row)?,
+            View::Entities => self.line_row(*self.lists.entities.get(self.cursors[View::Entities].row)?)?,
+            View::Tail => None?,
+        };
+        self.snap.rows.get(idx)
     }
 
     /// The record under the cursor in the tail.
@@ -276,16 +283,17 @@ impl AppState {
         let old_tail_len = self.lists.tail.len();
         self.snap = snap;
         self.rebuild();
-        for (v, key) in [View::Anomalies, View::Entities].into_iter().zip(keys) {
-            if let Some(key) = key {
-                let list = if v == View::Anomalies { &self.lists.anomalies } else { &self.lists.entities };
-                if let Some(pos) = list.iter().position(|&i| {
-                    let r = &self.snap.rows[i].row;
-                    r.window_start == key.0 && r.entity == key.1
-                }) {
-                    self.cursors[v].row = pos;
-                }
-            }
+        let [anomaly, entity] = keys;
+        if let Some(LineKey::Window(start, entity)) = anomaly
+            && let Some(pos) = self.lists.anomalies.iter().position(|&i| {
+                let r = &self.snap.rows[i].row;
+                r.window_start == start && r.entity == entity
+            })
+        {
+            self.cursors[View::Anomalies].row = pos;
+        }
+        if let Some(pos) = entity.and_then(|k| self.find_line(&k)) {
+            self.cursors[View::Entities].row = pos;
         }
         // In the live tail, a selection below the top keeps pointing at the same event.
         if self.frozen.is_none() && !tail_newest_selected {
@@ -298,8 +306,9 @@ impl AppState {
 
     /// Rebuilds the lists from the snapshot and the filter (once per snapshot or filter).
     pub fn rebuild(&mut self) {
-        let rows = &self.snap.rows;
-        let vocab = &self.snap.vocab;
+        let snap = Arc::clone(&self.snap);
+        let rows = &snap.rows;
+        let vocab = &snap.vocab;
         self.lists.anomalies = (0..rows.len()).filter(|&i| self.filter.matches_row(&rows[i], vocab)).collect();
         let mut ent = self.lists.anomalies.clone();
         let col = self.sort_col;
@@ -308,7 +317,8 @@ impl AppState {
             let o = x.total_cmp(&y).then(rows[a].rank.cmp(&rows[b].rank).reverse());
             if self.sort_desc { o.reverse() } else { o }
         });
-        self.lists.entities = ent;
+        self.lists.groups = entities::groups(rows, &ent);
+        self.flatten_entities();
         // What the views draw from the rows, computed once a snapshot rather than once a frame.
         let mut by_entity: rustc_hash::FxHashMap<&str, Vec<usize>> = Default::default();
         let mut histogram = [0; HISTOGRAM_BINS];
@@ -363,6 +373,7 @@ impl AppState {
 }
 
 mod detail;
+mod entities;
 pub mod fresh;
 mod keys;
 #[cfg(test)]

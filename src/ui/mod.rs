@@ -3,6 +3,7 @@
 
 mod chart;
 mod detail;
+mod entities;
 mod explain;
 mod header;
 mod model;
@@ -89,7 +90,7 @@ pub fn render(f: &mut Frame, s: &AppState, theme: &Theme, keymap: &Keymap) {
         Some(d) => detail::render(f, main, s, d, theme, keymap),
         None => match s.view {
             View::Anomalies => views::anomalies(f, main, s, theme),
-            View::Entities => views::entities(f, main, s, theme, keymap),
+            View::Entities => entities::render(f, main, s, theme, keymap),
             View::Tail => views::tail(f, main, s, theme, keymap),
             View::Model => model::render(f, main, s, theme),
         },

@@ -10,18 +10,17 @@ use crate::app::state::{AppState, View};
 use crate::config::action::Action;
 use crate::config::keymap::Keymap;
 use crate::config::theme::{Role, Theme};
-use crate::features::FEATURE_NAMES;
 use crate::model::ScoredRow;
 use crate::model::feedback::Verdict;
 use crate::parse::time::format_utc;
-use crate::text::{short_principal, truncate};
+use crate::text::short_principal;
 
 /// First index of a `height`-row page that keeps `sel` in view.
 pub fn page_start(sel: usize, height: usize) -> usize {
     if height == 0 { 0 } else { sel.saturating_sub(height - 1) }
 }
 
-fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
+pub fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::TOP)
         .border_style(theme.fg(Role::Border))
@@ -39,7 +38,7 @@ pub fn short_window(t: i64) -> String {
     format_utc(t, "%m-%d %H:%M")
 }
 
-fn severity(r: &ScoredRow) -> Role {
+pub fn severity(r: &ScoredRow) -> Role {
     if !r.rules.is_empty() && r.flagged {
         Role::SeverityHigh
     } else if r.flagged {
@@ -162,68 +161,8 @@ fn delta(r: &ScoredRow) -> String {
     }
 }
 
-fn short_feature(name: &str) -> String {
+pub fn short_feature(name: &str) -> String {
     name.replace("distinct_", "n_").replace("console_login_", "login_").replace("_novelty", "_nov")
-}
-
-pub fn entities(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Keymap) {
-    let height = area.height.saturating_sub(2) as usize;
-    let sel = s.cursors[View::Entities].row;
-    let start = page_start(sel, height);
-    let fixed = 22 + 15 + 11 + 12 + 4;
-    let col_w = 9u16;
-    let shown: Vec<usize> = (0..FEATURE_NAMES.len()).filter(|c| !s.hidden.contains(c)).collect();
-    let n_cols = ((area.width.saturating_sub(fixed) / (col_w + 1)) as usize).clamp(1, shown.len().max(1));
-    // Keep the sort column in view.
-    let at = shown.iter().position(|&c| c == s.sort_col).unwrap_or(0);
-    let first = at.saturating_sub(n_cols.saturating_sub(1)).min(shown.len().saturating_sub(n_cols));
-    let cols: Vec<usize> = shown.iter().skip(first).take(n_cols).copied().collect();
-    let mut header: Vec<String> = vec!["principal".into(), "source ip".into(), "window".into(), "activity".into()];
-    header.extend(cols.iter().map(|&c| {
-        let mark = if c == s.sort_col { if s.sort_desc { "▼" } else { "▲" } } else { "" };
-        format!("{}{mark}", truncate(&short_feature(FEATURE_NAMES[c]), 8))
-    }));
-    let rows = &s.snap.rows;
-    let visible: Vec<Row> = s.lists.entities[start..(start + height).min(s.lists.entities.len())]
-        .iter()
-        .enumerate()
-        .map(|(i, &idx)| {
-            let r = &rows[idx];
-            let mut cells = vec![
-                Cell::from(principal_cell(&r.row.principal, 22)),
-                Cell::from(address(&r.row)),
-                Cell::from(short_window(r.row.window_start)),
-                Cell::from(s.lists.sparks.get(&r.row.entity).cloned().unwrap_or_default()),
-            ];
-            cells.extend(cols.iter().map(|&c| Cell::from(fmt_num(r.row.features[c]))));
-            let style = if start + i == sel { theme.selection() } else { theme.fg(severity(r)) };
-            Row::new(cells).style(style)
-        })
-        .collect();
-    let mut widths =
-        vec![Constraint::Length(22), Constraint::Length(15), Constraint::Length(11), Constraint::Length(12)];
-    widths.extend(cols.iter().map(|_| Constraint::Length(col_w)));
-    let key = |a| keymap.key_for(a);
-    let hidden = if s.hidden.is_empty() {
-        String::new()
-    } else {
-        format!(", {} hidden ({} shows)", s.hidden.len(), key(Action::ShowColumns))
-    };
-    let title = format!(
-        " {} entity-windows, sorted by {} ({} {} column, {} reverse, {} hide{hidden}) ",
-        of_total(s, s.lists.entities.len()),
-        FEATURE_NAMES[s.sort_col],
-        key(Action::SortPrev),
-        key(Action::SortNext),
-        key(Action::SortReverse),
-        key(Action::HideColumn)
-    );
-    f.render_widget(
-        Table::new(visible, widths)
-            .header(Row::new(header).style(theme.fg(Role::Muted).add_modifier(Modifier::BOLD)))
-            .block(block(title, theme)),
-        area,
-    );
 }
 
 pub fn fmt_num(v: f64) -> String {
@@ -308,7 +247,7 @@ pub fn tail(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &Key
 }
 
 /// "537", or "12 of 537" when the filter hides some.
-fn of_total(s: &AppState, shown: usize) -> String {
+pub fn of_total(s: &AppState, shown: usize) -> String {
     let total = s.snap.rows.len();
     if shown < total {
         format!("{} of {}", crate::text::group(shown as u64), crate::text::group(total as u64))
@@ -318,7 +257,7 @@ fn of_total(s: &AppState, shown: usize) -> String {
 }
 
 /// The window's address, with its country when a GeoIP database knows it (`203.0.113.9 HU`).
-fn address(r: &crate::features::FeatureRow) -> String {
+pub fn address(r: &crate::features::FeatureRow) -> String {
     match &r.country {
         Some(cc) => format!("{} {cc}", r.source_ip),
         None => r.source_ip.clone(),

@@ -63,9 +63,13 @@ impl AppState {
             Action::Top => self.move_by(isize::MIN / 2),
             Action::Bottom => self.move_by(isize::MAX / 2),
             Action::Open => {
-                self.open();
+                // On a principal's line in the Entities view, Enter shows its windows.
+                if !(self.detail.is_none() && self.view == View::Entities && self.toggle_group()) {
+                    self.open();
+                }
                 self.look();
             }
+            Action::Back if self.detail.is_none() && self.view == View::Entities && self.fold_group() => {}
             Action::Back => match &mut self.detail {
                 // From a window's JSON back to its records; a record opened from the tail has
                 // no list to go back to.

@@ -1,0 +1,178 @@
+//! The Entities view groups windows under their principal, k9s-style: a line per principal
+//! (its windows, addresses, events, flags, and each feature's highest value), expanded with
+//! Enter to show its windows beneath, folded again with Esc.
+
+use rustc_hash::FxHashMap;
+
+use super::{AppState, SPARK_WINDOWS, View, sparkline};
+use crate::features::N_FEATURES;
+use crate::model::ScoredRow;
+
+/// One principal's windows in the Entities view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// The principal.
+    pub principal: String,
+    /// Its windows that pass the filter, in the table's sort order.
+    pub windows: Vec<usize>,
+    /// Its best-ranked window (what marking, pivots and the model view take from the line).
+    pub best: usize,
+    /// Events over its windows.
+    pub events: u64,
+    /// Of its windows, those flagged.
+    pub flagged: usize,
+    /// Distinct source addresses.
+    pub addresses: usize,
+    /// The start of its newest window.
+    pub last: i64,
+    /// Each feature's highest value over its windows.
+    pub features: [f64; N_FEATURES],
+    /// Events in its last windows, as a sparkline.
+    pub spark: String,
+}
+
+/// A line of the Entities view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityLine {
+    /// A principal: an index into [`super::Lists::groups`].
+    Principal(usize),
+    /// One of an expanded principal's windows: an index into the snapshot's rows.
+    Window(usize),
+}
+
+/// The key a line keeps across snapshots: a principal, or a window (start, entity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineKey {
+    /// A principal's line.
+    Principal(String),
+    /// A window's line.
+    Window(i64, String),
+}
+
+/// The groups of `sorted` (row indices in the table's order): a principal comes where its
+/// first window does, so the principal with the highest value of the sort column leads.
+pub fn groups(rows: &[ScoredRow], sorted: &[usize]) -> Vec<Group> {
+    let mut at: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut out: Vec<Group> = Vec::new();
+    for &i in sorted {
+        let r = &rows[i];
+        let g = *at.entry(&r.row.principal).or_insert_with(|| {
+            out.push(Group {
+                principal: r.row.principal.clone(),
+                windows: Vec::new(),
+                best: i,
+                events: 0,
+                flagged: 0,
+                addresses: 0,
+                last: i64::MIN,
+                features: [f64::MIN; N_FEATURES],
+                spark: String::new(),
+            });
+            out.len() - 1
+        });
+        let g = &mut out[g];
+        g.windows.push(i);
+        g.events += r.row.events;
+        g.flagged += usize::from(r.flagged);
+        g.last = g.last.max(r.row.window_start);
+        if r.rank < rows[g.best].rank {
+            g.best = i;
+        }
+        for (m, v) in g.features.iter_mut().zip(r.row.features) {
+            *m = m.max(v);
+        }
+    }
+    for g in &mut out {
+        let mut ips: Vec<&str> = g.windows.iter().map(|&i| rows[i].row.source_ip.as_str()).collect();
+        ips.sort_unstable();
+        ips.dedup();
+        g.addresses = ips.len();
+        let mut by_start: Vec<(i64, u64)> =
+            g.windows.iter().map(|&i| (rows[i].row.window_start, rows[i].row.events)).collect();
+        by_start.sort_unstable();
+        let mut per: Vec<(i64, u64)> = Vec::new();
+        for (start, n) in by_start {
+            match per.last_mut() {
+                Some(last) if last.0 == start => last.1 += n,
+                _ => per.push((start, n)),
+            }
+        }
+        let tail: Vec<u64> = per.iter().rev().take(SPARK_WINDOWS).rev().map(|p| p.1).collect();
+        g.spark = sparkline(&tail);
+    }
+    out
+}
+
+impl AppState {
+    /// The lines of the Entities view: each group, and the windows of those expanded.
+    pub(super) fn flatten_entities(&mut self) {
+        let mut lines = Vec::with_capacity(self.lists.groups.len());
+        for (gi, g) in self.lists.groups.iter().enumerate() {
+            lines.push(EntityLine::Principal(gi));
+            if self.expanded.contains(&g.principal) {
+                lines.extend(g.windows.iter().map(|&i| EntityLine::Window(i)));
+            }
+        }
+        self.lists.entities = lines;
+    }
+
+    /// The row a line stands for: a window's own, a principal's best-ranked.
+    pub(super) fn line_row(&self, line: EntityLine) -> Option<usize> {
+        match line {
+            EntityLine::Window(i) => Some(i),
+            EntityLine::Principal(g) => self.lists.groups.get(g).map(|g| g.best),
+        }
+    }
+
+    /// The key of an Entities line, to find it again in the next snapshot.
+    pub(super) fn line_key(&self, line: EntityLine) -> Option<LineKey> {
+        Some(match line {
+            EntityLine::Principal(g) => LineKey::Principal(self.lists.groups.get(g)?.principal.clone()),
+            EntityLine::Window(i) => {
+                let r = &self.snap.rows.get(i)?.row;
+                LineKey::Window(r.window_start, r.entity.clone())
+            }
+        })
+    }
+
+    /// Where the line with `key` now is.
+    pub(super) fn find_line(&self, key: &LineKey) -> Option<usize> {
+        self.lists.entities.iter().position(|&l| match (l, key) {
+            (EntityLine::Principal(g), LineKey::Principal(p)) => self.lists.groups[g].principal == *p,
+            (EntityLine::Window(i), LineKey::Window(start, entity)) => {
+                let r = &self.snap.rows[i].row;
+                r.window_start == *start && r.entity == *entity
+            }
+            _ => false,
+        })
+    }
+
+    /// Enter on a principal's line: shows or hides its windows. False on a window's line.
+    pub(super) fn toggle_group(&mut self) -> bool {
+        let cur = self.cursors[View::Entities].row;
+        let Some(EntityLine::Principal(g)) = self.lists.entities.get(cur).copied() else { return false };
+        let p = self.lists.groups[g].principal.clone();
+        if !self.expanded.remove(&p) {
+            self.expanded.insert(p);
+        }
+        self.flatten_entities();
+        true
+    }
+
+    /// Esc in the Entities view: folds the group the cursor is in and puts the cursor on its
+    /// line. False when it is in no open group.
+    pub(super) fn fold_group(&mut self) -> bool {
+        let cur = self.cursors[View::Entities].row;
+        let Some(line) = self.lists.entities.get(cur).copied() else { return false };
+        let principal = match line {
+            EntityLine::Window(i) => self.snap.rows[i].row.principal.clone(),
+            EntityLine::Principal(g) => self.lists.groups[g].principal.clone(),
+        };
+        if !self.expanded.remove(&principal) {
+            return false;
+        }
+        self.flatten_entities();
+        self.cursors[View::Entities].row = self.find_line(&LineKey::Principal(principal)).unwrap_or(0);
+        true
+    }
+}
