@@ -26,7 +26,7 @@ fn command() -> clap::Command {
     use clap::CommandFactory;
     let config = trailtop::config::paths::config_dir().map_or("(none)".into(), |d| d.display().to_string());
     Cli::command().after_help(format!(
-        "Data folder (state, labels, checkpoints, alert spools, log): {}  [TRAILTOP_DATA_DIR]\nConfig folder (keymap.toml, sigma/, geoip/): {config}  [TRAILTOP_CONFIG_HOME]",
+        "Data folder (state, labels, checkpoints, alert spools, log): {}  [TRAILTOP_DATA_DIR]\nConfig folder (keymap.toml, queries.toml, sigma/, geoip/): {config}  [TRAILTOP_CONFIG_HOME]",
         trailtop::config::paths::data_dir().display()
     ))
 }

@@ -317,4 +317,14 @@ fn scan_query_keeps_the_windows_with_a_matching_record() {
     let bad = scan("evnt:Stop*");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown field 'evnt:'"));
+    // A query the console saved by name.
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(config.path().join("queries.toml"), "[saved]\ntamper = \"event:StopLogging\"\n").unwrap();
+    let named = trailtop()
+        .env("TRAILTOP_CONFIG_HOME", config.path())
+        .args(["scan", dir.path().to_str().unwrap(), "--all", "--labels-dir", "none", "--format", "jsonl"])
+        .args(["--query", "@tamper"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&named.stdout), String::from_utf8_lossy(&out.stdout));
 }

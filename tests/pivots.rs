@@ -1,5 +1,6 @@
-//! Pivots (access key, session chain, address, around this time) and the drill-down's search,
-//! driven through the console's state by keys as an analyst presses them, on the real
+//! Pivots (access key, session chain, address, around this time), the drill-down's search and
+//! the query bars' history and saved queries, driven through the console's state by keys as an
+//! analyst presses them, on the real
 //! detonation hour in `../shared/datasets/invictus-sigma-aws` (skipped when it is absent,
 //! except in CI) and on a generated day. Expected sets come from an independent reading of
 //! the JSON with `serde_json::Value`.
@@ -220,4 +221,63 @@ fn search_moves_between_matching_records_and_keeps_the_rest_listed() {
         assert!(d.pivot.is_some() && !d.events.is_empty(), "pivot {key}");
         press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     }
+}
+
+#[test]
+fn queries_are_recalled_with_up_and_saved_by_name() {
+    use trailtop::app::state::{Command, Mode};
+    let mut g = trailtop::generate::Generator::for_total(4, 1_709_510_400, 1, 3000, trailtop::generate::ALL_SCENARIOS);
+    let docs: Vec<Vec<u8>> =
+        (0..24).flat_map(|_| g.next_hour()).map(|e| serde_json::to_vec(&e.record).unwrap()).collect();
+    let mut s = console(snapshot(&docs));
+    let all = s.lists.anomalies.len();
+    let keymap = Keymap::load(None).0;
+    let key = |s: &mut AppState, code: KeyCode| {
+        s.on_key(KeyEvent::new(code, KeyModifiers::NONE), |l, k| keymap.action_for(l, k))
+    };
+    key(&mut s, KeyCode::Char('/'));
+    for c in "@tamper=event:StopLogging".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    let cmds = key(&mut s, KeyCode::Enter);
+    let tampered = s.lists.anomalies.len();
+    assert!(tampered > 0 && tampered < all, "{tampered} of {all}");
+    assert_eq!(s.notice.as_deref(), Some("saved as @tamper"));
+    let [Command::SaveQueries(q)] = &cmds[..] else { panic!("{cmds:?}") };
+    assert_eq!(q.saved["tamper"], "event:StopLogging");
+    assert_eq!(q.history[0], "@tamper=event:StopLogging");
+
+    // Another query, then Up brings the earlier one back, Down the newer, Down again nothing.
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char('/'));
+    for _ in 0..40 {
+        key(&mut s, KeyCode::Backspace);
+    }
+    for c in "event:ConsoleLogin".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('/'));
+    let bar = |s: &AppState| match &s.mode {
+        Mode::Filter(i) => i.value().to_owned(),
+        other => panic!("{other:?}"),
+    };
+    key(&mut s, KeyCode::Up);
+    assert_eq!(bar(&s), "event:ConsoleLogin");
+    key(&mut s, KeyCode::Up);
+    assert_eq!(bar(&s), "@tamper=event:StopLogging");
+    key(&mut s, KeyCode::Down);
+    assert_eq!(bar(&s), "event:ConsoleLogin");
+    key(&mut s, KeyCode::Down);
+    assert_eq!(bar(&s), "");
+
+    // The name applies the saved query; an unknown one is said in the bar.
+    for c in "@tamperx".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    assert!(s.notice.as_deref().unwrap().contains("no saved query named tamperx; saved: tamper"));
+    key(&mut s, KeyCode::Backspace);
+    key(&mut s, KeyCode::Enter);
+    assert_eq!((s.lists.anomalies.len(), s.filter.text.as_str()), (tampered, "@tamper"));
 }

@@ -23,6 +23,8 @@ pub enum Command {
     Pipeline(PipelineCommand),
     /// Put text on the clipboard (OSC 52, so it works over SSH).
     Copy(String),
+    /// Keep the query history and saved queries (the config dir's `queries.toml`).
+    SaveQueries(crate::config::queries::Queries),
 }
 
 /// The false-positive dialog: scope, expiry and an optional note.
@@ -188,6 +190,10 @@ pub struct AppState {
     pub fresh: fresh::Fresh,
     /// The principals whose windows the Entities view shows.
     pub expanded: rustc_hash::FxHashSet<String>,
+    /// The query history and the saved queries.
+    pub queries: crate::config::queries::Queries,
+    /// Which history entry Up/Down put in the bar, while it is open.
+    pub recall: Option<usize>,
 }
 
 impl AppState {
@@ -217,6 +223,8 @@ impl AppState {
             hold_position: false,
             fresh: Default::default(),
             expanded: Default::default(),
+            queries: Default::default(),
+            recall: None,
         }
     }
 

@@ -157,9 +157,9 @@ pub struct ScanArgs {
     #[arg(long)]
     pub all: bool,
     /// Only the windows matching this query, in the console's filter language (e.g.
-    /// 'event:Stop* -principal:*ci* around:2024-03-05T13:10Z±30m'); ranks stay those of the
-    /// whole ranking.
-    #[arg(long, value_parser = |s: &str| crate::app::filter::Filter::parse(s))]
+    /// 'event:Stop* -principal:*ci* around:2024-03-05T13:10Z±30m'; `@name` for a query saved
+    /// in the console); ranks stay those of the whole ranking.
+    #[arg(long, value_parser = parse_query)]
     pub query: Option<crate::app::filter::Filter>,
     /// AWS credentials, region and endpoint.
     #[command(flatten)]
@@ -329,4 +329,14 @@ pub enum Format {
     Jsonl,
     /// CSV, cells guarded against formulas.
     Csv,
+}
+
+/// `--query`: the console's language, with the queries saved in the console (`@name`).
+fn parse_query(s: &str) -> Result<crate::app::filter::Filter, String> {
+    let path = crate::config::paths::config_dir().map(|d| d.join("queries.toml"));
+    let (queries, _) = crate::config::queries::Queries::load(path.as_deref());
+    let resolved = queries.resolve(s)?;
+    let mut f = crate::app::filter::Filter::parse(&resolved.text)?;
+    f.text = s.to_owned();
+    Ok(f)
 }

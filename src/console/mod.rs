@@ -117,6 +117,9 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     });
 
     let mut state = AppState::new(running.threshold);
+    let queries_path = config_dir().map(|d| d.join("queries.toml"));
+    let (queries, queries_notice) = crate::config::queries::Queries::load(queries_path.as_deref());
+    state.queries = queries;
     let endpoint_notice = crate::source::aws::endpoint_warning(args.run.aws.endpoint_url.as_deref());
     if let Some(w) = &endpoint_notice {
         tracing::warn!("{w}");
@@ -125,7 +128,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     if let Some(n) = &lock_notice {
         tracing::warn!("{n}");
     }
-    state.notice = lock_notice.or(endpoint_notice).or(theme_notice).or(keymap_notice);
+    state.notice = lock_notice.or(endpoint_notice).or(theme_notice).or(keymap_notice).or(queries_notice);
     // Frames come from input and new data; this slow tick only ages the lag clocks in the
     // header while a source is quiet.
     let clock = tick(LAG_TICK);
@@ -198,6 +201,13 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
                     }
                     Command::Pipeline(c) => {
                         let _ = cmd_tx.send(c);
+                    }
+                    Command::SaveQueries(q) => {
+                        if let Some(path) = &queries_path
+                            && let Err(e) = q.save(path)
+                        {
+                            tracing::warn!("cannot keep the queries: {e:#}");
+                        }
                     }
                     Command::Copy(text) if text.len() <= COPY_INLINE => write_raw(&encode_osc52(&text)),
                     Command::Copy(text) => {

@@ -29,10 +29,7 @@ impl AppState {
             return vec![];
         }
         match &self.mode {
-            Mode::Filter(_) | Mode::Search(_) => {
-                self.on_bar_key(key);
-                vec![]
-            }
+            Mode::Filter(_) | Mode::Search(_) => self.on_bar_key(key),
             Mode::Mark(d) if d.editing_note => {
                 self.on_note_key(key);
                 vec![]
@@ -51,35 +48,71 @@ impl AppState {
     }
 
     /// Keys typed while the filter bar or the drill-down's search bar is open: both take the
-    /// query language, and an error is said in the bar, which stays open to fix it.
-    fn on_bar_key(&mut self, key: KeyEvent) {
-        let (Mode::Filter(input) | Mode::Search(input)) = &mut self.mode else { return };
+    /// query language (with saved queries, `@name`), Up and Down recall earlier queries, and
+    /// an error is said in the bar, which stays open to fix it.
+    fn on_bar_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let (Mode::Filter(input) | Mode::Search(input)) = &mut self.mode else { return vec![] };
         // An error shown in the bar lasts until the next key.
         self.notice = None;
         match key.code {
-            KeyCode::Enter => match Filter::parse(input.value()) {
-                Ok(q) if matches!(self.mode, Mode::Filter(_)) => {
-                    self.filter = q;
-                    self.mode = Mode::Normal;
-                    self.cursors = Default::default();
-                    self.rebuild();
-                    self.refilter_detail();
-                }
-                Ok(q) => {
-                    self.mode = Mode::Normal;
-                    let Some(d) = &mut self.detail else { return };
+            KeyCode::Up | KeyCode::Down => {
+                let n = self.queries.history.len();
+                let at = match (key.code, self.recall) {
+                    (KeyCode::Up, None) if n > 0 => Some(0),
+                    (KeyCode::Up, Some(i)) => Some((i + 1).min(n.saturating_sub(1))),
+                    (KeyCode::Down, Some(0) | None) => None,
+                    (KeyCode::Down, Some(i)) => Some(i - 1),
+                    _ => self.recall,
+                };
+                self.recall = at;
+                *input = at.and_then(|i| self.queries.history.get(i)).map_or("", String::as_str).into();
+                vec![]
+            }
+            KeyCode::Enter => {
+                let typed = input.value().to_owned();
+                let parsed = self.queries.resolve(&typed).and_then(|r| Ok((Filter::parse(&r.text)?, r.define)));
+                let (mut q, define) = match parsed {
+                    Ok(p) => p,
+                    // The query in force stays.
+                    Err(e) => {
+                        self.notice = Some(e);
+                        return vec![];
+                    }
+                };
+                q.text = typed.trim().to_owned();
+                self.recall = None;
+                let searching = matches!(self.mode, Mode::Search(_));
+                self.mode = Mode::Normal;
+                if searching {
+                    let Some(d) = &mut self.detail else { return vec![] };
                     d.search = Some(q).filter(|q| !q.is_empty());
                     // From the record before the selected one, so a match there is found.
                     d.sel = d.sel.wrapping_sub(1);
                     let said = d.search_step(true);
                     d.sel = d.sel.min(d.events.len().saturating_sub(1));
                     self.notice = Some(said);
+                } else {
+                    self.filter = q;
+                    self.cursors = Default::default();
+                    self.rebuild();
+                    self.refilter_detail();
                 }
-                // The query in force stays.
-                Err(e) => self.notice = Some(e),
-            },
-            KeyCode::Esc => self.mode = Mode::Normal,
-            _ => input.key(key),
+                self.queries.remember(&typed);
+                if let Some((name, body)) = define {
+                    self.notice = Some(format!("saved as @{name}"));
+                    self.queries.saved.insert(name, body);
+                }
+                vec![Command::SaveQueries(self.queries.clone())]
+            }
+            KeyCode::Esc => {
+                self.recall = None;
+                self.mode = Mode::Normal;
+                vec![]
+            }
+            _ => {
+                input.key(key);
+                vec![]
+            }
         }
     }
 

@@ -83,7 +83,10 @@ impl AppState {
                 }
                 None => {}
             },
-            Action::Filter => self.mode = Mode::Filter(self.filter.text.as_str().into()),
+            Action::Filter => {
+                self.recall = None;
+                self.mode = Mode::Filter(self.filter.text.as_str().into())
+            }
             Action::Follow => {
                 self.follow = !self.follow;
                 self.frozen = if self.follow { None } else { Some(Arc::clone(&self.snap)) };
@@ -144,6 +147,7 @@ impl AppState {
             Action::Search => match &self.detail {
                 Some(d) => {
                     let text = d.search.as_ref().map_or("", |q| q.text.as_str());
+                    self.recall = None;
                     self.mode = Mode::Search(text.into())
                 }
                 None => self.notice = Some("search works in a drill-down; / filters the lists".into()),
