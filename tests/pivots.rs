@@ -61,6 +61,14 @@ fn snapshot(docs: &[Vec<u8>]) -> Arc<Snapshot> {
     Arc::new(st.publish())
 }
 
+/// A generated day, every scenario in it, through the pipeline.
+fn generated_day() -> Arc<Snapshot> {
+    let mut g = trailtop::generate::Generator::for_total(4, 1_709_510_400, 1, 3000, trailtop::generate::ALL_SCENARIOS);
+    let docs: Vec<Vec<u8>> =
+        (0..24).flat_map(|_| g.next_hour()).map(|e| serde_json::to_vec(&e.record).unwrap()).collect();
+    snapshot(&docs)
+}
+
 fn console(snap: Arc<Snapshot>) -> AppState {
     let mut s = AppState::new(Threshold::Contamination(0.01));
     s.on_snapshot(snap);
@@ -191,10 +199,7 @@ fn pivots_on_the_detonation_hour_reach_what_the_records_say() {
 
 #[test]
 fn search_moves_between_matching_records_and_keeps_the_rest_listed() {
-    let mut g = trailtop::generate::Generator::for_total(4, 1_709_510_400, 1, 3000, trailtop::generate::ALL_SCENARIOS);
-    let docs: Vec<Vec<u8>> =
-        (0..24).flat_map(|_| g.next_hour()).map(|e| serde_json::to_vec(&e.record).unwrap()).collect();
-    let mut s = console(snapshot(&docs));
+    let mut s = console(generated_day());
     s.update(Action::Open);
     let listed = s.detail.as_ref().unwrap().events.len();
     // The top window of the generated day is a defence evasion: three of its calls delete.
@@ -226,10 +231,7 @@ fn search_moves_between_matching_records_and_keeps_the_rest_listed() {
 #[test]
 fn queries_are_recalled_with_up_and_saved_by_name() {
     use trailtop::app::state::{Command, Mode};
-    let mut g = trailtop::generate::Generator::for_total(4, 1_709_510_400, 1, 3000, trailtop::generate::ALL_SCENARIOS);
-    let docs: Vec<Vec<u8>> =
-        (0..24).flat_map(|_| g.next_hour()).map(|e| serde_json::to_vec(&e.record).unwrap()).collect();
-    let mut s = console(snapshot(&docs));
+    let mut s = console(generated_day());
     let all = s.lists.anomalies.len();
     let keymap = Keymap::load(None).0;
     let key = |s: &mut AppState, code: KeyCode| {
