@@ -81,9 +81,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &K
         let mut run_style: Option<Style> = None;
         for &(e, r) in &cols {
             let (ev, er) = (eighths(e), eighths(r));
-            // An error bar stands in front of the events' bar: it is the part that failed.
-            let (ch, style) =
-                if er > 0 { (BARS[er], theme.fg(Role::Error)) } else { (BARS[ev], theme.fg(Role::Chart)) };
+            // An error bar stands in front of the events' bar: it is the part that failed. In a
+            // cell the events fill, the events' colour shows behind it.
+            let (ch, style) = match (er, ev) {
+                (0, _) => (BARS[ev], theme.fg(Role::Chart)),
+                (_, 8) => (BARS[er], theme.fg(Role::Error).bg(theme.color(Role::Chart))),
+                _ => (BARS[er], theme.fg(Role::Error)),
+            };
             if run_style.is_some_and(|st| st != style) {
                 spans.push(Span::styled(std::mem::take(&mut run), run_style.unwrap_or_default()));
             }

@@ -42,20 +42,33 @@ fn time_and_event(width: usize) -> (&'static str, usize, usize) {
     if width < 70 { ("%H:%M:%S", 8, 20) } else { ("%m-%d %H:%M:%S", 14, 24) }
 }
 
-/// Which optional columns fit in `width` after time and event, leaving at least 16 for the
-/// rest.
-fn columns_for(width: usize) -> usize {
+/// Which optional columns (indices into [`COLUMNS`]) fit in `width` after time and event,
+/// leaving `rest` for the rules and parameters; the error column only when a record shown
+/// failed.
+fn columns_for(width: usize, errors: bool, rest: usize) -> Vec<usize> {
     let (_, time, event) = time_and_event(width);
     let mut used = 1 + time + 1 + event + 1;
-    let mut n = 0;
-    for (_, w) in COLUMNS {
-        if used + w + 1 + 16 > width {
+    let mut shown = Vec::new();
+    for (i, (_, w)) in COLUMNS.iter().enumerate().filter(|(i, _)| *i > 0 || errors) {
+        if used + w + 1 + rest > width {
             break;
         }
         used += w + 1;
-        n += 1;
+        shown.push(i);
     }
-    n
+    shown
+}
+
+/// The window's built-in rules that are not habits, to mark the records they fired on. The
+/// user-agent rule goes last: it marks every record of a tool's session, and the specific rules
+/// say more.
+fn marking_rules(d: &Detail) -> Vec<&'static str> {
+    d.row.as_ref().map_or_else(Vec::new, |r| {
+        let habitual = crate::features::rules::rule_ids(r.row.habitual_rules);
+        let mut rules: Vec<&str> = r.rules.iter().copied().filter(|x| !habitual.contains(x)).collect();
+        rules.sort_by_key(|r| *r == "offensive-agent");
+        rules
+    })
 }
 
 fn cell(text: &str, width: usize) -> String {
@@ -65,26 +78,21 @@ fn cell(text: &str, width: usize) -> String {
 fn events(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(3) as usize;
-    let shown = columns_for(width);
+    let start = page_start(d.sel, height);
+    let page = &d.events[start..(start + height).min(d.events.len())];
+    let rules = marking_rules(d);
+    // The rules that fired are the evidence: when a record shown has one, they keep room.
+    let marked = page.iter().any(|e| !e.marks.is_empty() || rules.iter().any(|r| fires_on(r, e)));
+    let shown = columns_for(width, page.iter().any(|e| e.error_code.is_some()), if marked { 30 } else { 16 });
     let (time_format, time_width, event_width) = time_and_event(width);
     let time_label = if time_width < 10 { "UTC" } else { "time (UTC)" };
-    let mut header = format!(" {} {}", cell(time_label, time_width), cell("event", event_width));
-    for (name, w) in &COLUMNS[..shown] {
-        header.push_str(&cell(name, *w));
+    let mut header = format!(" {}{}", cell(time_label, time_width), cell("event", event_width));
+    for &c in &shown {
+        header.push_str(&cell(COLUMNS[c].0, COLUMNS[c].1));
     }
     header.push_str("rules · request");
     let mut lines = vec![Line::styled(crate::text::truncate(&header, width).into_owned(), theme.fg(Role::Muted))];
-    // The window's built-in rules that are not habits, to mark the records they fired on.
-    // The user-agent rule goes last: it marks every record of a tool's session, and the
-    // specific rules say more.
-    let rules: Vec<&str> = d.row.as_ref().map_or_else(Vec::new, |r| {
-        let habitual = crate::features::rules::rule_ids(r.row.habitual_rules);
-        let mut rules: Vec<&str> = r.rules.iter().copied().filter(|x| !habitual.contains(x)).collect();
-        rules.sort_by_key(|r| *r == "offensive-agent");
-        rules
-    });
-    let start = page_start(d.sel, height);
-    for (i, e) in d.events[start..(start + height).min(d.events.len())].iter().enumerate() {
+    for (i, e) in page.iter().enumerate() {
         let at = start + i;
         let selected = at == d.sel;
         let style = if selected {
@@ -97,8 +105,8 @@ fn events(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme) {
         let hit = d.search.as_ref().is_some_and(|q| q.matches_event(e));
         let mut record = format!("{} {}", format_utc(e.time, time_format), cell(&e.name, event_width));
         let values = [e.error_code.as_deref().unwrap_or(""), &e.ip, e.service(), &e.user_agent];
-        for ((_, w), v) in COLUMNS[..shown].iter().zip(values) {
-            record.push_str(&cell(v, *w));
+        for &c in &shown {
+            record.push_str(&cell(values[c], COLUMNS[c].1));
         }
         let rest = width.saturating_sub(record.chars().count() + 1);
         let params = d.params.get(at).and_then(|p| p.as_deref()).unwrap_or("");
