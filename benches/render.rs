@@ -108,12 +108,17 @@ fn main() {
     let t = Instant::now();
     state.on_snapshot(Arc::clone(&snap));
     let apply_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    state.rebuild();
+    let rebuild_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
     println!(
         "console benchmark: {events} events ingested in {ingest_s:.1} s, {} windows scored in {score_s:.2} s",
         snap.rows.len()
     );
-    println!("  applying a snapshot (filter, sort, keep selection): {apply_ms:.1} ms");
+    println!(
+        "  applying a snapshot (filter, sort, keep selection): {apply_ms:.1} ms; rebuilding the lists again: {rebuild_ms:.1} ms"
+    );
     for (name, action) in [
         ("anomalies", Action::ViewAnomalies),
         ("entities", Action::ViewEntities),
@@ -131,6 +136,51 @@ fn main() {
         let (p50, p99) = (percentile(&mut times.clone(), 0.5), percentile(&mut times, 0.99));
         println!("  render {name:<10} p50 {p50:>6.2} ms  p99 {p99:>6.2} ms");
     }
+    // A drill-down into the best-ranked window whose records are still held, moving through
+    // its records.
+    state.update(Action::ViewAnomalies);
+    state.update(Action::Top);
+    state.update(Action::Open);
+    for _ in 0..2_000 {
+        if state.detail.as_ref().is_some_and(|d| !d.events.is_empty()) {
+            break;
+        }
+        state.update(Action::Back);
+        state.update(Action::Down);
+        state.update(Action::Open);
+    }
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        state.update(Action::Down);
+        let t = Instant::now();
+        term.draw(|f| trailtop::ui::render(f, &state, &theme, &keymap)).unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (p50, p99) = (percentile(&mut times.clone(), 0.5), percentile(&mut times, 0.99));
+    println!("  render {:<10} p50 {p50:>6.2} ms  p99 {p99:>6.2} ms", "drill-down");
+    // Each pivot from the drill-down's record, over the records held: the key press to its frame.
+    for (name, action) in [
+        ("access key", Action::PivotAccessKey),
+        ("session", Action::PivotSession),
+        ("address", Action::PivotAddress),
+        ("around", Action::PivotAround),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            state.update(action);
+            term.draw(|f| trailtop::ui::render(f, &state, &theme, &keymap)).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            let found = state.detail.as_ref().map_or(0, |d| d.events.len());
+            state.update(Action::Back);
+            if times.len() == 1 {
+                print!("  pivot {name:<10} {found:>7} records");
+            }
+        }
+        let (p50, max) = (percentile(&mut times.clone(), 0.5), percentile(&mut times, 1.0));
+        println!("  key press to frame p50 {p50:>7.2} ms  max {max:>7.2} ms");
+    }
+    state.update(Action::Back);
     state.update(Action::ViewAnomalies);
     let mut times = Vec::new();
     for _ in 0..200 {

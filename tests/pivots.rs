@@ -219,6 +219,16 @@ fn search_moves_between_matching_records_and_keeps_the_rest_listed() {
     press(&mut s, KeyCode::Char('N'), KeyModifiers::SHIFT);
     assert_eq!(s.detail.as_ref().unwrap().sel, *want.last().unwrap(), "N wraps to the last match");
 
+    // From the list, "around this time" is the window's span and ten minutes either side.
+    press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(s.detail.is_none());
+    let row = s.selected_row().unwrap().row.clone();
+    press(&mut s, KeyCode::Char('T'), KeyModifiers::SHIFT);
+    let half = (row.window_end - row.window_start) / 2;
+    let want = Pivot::Around { at: row.window_start + half, span: half + 600 };
+    assert_eq!(s.detail.as_ref().unwrap().pivot.as_ref().unwrap().pivot, want);
+    press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    s.update(Action::Open);
     // Every pivot finds something from the top window of the generated day.
     for key in ['K', 'S', 'A', 'T'] {
         press(&mut s, KeyCode::Char(key), KeyModifiers::SHIFT);

@@ -54,17 +54,24 @@ fn session_context(e: &Event) -> Option<Value> {
 /// The chain of `arn` over the held records: its records and those of every identity behind
 /// it, the creating calls, and a summary that reads from the session back to its origin.
 pub(super) fn gather(snap: &Snapshot, arn: &str) -> Gathered {
-    let creators: Vec<(Arc<Event>, Value)> = snap
-        .tail
-        .iter()
-        .filter(|e| CREATORS.contains(&&*e.name) && e.error_code.is_none())
-        .filter_map(|e| Some((Arc::clone(e), serde_json::from_str(e.raw.as_deref()?).ok()?)))
-        .collect();
+    // The credential calls held; each is parsed only when its text names the session sought
+    // (a busy account holds thousands of AssumeRole calls by services).
+    let creators: Vec<&Arc<Event>> =
+        snap.tail.iter().filter(|e| CREATORS.contains(&&*e.name) && e.error_code.is_none()).collect();
     let mut chain = vec![arn.to_owned()];
     let mut links: Vec<(Arc<Event>, Option<String>)> = Vec::new();
     while links.len() < MAX_LINKS {
         let cur = chain.last().map(String::as_str).unwrap_or("");
-        let Some((e, v)) = creators.iter().filter(|(_, v)| creates(v, cur)).max_by_key(|(e, _)| e.time) else { break };
+        // The session's name is in the call's text either way: in the ARN of its response, or
+        // as Identity Center's user name.
+        let name = cur.rsplit('/').next().unwrap_or(cur);
+        let found = creators
+            .iter()
+            .filter(|e| !name.is_empty() && e.raw.as_deref().is_some_and(|r| r.contains(name)))
+            .filter_map(|e| Some((*e, serde_json::from_str::<Value>(e.raw.as_deref()?).ok()?)))
+            .filter(|(_, v)| creates(v, cur))
+            .max_by_key(|(e, _)| e.time);
+        let Some((e, v)) = found else { break };
         let source_identity =
             v["requestParameters"]["sourceIdentity"].as_str().map(crate::parse::sanitize::clean_owned);
         links.push((Arc::clone(e), source_identity));

@@ -325,7 +325,7 @@ impl AppState {
             let o = x.total_cmp(&y).then(rows[a].rank.cmp(&rows[b].rank).reverse());
             if self.sort_desc { o.reverse() } else { o }
         });
-        self.lists.groups = entities::groups(rows, &ent);
+        self.lists.groups = entities::groups(rows, &self.lists.anomalies, &ent);
         self.flatten_entities();
         // What the views draw from the rows, computed once a snapshot rather than once a frame.
         let mut by_entity: rustc_hash::FxHashMap<&str, Vec<usize>> = Default::default();

@@ -164,6 +164,9 @@ impl AppState {
         let (event, row) = match &self.detail {
             Some(d) => (d.events.get(d.sel).cloned(), d.row.clone()),
             None if self.view == View::Tail => (self.selected_event().cloned(), None),
+            // From a list, "around" is the window's own span; the other pivots take its newest
+            // held record.
+            None if action == Action::PivotAround => (None, self.selected_row().cloned()),
             None => {
                 let row = self.selected_row().cloned();
                 (row.as_ref().and_then(|r| self.snap.window_events(r).into_iter().next()), row)

@@ -49,58 +49,78 @@ pub enum LineKey {
     Window(i64, String),
 }
 
-/// The groups of `sorted` (row indices in the table's order): a principal comes where its
-/// first window does, so the principal with the highest value of the sort column leads.
-pub fn groups(rows: &[ScoredRow], sorted: &[usize]) -> Vec<Group> {
+/// The groups of the windows `members` (indices into `rows`, ascending) with `sorted` the same
+/// windows in the table's order: a principal comes where its first window in that order does,
+/// so the principal with the highest value of the sort column leads.
+pub fn groups(rows: &[ScoredRow], members: &[usize], sorted: &[usize]) -> Vec<Group> {
+    struct Acc<'r> {
+        group: Group,
+        best_rank: usize,
+        ips: rustc_hash::FxHashSet<&'r str>,
+        per_start: FxHashMap<i64, u64>,
+    }
+    // In memory order: each window's group, and what the group sums (the table's order visits
+    // the rows at random, and that cost more than the rest of the view).
     let mut at: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut out: Vec<Group> = Vec::new();
-    for &i in sorted {
+    let mut gid = vec![usize::MAX; rows.len()];
+    let mut acc: Vec<Acc> = Vec::new();
+    for &i in members {
         let r = &rows[i];
         let g = *at.entry(&r.row.principal).or_insert_with(|| {
-            out.push(Group {
-                principal: r.row.principal.clone(),
-                windows: Vec::new(),
-                best: i,
-                events: 0,
-                flagged: 0,
-                addresses: 0,
-                last: i64::MIN,
-                features: [f64::MIN; N_FEATURES],
-                spark: String::new(),
+            acc.push(Acc {
+                group: Group {
+                    principal: r.row.principal.clone(),
+                    windows: Vec::new(),
+                    best: i,
+                    events: 0,
+                    flagged: 0,
+                    addresses: 0,
+                    last: i64::MIN,
+                    features: [f64::MIN; N_FEATURES],
+                    spark: String::new(),
+                },
+                best_rank: r.rank,
+                ips: Default::default(),
+                per_start: Default::default(),
             });
-            out.len() - 1
+            acc.len() - 1
         });
-        let g = &mut out[g];
-        g.windows.push(i);
-        g.events += r.row.events;
-        g.flagged += usize::from(r.flagged);
-        g.last = g.last.max(r.row.window_start);
-        if r.rank < rows[g.best].rank {
-            g.best = i;
+        gid[i] = g;
+        let a = &mut acc[g];
+        a.group.events += r.row.events;
+        a.group.flagged += usize::from(r.flagged);
+        a.group.last = a.group.last.max(r.row.window_start);
+        if r.rank < a.best_rank {
+            (a.group.best, a.best_rank) = (i, r.rank);
         }
-        for (m, v) in g.features.iter_mut().zip(r.row.features) {
-            *m = m.max(v);
+        for (m, v) in a.group.features.iter_mut().zip(&r.row.features) {
+            *m = m.max(*v);
         }
+        a.ips.insert(&r.row.source_ip);
+        *a.per_start.entry(r.row.window_start).or_default() += r.row.events;
     }
-    for g in &mut out {
-        let mut ips: Vec<&str> = g.windows.iter().map(|&i| rows[i].row.source_ip.as_str()).collect();
-        ips.sort_unstable();
-        ips.dedup();
-        g.addresses = ips.len();
-        let mut by_start: Vec<(i64, u64)> =
-            g.windows.iter().map(|&i| (rows[i].row.window_start, rows[i].row.events)).collect();
-        by_start.sort_unstable();
-        let mut per: Vec<(i64, u64)> = Vec::new();
-        for (start, n) in by_start {
-            match per.last_mut() {
-                Some(last) if last.0 == start => last.1 += n,
-                _ => per.push((start, n)),
-            }
+    // In the table's order: each group's windows, and the groups' order.
+    let mut order = Vec::with_capacity(acc.len());
+    for &i in sorted {
+        let g = gid[i];
+        if acc[g].group.windows.is_empty() {
+            order.push(g);
         }
-        let tail: Vec<u64> = per.iter().rev().take(SPARK_WINDOWS).rev().map(|p| p.1).collect();
-        g.spark = sparkline(&tail);
+        acc[g].group.windows.push(i);
     }
-    out
+    let mut groups: Vec<Option<Group>> = acc
+        .into_iter()
+        .map(|a| {
+            let mut g = a.group;
+            g.addresses = a.ips.len();
+            let mut starts: Vec<(i64, u64)> = a.per_start.into_iter().collect();
+            starts.sort_unstable();
+            let last: Vec<u64> = starts.iter().rev().take(SPARK_WINDOWS).rev().map(|p| p.1).collect();
+            g.spark = sparkline(&last);
+            Some(g)
+        })
+        .collect();
+    order.into_iter().filter_map(|g| groups[g].take()).collect()
 }
 
 impl AppState {
