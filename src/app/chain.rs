@@ -128,3 +128,34 @@ fn origin(events: &[Arc<Event>], principal: &str) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::creates;
+
+    fn v(s: &str) -> serde_json::Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn each_credential_call_is_matched_to_the_session_it_made() {
+        let session = "arn:aws:sts::1:assumed-role/deploy/gh-run-7";
+        let assume = v(
+            r#"{"eventName":"AssumeRoleWithWebIdentity","responseElements":{"assumedRoleUser":{"arn":"arn:aws:sts::1:assumed-role/deploy/gh-run-7"}}}"#,
+        );
+        assert!(creates(&assume, session));
+        assert!(!creates(&assume, "arn:aws:sts::1:assumed-role/deploy/gh-run-8"));
+        let federated = v(
+            r#"{"eventName":"GetFederationToken","responseElements":{"federatedUser":{"arn":"arn:aws:sts::1:federated-user/bob"}}}"#,
+        );
+        assert!(creates(&federated, "arn:aws:sts::1:federated-user/bob"));
+        // Identity Center: the permission set and the account in the request, the user's name.
+        let sso = v(
+            r#"{"eventName":"GetRoleCredentials","userIdentity":{"userName":"alice@corp.example"},"requestParameters":{"roleName":"Admin","accountId":"1"}}"#,
+        );
+        assert!(creates(&sso, "arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_0123abcd/alice@corp.example"));
+        assert!(!creates(&sso, "arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_0123abcd/mallory@corp.example"));
+        assert!(!creates(&sso, "arn:aws:sts::2:assumed-role/AWSReservedSSO_Admin_0123abcd/alice@corp.example"));
+        assert!(!creates(&sso, "arn:aws:sts::1:assumed-role/AWSReservedSSO_ReadOnly_0123abcd/alice@corp.example"));
+    }
+}
