@@ -270,6 +270,12 @@ fn queries_are_recalled_with_up_and_saved_by_name() {
     }
     key(&mut s, KeyCode::Enter);
     key(&mut s, KeyCode::Char('/'));
+    for _ in 0..40 {
+        key(&mut s, KeyCode::Backspace);
+    }
+    for c in "region:eu".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
     let bar = |s: &AppState| match &s.mode {
         Mode::Filter(i) => i.value().to_owned(),
         other => panic!("{other:?}"),
@@ -281,7 +287,12 @@ fn queries_are_recalled_with_up_and_saved_by_name() {
     key(&mut s, KeyCode::Down);
     assert_eq!(bar(&s), "event:ConsoleLogin");
     key(&mut s, KeyCode::Down);
-    assert_eq!(bar(&s), "");
+    assert_eq!(bar(&s), "region:eu", "what was being typed comes back");
+    key(&mut s, KeyCode::Down);
+    assert_eq!(bar(&s), "region:eu", "Down with nothing recalled leaves the line alone");
+    for _ in 0..9 {
+        key(&mut s, KeyCode::Backspace);
+    }
 
     // The name applies the saved query; an unknown one is said in the bar.
     for c in "@tamperx".chars() {

@@ -192,8 +192,9 @@ pub struct AppState {
     pub expanded: rustc_hash::FxHashSet<String>,
     /// The query history and the saved queries.
     pub queries: crate::config::queries::Queries,
-    /// Which history entry Up/Down put in the bar, while it is open.
-    pub recall: Option<usize>,
+    /// Which history entry Up/Down put in the bar while it is open, and what had been typed
+    /// before (Down past the newest entry brings it back).
+    pub recall: Option<(usize, String)>,
 }
 
 impl AppState {

@@ -57,15 +57,25 @@ impl AppState {
         match key.code {
             KeyCode::Up | KeyCode::Down => {
                 let n = self.queries.history.len();
-                let at = match (key.code, self.recall) {
+                let at = match (key.code, &self.recall) {
                     (KeyCode::Up, None) if n > 0 => Some(0),
-                    (KeyCode::Up, Some(i)) => Some((i + 1).min(n.saturating_sub(1))),
-                    (KeyCode::Down, Some(0) | None) => None,
-                    (KeyCode::Down, Some(i)) => Some(i - 1),
-                    _ => self.recall,
+                    (KeyCode::Up, Some((i, _))) => Some((i + 1).min(n.saturating_sub(1))),
+                    (KeyCode::Down, Some((i, _))) if *i > 0 => Some(i - 1),
+                    (KeyCode::Down, Some(_)) => None,
+                    _ => return vec![],
                 };
-                self.recall = at;
-                *input = at.and_then(|i| self.queries.history.get(i)).map_or("", String::as_str).into();
+                // What was being typed comes back below the newest entry, as in a shell.
+                let draft = match self.recall.take() {
+                    Some((_, draft)) => draft,
+                    None => input.value().to_owned(),
+                };
+                match at {
+                    Some(i) => {
+                        *input = self.queries.history[i].as_str().into();
+                        self.recall = Some((i, draft));
+                    }
+                    None => *input = draft.as_str().into(),
+                }
                 vec![]
             }
             KeyCode::Enter => {
