@@ -219,6 +219,18 @@ fn search_moves_between_matching_records_and_keeps_the_rest_listed() {
     press(&mut s, KeyCode::Char('N'), KeyModifiers::SHIFT);
     assert_eq!(s.detail.as_ref().unwrap().sel, *want.last().unwrap(), "N wraps to the last match");
 
+    // A filter given inside a pivot holds in the drill-down Esc returns to.
+    press(&mut s, KeyCode::Char('A'), KeyModifiers::SHIFT);
+    press(&mut s, KeyCode::Char('/'), KeyModifiers::NONE);
+    typed(&mut s, "event:Delete*");
+    press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    let d = s.detail.as_ref().unwrap();
+    assert!(d.row.is_some() && d.events.len() == want.len(), "{} records", d.events.len());
+    assert!(d.events.iter().all(|e| e.name.starts_with("Delete")));
+    press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(s.filter.is_empty(), "Esc in the list clears the filter");
+    s.update(Action::Open);
     // From the list, "around this time" is the window's span and ten minutes either side.
     press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     assert!(s.detail.is_none());

@@ -36,6 +36,9 @@ pub struct Detail {
     /// What happened in the window, in words, from all its held records (see
     /// [`crate::app::evidence`]).
     pub evidence: Vec<String>,
+    /// The filter its records were kept by, so a drill-down returned to after the filter
+    /// changed is filtered again.
+    pub filtered_by: String,
 }
 
 /// The longest request-parameters line kept for the list.
@@ -75,6 +78,7 @@ impl Detail {
             params: Vec::new(),
             explain_scroll: 0,
             evidence: Vec::new(),
+            filtered_by: String::new(),
         }
     }
 
@@ -184,6 +188,7 @@ impl AppState {
         let mut d = Detail::new(None, g.events);
         (d.pivot, d.back) = (Some(PivotView { pivot, summary: g.summary }), back);
         d.events.retain(|e| self.filter.matches_event(e));
+        d.filtered_by = self.filter.text.clone();
         d.fill_params(self.page);
         self.detail = Some(d);
     }
@@ -227,6 +232,7 @@ impl AppState {
         d.held = events.len();
         events.retain(|e| self.filter.matches_event(e));
         d.events = events;
+        d.filtered_by = self.filter.text.clone();
         d.sel = d.sel.min(d.events.len().saturating_sub(1));
         d.json = None;
         d.params.clear();

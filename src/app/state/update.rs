@@ -75,7 +75,12 @@ impl AppState {
                 // no list to go back to.
                 Some(d) if d.json.is_some() && (d.row.is_some() || d.pivot.is_some()) => d.json = None,
                 // From a pivot back to where it was taken.
-                Some(d) if d.back.is_some() => self.detail = d.back.take().map(|b| *b),
+                Some(d) if d.back.is_some() => {
+                    self.detail = d.back.take().map(|b| *b);
+                    if self.detail.as_ref().is_some_and(|d| d.filtered_by != self.filter.text) {
+                        self.refilter_detail();
+                    }
+                }
                 Some(_) => self.detail = None,
                 None if !self.filter.is_empty() => {
                     self.filter = Filter::default();
