@@ -99,6 +99,7 @@ fn views_at_both_sizes() {
         ("anomalies", &[]),
         ("entities", &[Action::ViewEntities]),
         ("entities_open", &[Action::ViewEntities, Action::Open, Action::Down]),
+        ("entities_by_address", &[Action::ViewEntities, Action::GroupBy]),
         ("tail", &[Action::ViewTail]),
         ("model", &[Action::ViewModel]),
         ("detail", &[Action::Open]),
@@ -263,6 +264,10 @@ fn every_key_can_be_rebound_and_the_hints_follow() {
     }
     assert!(!entities.contains("? help") && !entities.contains("q quit"), "{entities}");
     press(&mut s, Action::Help);
+    // The dialog's keys are the last in the help, which is taller than 48 rows: scroll down
+    // (the console loop sets how far it can scroll from the terminal's height).
+    s.help_overflow = keymap.bindings.len().saturating_sub(trailtop::ui::help_rows(48));
+    press(&mut s, Action::Bottom);
     let help = screen_with(&s, 160, 48, &keymap);
     assert!(help.contains(&key_of(Action::MarkConfirm)) && help.contains("dialog: record"), "{help}");
     press(&mut s, Action::Quit);
@@ -334,7 +339,7 @@ fn entities_group_windows_under_their_principal_and_open_and_fold() {
     assert!(s.lists.entities.iter().all(|l| matches!(l, EntityLine::Principal(_))));
     // Sorted by events: the first principal holds the busiest window.
     let busiest = s.snap.rows.iter().max_by_key(|r| r.row.events).unwrap();
-    assert_eq!(s.lists.groups[0].principal, busiest.row.principal);
+    assert_eq!(s.lists.groups[0].key, busiest.row.principal);
     let windows = s.lists.groups[0].windows.len();
     assert!(windows > 1, "the busiest principal has several windows");
     s.update(Action::Open);
@@ -354,11 +359,19 @@ fn entities_group_windows_under_their_principal_and_open_and_fold() {
     assert_eq!(s.cursors[View::Entities].row, 0, "and the cursor is on its principal");
     // The selection stays on the principal's line when a new snapshot comes.
     s.update(Action::Down);
-    let on = s.lists.groups[1].principal.clone();
+    let on = s.lists.groups[1].key.clone();
     s.cursors[View::Entities].moved = true;
     s.on_snapshot(snapshot());
     let EntityLine::Principal(g) = s.lists.entities[s.cursors[View::Entities].row] else { panic!("a principal") };
-    assert_eq!(s.lists.groups[g].principal, on);
+    assert_eq!(s.lists.groups[g].key, on);
+    // Grouped by address, the console brute force from one address across many users is one
+    // line, its principals counted.
+    s.update(Action::GroupBy);
+    let spray = s.lists.groups.iter().find(|g| s.snap.rows[g.best].rules.contains(&"console-brute-force")).unwrap();
+    assert!(spray.windows.iter().all(|&i| s.snap.rows[i].row.source_ip == spray.key));
+    assert!(spray.others >= 5, "{} principals from {}", spray.others, spray.key);
+    let text = screen(&s, 200, 50);
+    assert!(text.contains(&format!("{} principals", spray.others)), "{text}");
 }
 
 /// `--alert` in the console: the header says where alerts go and whether they get there.

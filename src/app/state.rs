@@ -188,8 +188,10 @@ pub struct AppState {
     pub hold_position: bool,
     /// Windows flagged since the analyst last looked.
     pub fresh: fresh::Fresh,
-    /// The principals whose windows the Entities view shows.
+    /// The principals (or addresses) whose windows the Entities view shows.
     pub expanded: rustc_hash::FxHashSet<String>,
+    /// Whether the Entities view groups by source address instead of principal.
+    pub group_by_address: bool,
     /// The query history and the saved queries.
     pub queries: crate::config::queries::Queries,
     /// Which history entry Up/Down put in the bar while it is open, and what had been typed
@@ -224,6 +226,7 @@ impl AppState {
             hold_position: false,
             fresh: Default::default(),
             expanded: Default::default(),
+            group_by_address: false,
             queries: Default::default(),
             recall: None,
         }
@@ -326,7 +329,7 @@ impl AppState {
             let o = x.total_cmp(&y).then(rows[a].rank.cmp(&rows[b].rank).reverse());
             if self.sort_desc { o.reverse() } else { o }
         });
-        self.lists.groups = entities::groups(rows, &self.lists.anomalies, &ent);
+        self.lists.groups = entities::groups(rows, &self.lists.anomalies, &ent, self.group_by_address);
         self.flatten_entities();
         // What the views draw from the rows, computed once a snapshot rather than once a frame.
         let mut by_entity: rustc_hash::FxHashMap<&str, Vec<usize>> = Default::default();

@@ -68,6 +68,8 @@ pub enum Action {
     MarkTruePositive,
     /// Withdraw the label on the window.
     UndoLabel,
+    /// Group the Entities view by source address instead of principal, or back.
+    GroupBy,
     /// Everything the access key of the record in focus did.
     PivotAccessKey,
     /// The session of the record in focus, traced back to the identity behind it.

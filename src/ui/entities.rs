@@ -28,7 +28,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &K
     let at = shown.iter().position(|&c| c == s.sort_col).unwrap_or(0);
     let first = at.saturating_sub(n_cols.saturating_sub(1)).min(shown.len().saturating_sub(n_cols));
     let cols: Vec<usize> = shown.iter().skip(first).take(n_cols).copied().collect();
-    let mut header: Vec<String> = vec!["principal".into(), "source ip".into(), "window".into(), "activity".into()];
+    let (by, other) = if s.group_by_address { ("source ip", "principal") } else { ("principal", "source ip") };
+    let mut header: Vec<String> = vec![by.into(), other.into(), "window".into(), "activity".into()];
     header.extend(cols.iter().map(|&c| {
         let mark = if c == s.sort_col { if s.sort_desc { "▼" } else { "▲" } } else { "" };
         format!("{}{mark}", truncate(&short_feature(FEATURE_NAMES[c]), 8))
@@ -42,14 +43,19 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &K
             let (mut cells, values, best) = match line {
                 EntityLine::Principal(g) => {
                     let g = &s.lists.groups[g];
-                    let open = if s.expanded.contains(&g.principal) { "▾ " } else { "▸ " };
-                    let where_from = match g.addresses {
-                        1 => address(&rows[g.best].row),
-                        n => format!("{n} addresses"),
+                    let open = if s.expanded.contains(&g.key) { "▾ " } else { "▸ " };
+                    let best = &rows[g.best].row;
+                    // Grouped by address, the columns trade places: the address leads and the
+                    // principals behind it are counted.
+                    let (first, second) = match (s.group_by_address, g.others) {
+                        (false, 1) => (principal_cell(&g.key, 22), address(best)),
+                        (false, n) => (principal_cell(&g.key, 22), format!("{n} addresses")),
+                        (true, 1) => (address(best), principal_cell(&best.principal, 18)),
+                        (true, n) => (address(best), format!("{n} principals")),
                     };
                     let cells = vec![
-                        Cell::from(format!("{open}{}", principal_cell(&g.principal, 22))),
-                        Cell::from(where_from),
+                        Cell::from(format!("{open}{first}")),
+                        Cell::from(second),
                         Cell::from(plural(g.windows.len() as u64, "window")),
                         Cell::from(g.spark.clone()),
                     ];
@@ -57,9 +63,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &K
                 }
                 EntityLine::Window(idx) => {
                     let r = &rows[idx];
+                    let other = if s.group_by_address { principal_cell(&r.row.principal, 18) } else { address(&r.row) };
                     let cells = vec![
                         Cell::from("  └"),
-                        Cell::from(address(&r.row)),
+                        Cell::from(other),
                         Cell::from(short_window(r.row.window_start)),
                         Cell::from(s.lists.sparks.get(&r.row.entity).cloned().unwrap_or_default()),
                     ];
@@ -82,12 +89,18 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &K
     };
     let windows: usize = s.lists.groups.iter().map(|g| g.windows.len()).sum();
     let title = format!(
-        " {} in {} entity-windows, by highest {} ({} opens, {} folds; {} {} column, {} reverse, {} hide{hidden}) ",
-        plural(s.lists.groups.len() as u64, "principal"),
+        " {} in {} entity-windows, by highest {} ({} opens, {} folds, {} groups by {}; {} {} column, {} reverse, {} hide{hidden}) ",
+        match (s.group_by_address, s.lists.groups.len()) {
+            (true, 1) => "1 address".to_owned(),
+            (true, n) => format!("{} addresses", crate::text::group(n as u64)),
+            (false, n) => plural(n as u64, "principal"),
+        },
         of_total(s, windows),
         FEATURE_NAMES[s.sort_col],
         key(Action::Open),
         key(Action::Back),
+        key(Action::GroupBy),
+        if s.group_by_address { "principal" } else { "address" },
         key(Action::SortPrev),
         key(Action::SortNext),
         key(Action::SortReverse),

@@ -1,6 +1,7 @@
 //! The Entities view groups windows under their principal, k9s-style: a line per principal
 //! (its windows, addresses, events, flags, and each feature's highest value), expanded with
-//! Enter to show its windows beneath, folded again with Esc.
+//! Enter to show its windows beneath, folded again with Esc. `b` groups them by source address
+//! instead, so that one address working many principals (a password spray) is one line.
 
 use rustc_hash::FxHashMap;
 
@@ -8,11 +9,11 @@ use super::{AppState, SPARK_WINDOWS, View, sparkline};
 use crate::features::N_FEATURES;
 use crate::model::ScoredRow;
 
-/// One principal's windows in the Entities view.
+/// One principal's (or address's) windows in the Entities view.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    /// The principal.
-    pub principal: String,
+    /// The principal, or the address when grouped by address.
+    pub key: String,
     /// Its windows that pass the filter, in the table's sort order.
     pub windows: Vec<usize>,
     /// Its best-ranked window (what marking, pivots and the model view take from the line).
@@ -21,8 +22,8 @@ pub struct Group {
     pub events: u64,
     /// Of its windows, those flagged.
     pub flagged: usize,
-    /// Distinct source addresses.
-    pub addresses: usize,
+    /// Distinct source addresses (grouped by address: distinct principals).
+    pub others: usize,
     /// The start of its newest window.
     pub last: i64,
     /// Each feature's highest value over its windows.
@@ -52,11 +53,11 @@ pub enum LineKey {
 /// The groups of the windows `members` (indices into `rows`, ascending) with `sorted` the same
 /// windows in the table's order: a principal comes where its first window in that order does,
 /// so the principal with the highest value of the sort column leads.
-pub fn groups(rows: &[ScoredRow], members: &[usize], sorted: &[usize]) -> Vec<Group> {
+pub fn groups(rows: &[ScoredRow], members: &[usize], sorted: &[usize], by_address: bool) -> Vec<Group> {
     struct Acc<'r> {
         group: Group,
         best_rank: usize,
-        ips: rustc_hash::FxHashSet<&'r str>,
+        others: rustc_hash::FxHashSet<&'r str>,
         per_start: FxHashMap<i64, u64>,
     }
     // In memory order: each window's group, and what the group sums (the table's order visits
@@ -66,21 +67,25 @@ pub fn groups(rows: &[ScoredRow], members: &[usize], sorted: &[usize]) -> Vec<Gr
     let mut acc: Vec<Acc> = Vec::new();
     for &i in members {
         let r = &rows[i];
-        let g = *at.entry(&r.row.principal).or_insert_with(|| {
+        let (key, other) = match by_address {
+            false => (&r.row.principal, &r.row.source_ip),
+            true => (&r.row.source_ip, &r.row.principal),
+        };
+        let g = *at.entry(key).or_insert_with(|| {
             acc.push(Acc {
                 group: Group {
-                    principal: r.row.principal.clone(),
+                    key: key.clone(),
                     windows: Vec::new(),
                     best: i,
                     events: 0,
                     flagged: 0,
-                    addresses: 0,
+                    others: 0,
                     last: i64::MIN,
                     features: [f64::MIN; N_FEATURES],
                     spark: String::new(),
                 },
                 best_rank: r.rank,
-                ips: Default::default(),
+                others: Default::default(),
                 per_start: Default::default(),
             });
             acc.len() - 1
@@ -96,7 +101,7 @@ pub fn groups(rows: &[ScoredRow], members: &[usize], sorted: &[usize]) -> Vec<Gr
         for (m, v) in a.group.features.iter_mut().zip(&r.row.features) {
             *m = m.max(*v);
         }
-        a.ips.insert(&r.row.source_ip);
+        a.others.insert(other);
         *a.per_start.entry(r.row.window_start).or_default() += r.row.events;
     }
     // In the table's order: each group's windows, and the groups' order.
@@ -112,7 +117,7 @@ pub fn groups(rows: &[ScoredRow], members: &[usize], sorted: &[usize]) -> Vec<Gr
         .into_iter()
         .map(|a| {
             let mut g = a.group;
-            g.addresses = a.ips.len();
+            g.others = a.others.len();
             let mut starts: Vec<(i64, u64)> = a.per_start.into_iter().collect();
             starts.sort_unstable();
             let last: Vec<u64> = starts.iter().rev().take(SPARK_WINDOWS).rev().map(|p| p.1).collect();
@@ -129,7 +134,7 @@ impl AppState {
         let mut lines = Vec::with_capacity(self.lists.groups.len());
         for (gi, g) in self.lists.groups.iter().enumerate() {
             lines.push(EntityLine::Principal(gi));
-            if self.expanded.contains(&g.principal) {
+            if self.expanded.contains(&g.key) {
                 lines.extend(g.windows.iter().map(|&i| EntityLine::Window(i)));
             }
         }
@@ -147,7 +152,7 @@ impl AppState {
     /// The key of an Entities line, to find it again in the next snapshot.
     pub(super) fn line_key(&self, line: EntityLine) -> Option<LineKey> {
         Some(match line {
-            EntityLine::Principal(g) => LineKey::Principal(self.lists.groups.get(g)?.principal.clone()),
+            EntityLine::Principal(g) => LineKey::Principal(self.lists.groups.get(g)?.key.clone()),
             EntityLine::Window(i) => {
                 let r = &self.snap.rows.get(i)?.row;
                 LineKey::Window(r.window_start, r.entity.clone())
@@ -158,7 +163,7 @@ impl AppState {
     /// Where the line with `key` now is.
     pub(super) fn find_line(&self, key: &LineKey) -> Option<usize> {
         self.lists.entities.iter().position(|&l| match (l, key) {
-            (EntityLine::Principal(g), LineKey::Principal(p)) => self.lists.groups[g].principal == *p,
+            (EntityLine::Principal(g), LineKey::Principal(p)) => self.lists.groups[g].key == *p,
             (EntityLine::Window(i), LineKey::Window(start, entity)) => {
                 let r = &self.snap.rows[i].row;
                 r.window_start == *start && r.entity == *entity
@@ -171,12 +176,20 @@ impl AppState {
     pub(super) fn toggle_group(&mut self) -> bool {
         let cur = self.cursors[View::Entities].row;
         let Some(EntityLine::Principal(g)) = self.lists.entities.get(cur).copied() else { return false };
-        let p = self.lists.groups[g].principal.clone();
+        let p = self.lists.groups[g].key.clone();
         if !self.expanded.remove(&p) {
             self.expanded.insert(p);
         }
         self.flatten_entities();
         true
+    }
+
+    /// `b`: groups by address instead of principal, or back.
+    pub(super) fn toggle_group_by(&mut self) {
+        self.group_by_address = !self.group_by_address;
+        self.expanded.clear();
+        self.cursors[View::Entities] = Default::default();
+        self.rebuild();
     }
 
     /// Esc in the Entities view: folds the group the cursor is in and puts the cursor on its
@@ -185,8 +198,9 @@ impl AppState {
         let cur = self.cursors[View::Entities].row;
         let Some(line) = self.lists.entities.get(cur).copied() else { return false };
         let principal = match line {
+            EntityLine::Window(i) if self.group_by_address => self.snap.rows[i].row.source_ip.clone(),
             EntityLine::Window(i) => self.snap.rows[i].row.principal.clone(),
-            EntityLine::Principal(g) => self.lists.groups[g].principal.clone(),
+            EntityLine::Principal(g) => self.lists.groups[g].key.clone(),
         };
         if !self.expanded.remove(&principal) {
             return false;

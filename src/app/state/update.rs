@@ -146,6 +146,11 @@ impl AppState {
                 }
             }
             Action::Copy => return self.copy(),
+            Action::GroupBy => {
+                if self.view == View::Entities {
+                    self.toggle_group_by();
+                }
+            }
             Action::PivotAccessKey | Action::PivotSession | Action::PivotAddress | Action::PivotAround => {
                 self.pivot(action)
             }
