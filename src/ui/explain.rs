@@ -43,10 +43,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, d: &Detail, theme: &Theme
                 theme.fg(Role::Title).add_modifier(Modifier::BOLD),
             )));
             lines.push(Line::from(format!(
-                "{}{}  window {} – {}",
+                "{}{}  window {} – {} UTC",
                 r.row.source_ip,
                 r.row.place.as_deref().map_or_else(String::new, |p| format!(" ({p})")),
-                &format_utc(r.row.window_start, "%Y-%m-%dT%H:%M"),
+                &format_utc(r.row.window_start, "%Y-%m-%d %H:%M"),
                 &format_utc(r.row.window_end, "%H:%M")
             )));
             if !d.evidence.is_empty() {

@@ -146,11 +146,8 @@ impl AppState {
                 }
             }
             Action::Copy => return self.copy(),
-            Action::GroupBy => {
-                if self.view == View::Entities {
-                    self.toggle_group_by();
-                }
-            }
+            Action::GroupBy if self.view == View::Entities => self.toggle_group_by(),
+            Action::GroupBy => self.notice = Some("this key groups the Entities view".into()),
             Action::PivotAccessKey | Action::PivotSession | Action::PivotAddress | Action::PivotAround => {
                 self.pivot(action)
             }
