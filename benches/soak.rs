@@ -11,9 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use trailtop::features::FeatureConfig;
 use trailtop::generate::Generator;
-use trailtop::model::ModelConfig;
 use trailtop::parse::{ParseOptions, ParseStats, parse_document};
 use trailtop::pipeline::{Pipeline, PipelineState};
 use trailtop::source::SourceMsg;
@@ -39,18 +37,11 @@ fn main() {
     let start = (chrono::Utc::now().timestamp() / 86_400 - days) * 86_400;
     let mut st = PipelineState::new(Pipeline {
         data_dir: Some(dir.path().to_path_buf()),
-        read_only: false,
-        cfg: FeatureConfig::default(),
-        model: ModelConfig::default(),
         tail_capacity: 200_000,
         memory,
         retain: Some(retain_days * 86_400),
-        source_names: vec!["demo".into()],
         demo: true,
-        sigma: None,
-        sigma_notice: None,
-        geo: None,
-        retrain: None,
+        ..Pipeline::in_memory("demo")
     });
     let mut g = Generator::with_rate(1, start, rate);
     let opts = ParseOptions { keep_raw: true, ..Default::default() };

@@ -15,8 +15,7 @@ use trailtop::app::state::AppState;
 use trailtop::config::action::Action;
 use trailtop::config::keymap::Keymap;
 use trailtop::config::theme::{Palette, Theme};
-use trailtop::features::FeatureConfig;
-use trailtop::model::{ModelConfig, Threshold};
+use trailtop::model::Threshold;
 use trailtop::parse::ParseOptions;
 use trailtop::pipeline::{Pipeline, PipelineState};
 use trailtop::source::demo::DemoSource;
@@ -63,19 +62,10 @@ fn demo_snapshot() -> trailtop::pipeline::Snapshot {
     let demo = DemoSource::new(0, 600.0, true, ParseOptions { keep_raw: true, ..Default::default() });
     std::thread::spawn(move || demo.run(tx));
     let mut st = PipelineState::new(Pipeline {
-        data_dir: None,
-        read_only: false,
-        cfg: FeatureConfig::default(),
-        model: ModelConfig::default(),
         tail_capacity: 200_000,
         memory: 256 << 20,
-        retain: None,
-        source_names: vec!["demo".into()],
         demo: true,
-        sigma: None,
-        sigma_notice: None,
-        geo: None,
-        retrain: None,
+        ..Pipeline::in_memory("demo")
     });
     let mut live_since: Option<Instant> = None;
     while live_since.is_none_or(|t| t.elapsed() < Duration::from_secs(1)) {
@@ -89,61 +79,13 @@ fn demo_snapshot() -> trailtop::pipeline::Snapshot {
     st.publish()
 }
 
+/// A cell colour as `#rrggbb`. The dark theme in true colour gives every role as RGB, so
+/// anything else is the terminal's default colour.
 fn hex(c: Color, default: &str) -> String {
-    let ansi = |i: u8| -> (u8, u8, u8) {
-        const BASE: [(u8, u8, u8); 16] = [
-            (0, 0, 0),
-            (205, 49, 49),
-            (13, 188, 121),
-            (229, 229, 16),
-            (36, 114, 200),
-            (188, 63, 188),
-            (17, 168, 205),
-            (229, 229, 229),
-            (102, 102, 102),
-            (241, 76, 76),
-            (35, 209, 139),
-            (245, 245, 67),
-            (59, 142, 234),
-            (214, 112, 214),
-            (41, 184, 219),
-            (255, 255, 255),
-        ];
-        match i {
-            0..16 => BASE[i as usize],
-            16..232 => {
-                let i = i - 16;
-                let v = |x: u8| if x == 0 { 0 } else { 55 + x * 40 };
-                (v(i / 36), v((i / 6) % 6), v(i % 6))
-            }
-            _ => {
-                let g = 8 + (i - 232) * 10;
-                (g, g, g)
-            }
-        }
-    };
-    let (r, g, b) = match c {
-        Color::Reset => return default.to_owned(),
-        Color::Rgb(r, g, b) => (r, g, b),
-        Color::Indexed(i) => ansi(i),
-        Color::Black => ansi(0),
-        Color::Red => ansi(1),
-        Color::Green => ansi(2),
-        Color::Yellow => ansi(3),
-        Color::Blue => ansi(4),
-        Color::Magenta => ansi(5),
-        Color::Cyan => ansi(6),
-        Color::Gray => ansi(7),
-        Color::DarkGray => ansi(8),
-        Color::LightRed => ansi(9),
-        Color::LightGreen => ansi(10),
-        Color::LightYellow => ansi(11),
-        Color::LightBlue => ansi(12),
-        Color::LightMagenta => ansi(13),
-        Color::LightCyan => ansi(14),
-        Color::White => ansi(15),
-    };
-    format!("#{r:02x}{g:02x}{b:02x}")
+    match c {
+        Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+        _ => default.to_owned(),
+    }
 }
 
 /// The buffer as an SVG: a rectangle per run of one background, a text per run of one style,

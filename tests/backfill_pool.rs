@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::bounded;
 use trailtop::features::{EntityBy, FeatureConfig};
 use trailtop::generate::write::Layout;
-use trailtop::model::ModelConfig;
 use trailtop::parse::ParseOptions;
 use trailtop::pipeline::{Pipeline, Snapshot};
 use trailtop::source::{SourceSpec, SpawnOptions};
@@ -40,19 +39,9 @@ fn a_large_folder_backfills_on_a_two_thread_pool() {
     let (_cmd_tx, cmd_rx) = bounded(16);
     let (snap_tx, snap_rx) = bounded::<Arc<Snapshot>>(4);
     let pipeline = Pipeline {
-        data_dir: None,
-        read_only: false,
         cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
-        model: ModelConfig::default(),
         tail_capacity: 1_000,
-        memory: usize::MAX,
-        retain: None,
-        source_names: vec!["folder".into()],
-        demo: false,
-        sigma: None,
-        sigma_notice: None,
-        geo: None,
-        retrain: None,
+        ..Pipeline::in_memory("folder")
     };
     std::thread::spawn(move || pipeline.run(src_rx, cmd_rx, snap_tx));
     // Generous: the whole back-fill takes seconds; a deadlock never ends.

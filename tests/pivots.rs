@@ -14,8 +14,7 @@ use trailtop::app::pivot::Pivot;
 use trailtop::app::state::{AppState, View};
 use trailtop::config::action::Action;
 use trailtop::config::keymap::Keymap;
-use trailtop::features::FeatureConfig;
-use trailtop::model::{ModelConfig, Threshold};
+use trailtop::model::Threshold;
 use trailtop::parse::{ParseOptions, ParseStats, parse_document};
 use trailtop::pipeline::{Pipeline, PipelineState, Snapshot};
 use trailtop::source::SourceMsg;
@@ -37,21 +36,7 @@ fn records(docs: &[Vec<u8>]) -> Vec<Value> {
 
 /// The documents through the real pipeline, published once.
 fn snapshot(docs: &[Vec<u8>]) -> Arc<Snapshot> {
-    let mut st = PipelineState::new(Pipeline {
-        data_dir: None,
-        read_only: false,
-        cfg: FeatureConfig::default(),
-        model: ModelConfig::default(),
-        tail_capacity: 100_000,
-        memory: usize::MAX,
-        retain: None,
-        source_names: vec!["test".into()],
-        demo: false,
-        sigma: None,
-        sigma_notice: None,
-        geo: None,
-        retrain: None,
-    });
+    let mut st = PipelineState::new(Pipeline { tail_capacity: 100_000, ..Pipeline::in_memory("test") });
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
     for d in docs {
         let (mut events, mut stats) = (Vec::new(), ParseStats::default());
@@ -75,16 +60,25 @@ fn console(snap: Arc<Snapshot>) -> AppState {
     s
 }
 
-fn press(s: &mut AppState, code: KeyCode, mods: KeyModifiers) {
+fn press(s: &mut AppState, code: KeyCode, mods: KeyModifiers) -> Vec<trailtop::app::state::Command> {
     let keymap = Keymap::load(None).0;
-    s.on_key(KeyEvent::new(code, mods), |l, k| keymap.action_for(l, k));
+    s.on_key(KeyEvent::new(code, mods), |l, k| keymap.action_for(l, k))
 }
 
-fn typed(s: &mut AppState, text: &str) {
+/// Types `text` into the bar open, after clearing what it holds.
+fn type_in(s: &mut AppState, text: &str) {
+    for _ in 0..40 {
+        press(s, KeyCode::Backspace, KeyModifiers::NONE);
+    }
     for c in text.chars() {
         press(s, KeyCode::Char(c), KeyModifiers::NONE);
     }
-    press(s, KeyCode::Enter, KeyModifiers::NONE);
+}
+
+/// Types `text` into the bar open and presses Enter.
+fn typed(s: &mut AppState, text: &str) -> Vec<trailtop::app::state::Command> {
+    type_in(s, text);
+    press(s, KeyCode::Enter, KeyModifiers::NONE)
 }
 
 /// Selects the anomaly row whose principal ends with `suffix` and opens it.
@@ -255,15 +249,9 @@ fn queries_are_recalled_with_up_and_saved_by_name() {
     use trailtop::app::state::{Command, Mode};
     let mut s = console(generated_day());
     let all = s.lists.anomalies.len();
-    let keymap = Keymap::load(None).0;
-    let key = |s: &mut AppState, code: KeyCode| {
-        s.on_key(KeyEvent::new(code, KeyModifiers::NONE), |l, k| keymap.action_for(l, k))
-    };
+    let key = |s: &mut AppState, code: KeyCode| press(s, code, KeyModifiers::NONE);
     key(&mut s, KeyCode::Char('/'));
-    for c in "@tamper=event:StopLogging".chars() {
-        key(&mut s, KeyCode::Char(c));
-    }
-    let cmds = key(&mut s, KeyCode::Enter);
+    let cmds = typed(&mut s, "@tamper=event:StopLogging");
     let tampered = s.lists.anomalies.len();
     assert!(tampered > 0 && tampered < all, "{tampered} of {all}");
     assert_eq!(s.notice.as_deref(), Some("saved as @tamper"));
@@ -274,20 +262,9 @@ fn queries_are_recalled_with_up_and_saved_by_name() {
     // Another query, then Up brings the earlier one back, Down the newer, Down again nothing.
     key(&mut s, KeyCode::Esc);
     key(&mut s, KeyCode::Char('/'));
-    for _ in 0..40 {
-        key(&mut s, KeyCode::Backspace);
-    }
-    for c in "event:ConsoleLogin".chars() {
-        key(&mut s, KeyCode::Char(c));
-    }
-    key(&mut s, KeyCode::Enter);
+    typed(&mut s, "event:ConsoleLogin");
     key(&mut s, KeyCode::Char('/'));
-    for _ in 0..40 {
-        key(&mut s, KeyCode::Backspace);
-    }
-    for c in "region:eu".chars() {
-        key(&mut s, KeyCode::Char(c));
-    }
+    type_in(&mut s, "region:eu");
     let bar = |s: &AppState| match &s.mode {
         Mode::Filter(i) => i.value().to_owned(),
         other => panic!("{other:?}"),
@@ -302,15 +279,9 @@ fn queries_are_recalled_with_up_and_saved_by_name() {
     assert_eq!(bar(&s), "region:eu", "what was being typed comes back");
     key(&mut s, KeyCode::Down);
     assert_eq!(bar(&s), "region:eu", "Down with nothing recalled leaves the line alone");
-    for _ in 0..9 {
-        key(&mut s, KeyCode::Backspace);
-    }
 
     // The name applies the saved query; an unknown one is said in the bar.
-    for c in "@tamperx".chars() {
-        key(&mut s, KeyCode::Char(c));
-    }
-    key(&mut s, KeyCode::Enter);
+    typed(&mut s, "@tamperx");
     assert!(s.notice.as_deref().unwrap().contains("no saved query named tamperx; saved: tamper"));
     key(&mut s, KeyCode::Backspace);
     key(&mut s, KeyCode::Enter);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use trailtop::features::{EntityBy, FeatureConfig};
 use trailtop::generate::Generator;
-use trailtop::model::{ModelConfig, ScoredRow};
+use trailtop::model::ScoredRow;
 use trailtop::parse::{Event, ParseOptions, ParseStats, parse_document};
 use trailtop::pipeline::{Pipeline, PipelineState, Snapshot};
 use trailtop::source::{Commit, SourceMsg};
@@ -16,18 +16,10 @@ const T0: i64 = 1_709_510_400;
 fn pipeline(dir: Option<&Path>) -> Pipeline {
     Pipeline {
         data_dir: dir.map(Path::to_path_buf),
-        read_only: false,
         cfg: FeatureConfig { window_secs: 3600, by: EntityBy::PrincipalIp },
-        model: ModelConfig::default(),
         tail_capacity: 100_000,
-        memory: usize::MAX,
         retain: Some(14 * 86_400),
-        source_names: vec!["/var/trail".into()],
-        demo: false,
-        sigma: None,
-        sigma_notice: None,
-        geo: None,
-        retrain: None,
+        ..Pipeline::in_memory("/var/trail")
     }
 }
 

@@ -9,9 +9,8 @@ use trailtop::app::state::{AppState, Command, View};
 use trailtop::config::action::Action;
 use trailtop::config::keymap::Keymap;
 use trailtop::config::theme::{Palette, Theme};
-use trailtop::features::FeatureConfig;
 use trailtop::generate::{ALL_SCENARIOS, Generator};
-use trailtop::model::{ModelConfig, Threshold};
+use trailtop::model::Threshold;
 use trailtop::parse::{ParseOptions, ParseStats, parse_document};
 use trailtop::pipeline::{Pipeline, PipelineState, Snapshot};
 use trailtop::source::SourceMsg;
@@ -29,21 +28,7 @@ fn snapshot() -> Arc<Snapshot> {
 /// [`snapshot`], matching `sigma` rules too.
 fn snapshot_with(sigma: Option<Arc<trailtop::sigma::Rules>>) -> Arc<Snapshot> {
     let mut g = Generator::for_total(4, START, 2, 6000, ALL_SCENARIOS);
-    let mut st = PipelineState::new(Pipeline {
-        data_dir: None,
-        read_only: false,
-        cfg: FeatureConfig::default(),
-        model: ModelConfig::default(),
-        tail_capacity: 10_000,
-        memory: usize::MAX,
-        retain: None,
-        source_names: vec!["demo".into()],
-        demo: true,
-        sigma,
-        sigma_notice: None,
-        geo: None,
-        retrain: None,
-    });
+    let mut st = PipelineState::new(Pipeline { demo: true, sigma, ..Pipeline::in_memory("demo") });
     let opts = ParseOptions { keep_raw: true, ..Default::default() };
     for _ in 0..48 {
         let mut events = Vec::new();

@@ -62,6 +62,27 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// A pipeline of one source that keeps nothing on disk, with the default windows and model
+    /// and no bounds, rules or databases: what tests, benchmarks and the screenshot script
+    /// start from, changing the fields they care about.
+    pub fn in_memory(source: &str) -> Pipeline {
+        Pipeline {
+            data_dir: None,
+            read_only: false,
+            cfg: FeatureConfig::default(),
+            model: ModelConfig::default(),
+            tail_capacity: 10_000,
+            memory: usize::MAX,
+            retain: None,
+            source_names: vec![source.into()],
+            demo: false,
+            sigma: None,
+            sigma_notice: None,
+            geo: None,
+            retrain: None,
+        }
+    }
+
     /// The pipeline thread: drains sources and commands into a [`PipelineState`] and publishes
     /// when something changed and [`REFRESH`] has passed (at once after a command). Ends when
     /// the console hangs up.

@@ -8,19 +8,9 @@ use crate::source::SourceStatus;
 /// One source, hour windows by principal, a tail of 10, labels in memory.
 fn config() -> Pipeline {
     Pipeline {
-        data_dir: None,
-        read_only: false,
         cfg: FeatureConfig { window_secs: 3600, by: EntityBy::Principal },
-        model: ModelConfig::default(),
         tail_capacity: 10,
-        memory: usize::MAX,
-        retain: None,
-        source_names: vec!["s3://trail/".into()],
-        demo: false,
-        sigma: None,
-        sigma_notice: None,
-        geo: None,
-        retrain: None,
+        ..Pipeline::in_memory("s3://trail/")
     }
 }
 
