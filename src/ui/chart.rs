@@ -16,10 +16,8 @@ use crate::parse::time::format_utc;
 
 const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// Events and errors per minute for each of `cols` columns spanning the last `span` minutes
-/// up to `newest` (a column's mean over the minutes it covers; when columns outnumber minutes,
-/// a minute spans several columns).
-pub fn columns(rates: &[crate::pipeline::RatePoint], newest: i64, span: i64, cols: usize) -> Vec<(f64, f64)> {
+/// Events and errors in each of the last `span` minutes up to `newest`, oldest first.
+fn minutes(rates: &[crate::pipeline::RatePoint], newest: i64, span: i64) -> Vec<(u64, u64)> {
     let mut minutes = vec![(0u64, 0u64); span as usize];
     let first = newest - (span - 1) * 60;
     for p in rates.iter().rev().take_while(|p| p.minute >= first) {
@@ -28,12 +26,18 @@ pub fn columns(rates: &[crate::pipeline::RatePoint], newest: i64, span: i64, col
             (m.0, m.1) = (m.0 + u64::from(p.events), m.1 + u64::from(p.errors));
         }
     }
+    minutes
+}
+
+/// Events and errors per minute for each of `cols` columns over `minutes` (a column's mean
+/// over the minutes it covers; when columns outnumber minutes, a minute spans several columns).
+fn columns(minutes: &[(u64, u64)], cols: usize) -> Vec<(f64, f64)> {
+    let span = minutes.len();
     (0..cols)
         .map(|c| {
-            let (from, to) =
-                (c * span as usize / cols, ((c + 1) * span as usize / cols).max(c * span as usize / cols + 1));
+            let (from, to) = (c * span / cols, ((c + 1) * span / cols).max(c * span / cols + 1));
             let n = (to - from) as f64;
-            let (e, r) = minutes[from..to.min(minutes.len())].iter().fold((0, 0), |a, m| (a.0 + m.0, a.1 + m.1));
+            let (e, r) = minutes[from..to.min(span)].iter().fold((0, 0), |a, m| (a.0 + m.0, a.1 + m.1));
             (e as f64 / n, r as f64 / n)
         })
         .collect()
@@ -46,12 +50,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &AppState, theme: &Theme, keymap: &K
     let now = rates.last().map_or((0, 0), |p| (p.events, p.errors));
     // Rows: the title on the border, the bars, the time axis.
     let bar_rows = area.height.saturating_sub(2).max(1) as usize;
-    let probe = columns(rates, newest, span, area.width.max(1) as usize);
+    let minutes = minutes(rates, newest, span);
+    let probe = columns(&minutes, area.width.max(1) as usize);
     let peak = probe.iter().map(|c| c.0).fold(0.0, f64::max).ceil().max(1.0);
     let label = crate::text::group(peak as u64);
     let axis_w = label.chars().count() + 1;
     let plot_w = (area.width as usize).saturating_sub(axis_w).max(1);
-    let cols = columns(rates, newest, span, plot_w);
+    let cols = columns(&minutes, plot_w);
     let title = format!(
         " events/min, last {}: now {}, peak {}, errors now {} ({}: span) ",
         match span {
@@ -140,15 +145,15 @@ mod tests {
             .map(|m| RatePoint { minute: m * 60, events: 10, errors: if m == 100 { 4 } else { 0 } })
             .collect();
         // 60 minutes over 150 columns: no column is empty.
-        let cols = super::columns(&rates, newest, 60, 150);
+        let cols = super::columns(&super::minutes(&rates, newest, 60), 150);
         assert_eq!(cols.len(), 150);
         assert!(cols.iter().all(|c| c.0 == 10.0), "{cols:?}");
         assert!(cols[149].1 == 4.0 && cols[140].1 == 0.0);
         // 60 minutes over 20 columns: three minutes a column, as a mean.
-        let cols = super::columns(&rates, newest, 60, 20);
+        let cols = super::columns(&super::minutes(&rates, newest, 60), 20);
         assert_eq!(cols[19], (10.0, 4.0 / 3.0));
         // A minute older than the span is left out.
-        let cols = super::columns(&rates, newest, 30, 30);
+        let cols = super::columns(&super::minutes(&rates, newest, 30), 30);
         assert_eq!(cols.iter().map(|c| c.0).sum::<f64>(), 300.0);
     }
 }
