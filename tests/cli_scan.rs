@@ -8,7 +8,9 @@ mod common;
 
 fn trailtop() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailtop"));
-    cmd.env("TRAILTOP_DATA_DIR", std::env::temp_dir().join(format!("trailtop-cli-{}", std::process::id())));
+    // Under cargo's own temporary folder (target/tmp), not /tmp, where one folder a run was left.
+    let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("trailtop-cli-{}", std::process::id()));
+    cmd.env("TRAILTOP_DATA_DIR", data);
     cmd
 }
 
